@@ -1,0 +1,6 @@
+"""The clinician dashboard: server-rendered pages with Plotly charts."""
+from flask import Blueprint
+
+bp = Blueprint("dashboard", __name__)
+
+from ecg_backend.dashboard import views  # noqa: E402,F401  (routes register on import)
