@@ -1,12 +1,188 @@
-"""Dashboard pages. Views stay thin: they call services and chart builders, then render."""
-from flask import render_template
-from flask_login import login_required
+"""Dashboard pages: home, analyse, analysis results, model card and the bundled Plotly script.
 
-from ecg_backend.dashboard import bp
+Views stay thin: they read through owner-scoped queries and services, build figures with ``charts``
+and render. Patient pages live in ``patient_views``, the admin pages in ``admin_views``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+
+from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ecg_backend.dashboard import bp, charts, model_card, queries, report, uploads
+from ecg_backend.dashboard.forms import AnalyseForm, ConfirmForm
+from ecg_backend.errors import InputError, wants_json
+from ecg_backend.services import analyses as analyses_service
 
 
 @bp.route("/")
 @login_required
 def index():
-    """Home page: recent analyses and quick links."""
-    return render_template("dashboard/index.html")
+    """Home: counts, recent analyses with verdicts, and an empty state with a sample to try."""
+    return render_template("dashboard/index.html", counts=queries.owner_counts(current_user.id),
+                           analyses=queries.recent_analyses(current_user.id))
+
+
+def _analyse_form() -> AnalyseForm:
+    form = AnalyseForm()
+    form.patient_id.choices = [("", "No patient")] + queries.patient_choices(current_user.id)
+    return form
+
+
+def _upload_failed(form: AnalyseForm, exc: InputError):
+    if wants_json() or request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return jsonify(exc.to_dict()), exc.status
+    return render_template("analyses/new.html", form=form, error=exc.message), exc.status
+
+
+@bp.route("/analyse", methods=["GET", "POST"])
+@login_required
+def analyse():
+    """Upload a CSV of beats (drag-and-drop or picker) for an optional patient; answers the result URL."""
+    form = _analyse_form()
+    if request.method == "GET":
+        form.patient_id.data = request.args.get("patient_id", "")
+        return render_template("analyses/new.html", form=form, error=None)
+    if not form.validate_on_submit():
+        message = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()) or "the form is incomplete"
+        return _upload_failed(form, InputError(message, status=422))
+    try:
+        analysis = uploads.analyse_upload(current_user, request.files.get("file"), form.patient_id.data)
+    except InputError as exc:
+        return _upload_failed(form, exc)
+    url = url_for(".analysis_detail", analysis_id=analysis.id)
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest" or wants_json():
+        return jsonify(redirect=url, analysis_id=analysis.id), 201
+    return redirect(url, code=303)
+
+
+@bp.route("/analyses/sample", methods=["POST"])
+@login_required
+def analyse_sample():
+    """The home page's "try a sample" button: analyse the bundled ECG5000 excerpt."""
+    ConfirmForm().validate_on_submit()  # CSRFProtect has already checked the token
+    analysis = uploads.analyse_sample(current_user)
+    return redirect(url_for(".analysis_detail", analysis_id=analysis.id), code=303)
+
+
+def _beat_figures(beat: dict) -> tuple[str, str]:
+    figure = charts.beat_figure(beat["signal"], beat["reconstruction"], beat["sample_error"],
+                                score=beat["score"], threshold=beat["threshold"], index=beat["number"] - 1,
+                                is_anomaly=beat["is_anomaly"])
+    gauge = charts.score_gauge_figure(beat["score"], beat["threshold"] or 0.0)
+    return charts.figure_json(figure), charts.figure_json(gauge)
+
+
+def _beat_facts(beat: dict) -> dict:
+    return {"number": beat["number"], "score": f"{beat['score']:.4g}",
+            "threshold": "—" if beat["threshold"] is None else f"{beat['threshold']:.4g}",
+            "verdict": beat["verdict"], "confidence": beat["confidence_text"]}
+
+
+@bp.route("/analyses/<int:analysis_id>")
+@login_required
+def analysis_detail(analysis_id: int):
+    """Result page: verdict banner, score overview, one beat at a time (``?beat=N``, 1-based)."""
+    analysis = queries.analysis_or_404(current_user.id, analysis_id)
+    verdict = report.verdict(analysis)
+    total = report.beat_count(analysis)
+    default = verdict["flagged"][0] if verdict["flagged"] else 1
+    number = min(max(request.args.get("beat", default, type=int), 1), max(total, 1))
+    context = {"analysis": analysis, "verdict": verdict, "total": total, "delete_form": ConfirmForm()}
+    if total:
+        beat = report.beat_view(analysis, number)
+        context["beat"], context["facts"] = beat, _beat_facts(beat)
+        context["beat_json"], context["gauge_json"] = _beat_figures(beat)
+        scores, flags = report.scores(analysis)
+        context["scores"] = list(zip(range(1, total + 1), scores, flags))
+        if total > 1:
+            context["overview_json"] = charts.figure_json(
+                charts.scores_overview_figure(scores, analysis.threshold or beat["threshold"] or 0.0, flags))
+    return render_template("analyses/detail.html", **context)
+
+
+@bp.route("/analyses/<int:analysis_id>/beats/<int:number>")
+@login_required
+def analysis_beat(analysis_id: int, number: int):
+    """One beat's figures and facts as JSON for the result page's beat viewer."""
+    analysis = queries.analysis_or_404(current_user.id, analysis_id)
+    beat = report.beat_view(analysis, number)
+    figure, gauge = _beat_figures(beat)
+    body = f'{{"figure": {figure}, "gauge": {gauge}, "beat": {json.dumps(_beat_facts(beat))}}}'
+    return Response(body, mimetype="application/json", headers={"Cache-Control": "private, no-store"})
+
+
+def _download(body: str, mimetype: str, analysis_id: int, extension: str) -> Response:
+    filename = f"analysis-{analysis_id}-results.{extension}"
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
+
+
+@bp.route("/analyses/<int:analysis_id>/results.csv")
+@login_required
+def analysis_csv(analysis_id: int):
+    """Per-beat results as CSV (formula-like text cells neutralised)."""
+    analysis = queries.analysis_or_404(current_user.id, analysis_id)
+    return _download(report.results_csv(analysis), "text/csv", analysis_id, "csv")
+
+
+@bp.route("/analyses/<int:analysis_id>/results.json")
+@login_required
+def analysis_json(analysis_id: int):
+    """The whole analysis as JSON: metadata, summary, and every beat with signal and reconstruction."""
+    analysis = queries.analysis_or_404(current_user.id, analysis_id)
+    return _download(json.dumps(report.results_json(analysis)), "application/json", analysis_id, "json")
+
+
+@bp.route("/analyses/<int:analysis_id>/delete", methods=["POST"])
+@login_required
+def analysis_delete(analysis_id: int):
+    """Delete an analysis (the result page asks for confirmation first)."""
+    analysis = queries.analysis_or_404(current_user.id, analysis_id)
+    patient_id = analysis.patient_id
+    if ConfirmForm().validate_on_submit():
+        analyses_service.delete_analysis(current_user, analysis_id)
+    target = url_for(".patient_detail", patient_id=patient_id) if patient_id else url_for(".index")
+    return redirect(target, code=303)
+
+
+@bp.route("/model", endpoint="model_card")
+@login_required
+def model_card_page():
+    """The shipped model's card, read from the loaded detector (``model.json`` of the bundle)."""
+    detector = current_app.extensions.get("ecg_detector")
+    card = getattr(detector, "card", None) or {}
+    return render_template("model/card.html", detector=detector, card=card,
+                           parts=model_card.card_sections(card), mc=model_card,
+                           roc_json=charts.figure_json(charts.roc_figure(card)))
+
+
+@lru_cache(maxsize=1)
+def _plotly_bundle() -> tuple[bytes, str]:
+    from plotly.offline import get_plotlyjs
+
+    body = get_plotlyjs().encode("utf-8")
+    return body, hashlib.sha256(body).hexdigest()[:16]
+
+
+def plotly_url() -> str:
+    """Versioned URL of the bundled plotly.min.js (the hash changes when the plotly package does)."""
+    return url_for("dashboard.plotly_js", v=_plotly_bundle()[1])
+
+
+@bp.route("/assets/plotly.min.js")
+def plotly_js():
+    """plotly.js straight from the installed Python package: no CDN, no 4 MB copy in the repository."""
+    body, digest = _plotly_bundle()
+    if request.if_none_match and digest in request.if_none_match:
+        return Response(status=304, headers={"ETag": f'"{digest}"'})
+    cache = "public, max-age=31536000, immutable" if request.args.get("v") == digest else "public, max-age=3600"
+    return Response(body, mimetype="text/javascript", headers={"ETag": f'"{digest}"', "Cache-Control": cache})
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict:
+    return {"plotly_url": plotly_url}

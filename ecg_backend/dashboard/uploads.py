@@ -1,0 +1,57 @@
+"""Turn an uploaded CSV (or the bundled sample) into a stored analysis, with the API's parser and messages."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import current_app
+
+from ecg_backend.errors import InputError
+from ecg_backend.models import Analysis, User
+from ecg_backend.services.analyses import analyse_beats
+from ecg_backend.services.beat_input import beats_from_csv
+
+SAMPLE_NAME = "sample_beats.csv"
+
+
+def sample_path() -> Path:
+    """The bundled demo CSV (``data/sample_beats.csv`` beside the package, or ``ECG_SAMPLE_CSV``)."""
+    configured = current_app.config.get("SAMPLE_CSV")
+    return Path(configured) if configured else Path(current_app.root_path).parent / "data" / SAMPLE_NAME
+
+
+def parse_patient_id(value: str | None) -> int | None:
+    """The optional patient select: empty means no patient; anything else must be a whole number."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise InputError(f"patient_id must be a whole number, got {value!r}", status=422,
+                         details={"field": "patient_id"})
+    return int(value)
+
+
+def analyse_csv(owner: User, data: bytes, *, filename: str | None, patient_id: int | None,
+                source: str = "upload") -> Analysis:
+    """Parse CSV bytes like ``POST /predict`` does, score them and store one Analysis."""
+    beats = beats_from_csv(data, current_app.config.get("MAX_BEATS_PER_REQUEST", 5000))
+    _, analysis = analyse_beats(owner, beats, patient_id=patient_id, store=True, source=source,
+                                filename=filename)
+    return analysis
+
+
+def analyse_upload(owner: User, upload, patient_id_text: str | None) -> Analysis:
+    """The Analyse form: one ``file`` field (werkzeug FileStorage) and an optional patient."""
+    if upload is None or not upload.filename:
+        raise InputError("no file was uploaded; choose a CSV file with one beat per row (140 values)",
+                         status=400, details={"field": "file"})
+    patient_id = parse_patient_id(patient_id_text)
+    name = Path(upload.filename.replace("\\", "/")).name[:255]
+    return analyse_csv(owner, upload.read(), filename=name, patient_id=patient_id)
+
+
+def analyse_sample(owner: User) -> Analysis:
+    """Run the bundled sample file; a clear 503 when it is missing from this installation."""
+    path = sample_path()
+    if not path.is_file():
+        raise InputError(f"the sample file {SAMPLE_NAME} is missing from this installation", status=503)
+    return analyse_csv(owner, path.read_bytes(), filename=SAMPLE_NAME, patient_id=None, source="sample")

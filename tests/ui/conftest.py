@@ -1,0 +1,99 @@
+"""Fixtures for the dashboard tests: an app on a temp SQLite database with the fast untrained detector,
+users to log in as, and helpers to log in through the real login form (CSRF token included)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+PASSWORD = "correct-horse-9"
+
+
+@pytest.fixture
+def ui_app(tmp_path):
+    """A fresh app per test: temp SQLite file, tables created, tiny random-weight detector."""
+    from ecg_backend import create_app
+    from ecg_backend.config import TestConfig
+    from ecg_backend.extensions import db
+    from ecg_backend.ml.detector import AnomalyDetector
+
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'ui.db'}"
+    config.DETECTOR = _detector()
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+_DETECTOR = None
+
+
+def _detector():
+    global _DETECTOR
+    if _DETECTOR is None:
+        from ecg_backend.ml.detector import AnomalyDetector
+
+        _DETECTOR = AnomalyDetector.untrained(seed=0)
+    return _DETECTOR
+
+
+@pytest.fixture
+def make_user(ui_app):
+    """Create an account and return its email: ``make_user("a@x.org", role="admin")``."""
+    from ecg_backend.services.users import create_user
+
+    def make(email: str, role: str = "clinician", name: str | None = None, password: str = PASSWORD) -> str:
+        with ui_app.app_context():
+            create_user(email, password, name=name or email.split("@")[0].title(), role=role)
+        return email
+
+    return make
+
+
+def csrf_from(html: str) -> str:
+    """The csrf_token hidden field's value in a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "no csrf_token field in the page"
+    return match.group(1)
+
+
+def login(client, email: str, password: str = PASSWORD):
+    """Log in through the HTML form, as a browser would."""
+    page = client.get("/login")
+    response = client.post("/login", data={"email": email, "password": password,
+                                           "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def clinician(ui_app, make_user):
+    """A logged-in test client for clinician A."""
+    email = make_user("alice@clinic.test", name="Alice Martin")
+    client = ui_app.test_client()
+    login(client, email)
+    return client
+
+
+@pytest.fixture
+def other_clinician(ui_app, make_user):
+    """A logged-in test client for clinician B."""
+    email = make_user("bob@clinic.test", name="Bob Stone")
+    client = ui_app.test_client()
+    login(client, email)
+    return client
+
+
+@pytest.fixture
+def admin(ui_app, make_user):
+    """A logged-in test client for an admin."""
+    email = make_user("root@clinic.test", role="admin", name="Ada Admin")
+    client = ui_app.test_client()
+    login(client, email)
+    return client
