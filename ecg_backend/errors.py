@@ -43,3 +43,136 @@ class InputError(ValueError):
 def error_code(status: int) -> str:
     """Machine-readable code for an HTTP status (``"not_found"`` for 404, ...)."""
     return _CODES.get(status, "error")
+
+
+# --- rendering: one JSON shape for API clients, HTML pages for people ------------------------------
+
+_JSON_PREFIXES = ("/api/", "/predict", "/healthz")
+
+
+def wants_json() -> bool:
+    """True when the current request should get a JSON error rather than an HTML page.
+
+    API paths (``/api/``, ``/predict``, ``/healthz``) always do; elsewhere a JSON body or an Accept
+    header that prefers JSON over HTML does.
+    """
+    from flask import request
+
+    if request.path.startswith(_JSON_PREFIXES) or request.is_json:
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def json_error(status: int, message: str, code: str | None = None, details: Any = None, headers=None):
+    """A Flask response carrying ``{"error": {"code", "message", "details"}}`` with ``status``."""
+    from flask import jsonify
+
+    response = jsonify({"error": {"code": code or error_code(status), "message": message, "details": details}})
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def error_response(status: int, message: str, code: str | None = None, details: Any = None, headers=None):
+    """JSON for API clients, otherwise the ``errors/<status>.html`` page (or a plain fallback)."""
+    if wants_json():
+        return json_error(status, message, code, details, headers)
+    from flask import render_template
+    from jinja2 import TemplateNotFound
+    from markupsafe import escape
+
+    try:
+        body = render_template(f"errors/{status}.html", status=status, message=message, code=code)
+    except TemplateNotFound:
+        body = (f"<!doctype html><title>{status}</title><h1>{status}</h1>"
+                f"<p>{escape(message)}</p><p><a href=\"/\">Back to the dashboard</a></p>")
+    return body, status, headers or {}
+
+
+_MESSAGES = {
+    400: "The request is malformed.",
+    401: "Log in or send 'Authorization: Bearer <token>'.",
+    403: "You are not allowed to do this.",
+    404: "Nothing here: check the URL or the id.",
+    405: "This method is not allowed here.",
+    413: "The request is too large.",
+    415: "Unsupported content type.",
+    429: "Too many requests; wait a moment and try again.",
+    500: "Something went wrong on our side; the error was logged.",
+    503: "The service is temporarily unavailable; try again shortly.",
+}
+
+
+def register_errorhandlers(app) -> None:
+    """Route every error through ``error_response`` so API clients always get the JSON shape."""
+    from flask import flash, redirect, request
+    from flask_limiter.errors import RateLimitExceeded
+    from flask_wtf.csrf import CSRFError
+    from sqlalchemy.exc import OperationalError
+    from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+    from ecg_backend.extensions import db
+
+    @app.errorhandler(InputError)
+    def handle_input_error(exc: InputError):
+        return error_response(exc.status, exc.message, exc.code, exc.details)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(exc: CSRFError):
+        message = f"CSRF check failed: {exc.description} Reload the page (or send the X-CSRFToken header)."
+        if wants_json():
+            return json_error(400, message, "csrf_failed")
+        flash("Your form expired or was sent from elsewhere; please try again.", "error")
+        return redirect(request.referrer if _same_origin(request.referrer) else request.path)
+
+    @app.errorhandler(RateLimitExceeded)
+    def handle_rate_limit(exc: RateLimitExceeded):
+        message = f"Too many requests (limit {exc.description}); wait and try again."
+        return error_response(429, message, "rate_limited", {"limit": exc.description}, _retry_after(exc))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def handle_too_large(exc):
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        message = f"The request is larger than the {limit // (1024 * 1024)} MB limit; send a smaller file." \
+            if limit else _MESSAGES[413]
+        return error_response(413, message, details={"max_bytes": limit})
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException):
+        status = exc.code or 500
+        message = exc.description if exc.description and status not in (401, 404, 405) else _MESSAGES.get(
+            status, exc.description or "")
+        if status == 405 and exc.valid_methods:
+            message = f"Method {request.method} is not allowed here; use {', '.join(exc.valid_methods)}."
+        headers = dict(exc.get_headers()) if status == 405 else None
+        if headers:
+            headers.pop("Content-Type", None)
+        return error_response(status, message, headers=headers)
+
+    @app.errorhandler(OperationalError)
+    def handle_database_down(exc: OperationalError):
+        db.session.rollback()
+        app.logger.error("database unavailable: %s", exc.orig)
+        return error_response(503, "The database is unavailable; try again shortly.", "database_unavailable",
+                              headers={"Retry-After": "5"})
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        db.session.rollback()
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, _MESSAGES[500], "internal_error")
+
+
+def _same_origin(url: str | None) -> bool:
+    from flask import request
+
+    return bool(url) and url.startswith(request.host_url)
+
+
+def _retry_after(exc) -> dict:
+    try:
+        return {"Retry-After": str(int(exc.limit.limit.get_expiry()))}
+    except AttributeError:
+        return {}

@@ -1,0 +1,146 @@
+"""ECG anomaly detection: the Flask application factory."""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import click
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from ecg_backend.config import Config, resolve_secret_key
+from ecg_backend.extensions import csrf, db, limiter, login_manager, migrate
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FRONTEND = REPO_ROOT / "ecg_frontend"
+MIGRATIONS_DIR = REPO_ROOT / "migrations"
+
+
+def create_app(config=None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error pages, CLI, schema, detector.
+
+    Args:
+        config: ``None`` (environment only), a dict of overrides, or a config class/object.
+    """
+    app = Flask(__name__, instance_relative_config=True, template_folder=str(FRONTEND / "templates"),
+                static_folder=str(FRONTEND / "static"))
+    configure(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    prepare_database(app)
+    app.extensions["ecg_detector"] = load_detector(app)
+    return app
+
+
+def configure(app: Flask, config) -> None:
+    """Environment defaults, then ``config`` on top; fill in the instance-folder fallbacks."""
+    if isinstance(config, type):
+        config = config()
+    app.config.from_object(config if config is not None and not isinstance(config, dict) else Config())
+    if isinstance(config, dict):
+        app.config.update(config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'ecg.db'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = resolve_secret_key(app.instance_path, app.config.get("ENV_NAME", "production"))
+    app.debug = False  # never the interactive debugger, whatever the environment says
+    if not app.logger.handlers or app.logger.level == logging.NOTSET:
+        app.logger.setLevel(logging.INFO)
+    if app.config.get("PROXY_FIX_X_FOR"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX_X_FOR"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from ecg_backend.api import bp as api_bp
+    from ecg_backend.api.recordings import bp as recordings_bp
+    from ecg_backend.auth import bp as auth_bp
+    from ecg_backend.dashboard import bp as dashboard_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(recordings_bp)
+    app.register_blueprint(dashboard_bp)
+    # API blueprints check CSRF themselves: session requests need the token, Bearer requests do not.
+    csrf.exempt(api_bp)
+    csrf.exempt(recordings_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from ecg_backend.errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from ecg_backend.cli import register_commands as register
+
+    register(app)
+
+
+def prepare_database(app: Flask) -> None:
+    """Apply migrations (``AUTO_MIGRATE``) and create the first admin on an empty database.
+
+    The first admin is not created for CLI commands other than ``flask run`` (so that
+    ``flask users create --admin`` on a fresh install does not also make a generated admin).
+    """
+    with app.app_context():
+        if app.config.get("AUTO_MIGRATE"):
+            from flask_migrate import upgrade
+
+            upgrade(directory=str(MIGRATIONS_DIR))
+        if app.config.get("BOOTSTRAP_ADMIN") and not _running_cli_command():
+            from ecg_backend.services.users import ensure_admin
+
+            ensure_admin(app)
+        db.session.remove()
+        # Drop pooled connections so forked gunicorn workers (preload_app) each open their own.
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+def _running_cli_command() -> bool:
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    pending = list(getattr(ctx, "protected_args", None) or getattr(ctx, "_protected_args", None) or []) + list(
+        ctx.args)
+    return bool(pending) and pending[0] != "run"
+
+
+def load_detector(app: Flask):
+    from ecg_backend.services.detection import load_detector as load
+
+    detector = load(app)
+    if detector is not None:
+        app.logger.info("detector %s loaded (threshold %.6g)", detector.version, detector.threshold)
+    return detector
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
+    """SQLite ignores ON DELETE rules unless asked; PostgreSQL always enforces them."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

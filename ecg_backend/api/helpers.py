@@ -1,0 +1,41 @@
+"""Small request/response helpers shared by the API modules."""
+from __future__ import annotations
+
+from flask import request
+
+from ecg_backend.errors import InputError
+
+
+def json_body(required: bool = True) -> dict:
+    """The request's JSON object: 415 unless the body is JSON, 400 when malformed, 422 when not an object."""
+    if not request.is_json:
+        if not required and not request.get_data(cache=True):
+            return {}
+        raise InputError("send the body as JSON with 'Content-Type: application/json'", status=415)
+    payload = request.get_json(silent=True)
+    if payload is None:
+        raise InputError("the request body is not valid JSON", status=400)
+    if not isinstance(payload, dict):
+        raise InputError("the JSON body must be an object ({...})", status=422)
+    return payload
+
+
+def optional_int(value, name: str, status: int = 422) -> int | None:
+    """``None`` for absent/empty, else a positive int (JSON number or digit string) or an InputError."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        value = "bool"
+    try:
+        number = int(value) if not isinstance(value, float) or value.is_integer() else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or number < 1:
+        raise InputError(f"'{name}' must be a positive integer id, got {value!r}", status=status,
+                         details={"field": name})
+    return number
+
+
+def no_content():
+    """An empty 204 response (for DELETE)."""
+    return "", 204

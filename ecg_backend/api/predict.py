@@ -1,0 +1,59 @@
+"""``POST /predict``: score beats sent as JSON or as a CSV upload."""
+from __future__ import annotations
+
+import os
+
+from flask import current_app, jsonify, request
+
+from ecg_backend.api import bp
+from ecg_backend.api.auth import api_login_required, current_api_user
+from ecg_backend.api.helpers import json_body, optional_int
+from ecg_backend.errors import InputError
+from ecg_backend.services.analyses import analyse_beats
+from ecg_backend.services.beat_input import beats_from_csv, beats_from_json
+
+CSV_EXTENSIONS = {"", ".csv", ".txt", ".tsv"}
+CSV_MIMETYPES = {"text/csv", "text/plain", "text/tab-separated-values", "application/csv"}
+
+
+def _flag(value) -> bool:
+    return value is True or str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def read_predict_request(max_beats: int) -> tuple:
+    """Beats and options from the request: (beats, patient_id, store, source, filename)."""
+    if request.is_json:
+        payload = json_body()
+        beats = beats_from_json(payload, max_beats)
+        patient_id = optional_int(payload.get("patient_id", request.args.get("patient_id")), "patient_id")
+        return beats, patient_id, _flag(payload.get("store")), "api", None
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise InputError("the upload needs a CSV file in the form field 'file'", status=400,
+                             details={"field": "file"})
+        extension = os.path.splitext(upload.filename or "")[1].lower()
+        if extension not in CSV_EXTENSIONS:
+            raise InputError(f"'{upload.filename}' is not a CSV file; upload a .csv with one beat per row",
+                             status=415, details={"field": "file"})
+        beats = beats_from_csv(upload.read(), max_beats)
+        form = request.form
+        patient_id = optional_int(form.get("patient_id", request.args.get("patient_id")), "patient_id")
+        return beats, patient_id, _flag(form.get("store")), "csv", upload.filename
+    if request.mimetype in CSV_MIMETYPES:
+        beats = beats_from_csv(request.get_data(), max_beats)
+        return beats, optional_int(request.args.get("patient_id"), "patient_id"), _flag(
+            request.args.get("store")), "csv", None
+    raise InputError("send JSON (application/json) or a CSV file (multipart/form-data field 'file', or a "
+                     "text/csv body)", status=415)
+
+
+@bp.post("/predict")
+@api_login_required
+def predict():
+    """Score beats; stores the analysis when ``patient_id`` (owner-checked) or ``store`` is given."""
+    beats, patient_id, store, source, filename = read_predict_request(
+        current_app.config["MAX_BEATS_PER_REQUEST"])
+    response, _ = analyse_beats(current_api_user(), beats, patient_id=patient_id, store=store,
+                                source=source, filename=filename)
+    return jsonify(response)

@@ -1,0 +1,141 @@
+"""Settings read from the environment.
+
+Every variable is documented in ``.env.example`` and the README's configuration table. Nothing secret or
+machine-specific lives here: the only fallbacks are a SQLite file in the instance folder and, where no
+``SECRET_KEY`` is set, a random key created once and kept in the instance folder (0600).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def env_bool(name: str, default: bool) -> bool:
+    """Read a boolean environment variable ("1", "true", "yes", "on" are true)."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in _TRUE
+
+
+def env_int(name: str, default: int) -> int:
+    """Read an integer environment variable; a malformed value stops the app with a clear message."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be an integer, got {value!r}") from None
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Heroku-style ``postgres://`` URLs and pick the psycopg 3 driver for PostgreSQL."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def app_env() -> str:
+    """The deployment environment: ``production`` (default), ``development`` or ``testing``."""
+    return (os.environ.get("ECG_ENV") or os.environ.get("FLASK_ENV") or "production").strip().lower()
+
+
+class Config:
+    """Production defaults; each value can be overridden by an environment variable.
+
+    Values are read when the object is created (in ``create_app``), not at import, so a test or a
+    process that changes the environment first gets what it set.
+    """
+
+    def __init__(self) -> None:
+        database_url = os.environ.get("DATABASE_URL")
+        self.ENV_NAME = app_env()
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or None
+        # None -> sqlite:///<instance>/ecg.db, filled in by create_app
+        self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url) if database_url else None
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.AUTO_MIGRATE = env_bool("ECG_AUTO_MIGRATE", True)
+        self.BOOTSTRAP_ADMIN = env_bool("ECG_BOOTSTRAP_ADMIN", True)
+        self.ADMIN_EMAIL = os.environ.get("ECG_ADMIN_EMAIL") or "admin@example.com"
+        self.ADMIN_PASSWORD = os.environ.get("ECG_ADMIN_PASSWORD") or None
+
+        self.MODEL_DIR = os.environ.get("ECG_MODEL_DIR") or None  # None -> the shipped ecg_backend/artifacts/
+        self.MODEL_REQUIRED = env_bool("ECG_MODEL_REQUIRED", True)
+        self.DETECTOR = None  # tests inject an AnomalyDetector here
+
+        self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
+        self.MAX_BEATS_PER_REQUEST = env_int("ECG_MAX_BEATS", 5000)
+
+        secure = env_bool("SESSION_COOKIE_SECURE", False)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = secure
+        self.PERMANENT_SESSION_LIFETIME = env_int("ECG_SESSION_HOURS", 12) * 3600
+        self.PREFERRED_URL_SCHEME = "https" if secure else "http"
+        self.PROXY_FIX_X_FOR = env_int("ECG_PROXY_FIX_X_FOR", 0)  # trusted proxies in front of the app
+
+        self.WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
+        self.PASSWORD_HASH_METHOD = os.environ.get("ECG_PASSWORD_HASH") or "scrypt"
+
+        self.RATELIMIT_ENABLED = env_bool("ECG_RATELIMIT_ENABLED", True)
+        self.REDIS_URL = os.environ.get("REDIS_URL") or None
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or self.REDIS_URL or "memory://"
+        self.RATELIMIT_HEADERS_ENABLED = True
+        self.LOGIN_LIMIT_PER_ADDRESS = os.environ.get("ECG_LOGIN_LIMIT_ADDRESS") or "20 per minute"
+        self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("ECG_LOGIN_LIMIT_ACCOUNT") or "5 per minute"
+
+
+class TestConfig(Config):
+    """Fast, isolated settings for pytest: the fixture fills in a temp database and a detector."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ENV_NAME = "testing"
+        self.TESTING = True
+        self.SECRET_KEY = secrets.token_hex(32)
+        self.SQLALCHEMY_DATABASE_URI = "sqlite://"  # the app fixture points this at a temp file
+        self.AUTO_MIGRATE = False
+        self.BOOTSTRAP_ADMIN = False
+        self.RATELIMIT_ENABLED = False
+        self.RATELIMIT_STORAGE_URI = "memory://"
+        self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # hashing speed, not strength, matters in tests
+        self.SESSION_COOKIE_SECURE = False
+        self.MODEL_DIR = None
+        self.MODEL_REQUIRED = True
+
+
+def resolve_secret_key(instance_path: str, env_name: str) -> str:
+    """A secret key for this install when none is configured.
+
+    Development and testing get a random per-process key. Otherwise a random key is created once in
+    ``<instance>/secret_key`` (mode 0600) and reused, so sessions survive restarts and every gunicorn
+    worker agrees; if that file cannot be written (e.g. a read-only deployment) the app refuses to start.
+    """
+    if env_name in {"development", "testing"}:
+        return secrets.token_hex(32)
+    path = Path(instance_path) / "secret_key"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text().strip()
+        if len(key) >= 32:
+            return key
+        raise RuntimeError(f"{path} is too short to be a secret key; delete it or set SECRET_KEY") from None
+    except OSError as exc:
+        raise RuntimeError(
+            f"SECRET_KEY is not set and {path} cannot be created ({exc.strerror}); set SECRET_KEY"
+        ) from None
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,152 @@
+"""Database models. Every record a user can see carries an ``owner_id`` that queries filter on."""
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ecg_backend.extensions import db
+
+ROLES = ("admin", "clinician")
+SEXES = ("female", "male", "other", "unknown")
+JOB_STATES = ("queued", "running", "finished", "failed")
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC (stored naive-UTC by SQLite, timestamptz-free by design)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def iso(value: datetime | date | None) -> str | None:
+    """ISO 8601 text for JSON; datetimes are UTC and marked with ``Z``."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0).isoformat() + "Z"
+    return value.isoformat()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="clinician")
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "email": self.email, "name": self.name, "role": self.role,
+                "is_active": self.is_active, "created_at": iso(self.created_at)}
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex of the token
+    prefix: Mapped[str] = mapped_column(String(16))  # first characters, shown so a user can tell tokens apart
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "prefix": self.prefix, "created_at": iso(self.created_at),
+                "last_used_at": iso(self.last_used_at), "revoked_at": iso(self.revoked_at),
+                "active": self.revoked_at is None}
+
+
+class Patient(db.Model):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    date_of_birth: Mapped[date | None] = mapped_column(default=None)
+    sex: Mapped[str | None] = mapped_column(String(16), default=None)
+    external_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    analyses: Mapped[list[Analysis]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", passive_deletes=True)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "date_of_birth": iso(self.date_of_birth), "sex": self.sex,
+                "external_id": self.external_id, "notes": self.notes, "created_at": iso(self.created_at),
+                "updated_at": iso(self.updated_at)}
+
+
+class Analysis(db.Model):
+    __tablename__ = "analyses"
+    __table_args__ = (Index("ix_analyses_owner_created", "owner_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True, default=None)
+    kind: Mapped[str] = mapped_column(String(16), default="beats")  # 'beats' | 'recording'
+    source: Mapped[str] = mapped_column(String(32), default="api")  # api | csv | upload | sample | recording
+    filename: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    n_beats: Mapped[int] = mapped_column(default=0)
+    n_anomalous: Mapped[int] = mapped_column(default=0)
+    threshold: Mapped[float | None] = mapped_column(default=None)
+    model_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    input: Mapped[dict | None] = mapped_column(JSON, default=None)
+    result: Mapped[dict | None] = mapped_column(JSON, default=None)
+
+    patient: Mapped[Patient | None] = relationship(back_populates="analyses")
+
+    def to_dict(self, full: bool = False) -> dict:
+        """Summary fields; ``full`` adds the stored input and per-beat result."""
+        data = {"id": self.id, "patient_id": self.patient_id, "kind": self.kind, "source": self.source,
+                "filename": self.filename, "created_at": iso(self.created_at), "n_beats": self.n_beats,
+                "n_anomalous": self.n_anomalous, "threshold": self.threshold,
+                "model_version": self.model_version,
+                "summary": (self.result or {}).get("summary")}
+        if full:
+            data["input"] = self.input
+            data["result"] = self.result
+        return data
+
+
+class Job(db.Model):
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    patient_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patients.id", ondelete="SET NULL"), index=True, default=None)
+    kind: Mapped[str] = mapped_column(String(32), default="recording")
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    params: Mapped[dict | None] = mapped_column(JSON, default=None)
+    input_path: Mapped[str | None] = mapped_column(String(500), default=None)
+    analysis_id: Mapped[int | None] = mapped_column(
+        ForeignKey("analyses.id", ondelete="SET NULL"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "patient_id": self.patient_id, "kind": self.kind, "state": self.state,
+                "progress": self.progress, "message": self.message, "error": self.error,
+                "params": self.params, "analysis_id": self.analysis_id, "created_at": iso(self.created_at),
+                "started_at": iso(self.started_at), "finished_at": iso(self.finished_at)}

@@ -1,0 +1,106 @@
+"""Analyse beats with the loaded detector and keep the result as an owner-scoped ``Analysis``."""
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import select
+
+from ecg_backend.errors import InputError
+from ecg_backend.extensions import db
+from ecg_backend.models import Analysis, User
+from ecg_backend.services.detection import get_detector
+from ecg_backend.services.pagination import paginate
+from ecg_backend.services.patients import get_patient
+
+
+def score_beats(beats: np.ndarray) -> dict:
+    """Score (n, 140) beats; returns ``{"beats": [...], "summary": {...}, "model_version": ...}``.
+
+    Each beat dict holds index, score, threshold, is_anomaly, confidence, reconstruction and
+    sample_error (the detector's ``ScoreResult.to_dicts``).
+    """
+    detector = get_detector()
+    try:
+        result = detector.score(beats)
+    except ValueError as exc:  # parsing already checks shape and values; this is a last line of defence
+        raise InputError(str(exc), status=422) from None
+    return {"beats": result.to_dicts(), "summary": result.summary(), "model_version": detector.version}
+
+
+def analyse_beats(owner: User, beats: np.ndarray, *, patient_id: int | None = None, store: bool = False,
+                  source: str = "api", filename: str | None = None) -> tuple[dict, Analysis | None]:
+    """Score beats and, when ``store`` or a ``patient_id`` is given, keep them as one Analysis.
+
+    The patient is owner-checked before any work (404 for someone else's id). The row is written in a
+    single commit, so a failure leaves nothing half-stored.
+
+    Returns:
+        (response dict as ``score_beats`` plus ``analysis_id`` when stored, the Analysis or None).
+    """
+    if patient_id is not None:
+        get_patient(owner, patient_id)
+        store = True
+    response = score_beats(beats)
+    if not store:
+        return response, None
+    summary = response["summary"]
+    analysis = Analysis(
+        owner_id=owner.id, patient_id=patient_id, kind="beats", source=source,
+        filename=(filename or None) and filename[:255], n_beats=summary["n_beats"],
+        n_anomalous=summary["n_anomalous"], threshold=summary["threshold"],
+        model_version=response["model_version"],
+        input={"beats": np.asarray(beats, dtype=np.float64).round(6).tolist()},
+        result={"beats": response["beats"], "summary": summary, "model_version": response["model_version"]},
+    )
+    db.session.add(analysis)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    response["analysis_id"] = analysis.id
+    return response, analysis
+
+
+def save_analysis(analysis: Analysis) -> Analysis:
+    """Commit an Analysis built elsewhere (e.g. a recording's result), rolling back on failure."""
+    db.session.add(analysis)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return analysis
+
+
+def _owned(owner: User):
+    return select(Analysis).where(Analysis.owner_id == owner.id)
+
+
+def get_analysis(owner: User, analysis_id: int) -> Analysis:
+    """The owner's analysis, or 404 (also for other clinicians' ids)."""
+    analysis = db.session.scalar(_owned(owner).where(Analysis.id == analysis_id))
+    if analysis is None:
+        raise InputError(f"analysis {analysis_id} not found", status=404)
+    return analysis
+
+
+def search_analyses(owner: User, patient_id: int | None = None, kind: str | None = None):
+    """A select of the owner's analyses, newest first; filtering by a patient checks that patient."""
+    query = _owned(owner)
+    if patient_id is not None:
+        get_patient(owner, patient_id)
+        query = query.where(Analysis.patient_id == patient_id)
+    if kind:
+        query = query.where(Analysis.kind == kind)
+    return query.order_by(Analysis.created_at.desc(), Analysis.id.desc())
+
+
+def list_analyses(owner: User, patient_id: int | None = None, page: int = 1, per_page: int = 20,
+                  kind: str | None = None) -> dict:
+    """One page of the owner's analyses (summaries, without the per-beat result)."""
+    return paginate(search_analyses(owner, patient_id, kind), page, per_page, Analysis.to_dict)
+
+
+def delete_analysis(owner: User, analysis_id: int) -> None:
+    db.session.delete(get_analysis(owner, analysis_id))
+    db.session.commit()

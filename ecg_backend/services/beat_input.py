@@ -1,0 +1,152 @@
+"""Parse the beat tables ``POST /predict`` accepts into an (n, 140) float array.
+
+Accepted inputs:
+
+* JSON ``{"beats": [[140 numbers], ...]}`` or ``{"beat": [140 numbers]}``;
+* CSV text, one beat per row: comma, semicolon or tab separated; an optional header row; an optional
+  leading label column when rows have 141 values (the ECG5000 layout); a UTF-8 BOM and blank lines are
+  ignored; semicolon files may use decimal commas (``0,51;0,73``).
+
+Every problem raises :class:`~ecg_backend.errors.InputError` whose message names the row and says what
+to fix, e.g. ``"row 3 has 139 values; each beat needs 140"`` (CSV rows count file lines, header included;
+JSON beats count from 1).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+from numbers import Real
+
+import numpy as np
+
+from ecg_backend.errors import InputError
+
+BEAT_LENGTH = 140
+MAX_ABS_VALUE = 1e6  # the detector refuses larger amplitudes; say so with the row number
+
+
+def _check_count(n_beats: int, max_beats: int) -> None:
+    if n_beats == 0:
+        raise InputError("no beats found: send at least one beat of 140 values", status=422)
+    if n_beats > max_beats:
+        raise InputError(f"{n_beats} beats is more than the {max_beats} allowed per request; split the input",
+                         status=413, details={"max_beats": max_beats, "n_beats": n_beats})
+
+
+def _check_values(array: np.ndarray, label: str, offsets: list[int]) -> None:
+    bad = ~np.isfinite(array) | (np.abs(np.nan_to_num(array, nan=0.0, posinf=np.inf)) > MAX_ABS_VALUE)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise InputError(f"{label} {offsets[row]}, value {col + 1} is {float(array[row, col])}; "
+                         f"values must be finite numbers within ±{MAX_ABS_VALUE:g}",
+                         details={label: offsets[row], "column": col + 1})
+
+
+def beats_from_json(payload, max_beats: int) -> np.ndarray:
+    """Beats from a decoded JSON body ``{"beats": [[...], ...]}`` or ``{"beat": [...]}``."""
+    if not isinstance(payload, dict) or ("beats" in payload) == ("beat" in payload):
+        raise InputError('send a JSON object with either "beats": [[140 numbers], ...] or "beat": [140 numbers]',
+                         status=422)
+    rows = payload["beats"] if "beats" in payload else [payload["beat"]]
+    key = "beats" if "beats" in payload else "beat"
+    if not isinstance(rows, list):
+        raise InputError(f'"{key}" must be a list', status=422, details={"field": key})
+    _check_count(len(rows), max_beats)
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, list):
+            raise InputError(f"beat {number} must be a list of {BEAT_LENGTH} numbers", details={"beat": number})
+        if len(row) != BEAT_LENGTH:
+            raise InputError(f"beat {number} has {len(row)} values; each beat needs {BEAT_LENGTH}",
+                             details={"beat": number, "n_values": len(row)})
+        for col, value in enumerate(row, start=1):
+            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+                raise InputError(f"beat {number}, value {col} is {value!r}; values must be finite numbers",
+                                 details={"beat": number, "column": col})
+    array = np.asarray(rows, dtype=np.float64)
+    _check_values(array, "beat", list(range(1, len(rows) + 1)))
+    return array
+
+
+def _decode(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data.lstrip("\ufeff")
+    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"the file is not {encoding.upper()[:6]} text (byte {exc.start + 1}); "
+                         "save it as a UTF-8 CSV", status=422) from None
+
+
+def _sniff_delimiter(line: str) -> str:
+    # Tab, then semicolon: a file using either rarely contains it as data, whereas commas may be decimals.
+    for delimiter in ("\t", ";"):
+        if delimiter in line:
+            return delimiter
+    return ","
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def beats_from_csv(data: bytes | str, max_beats: int) -> np.ndarray:
+    """Beats from CSV text or bytes; see the module docstring for the accepted layouts."""
+    text = _decode(data)
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not lines:
+        raise InputError("the file is empty: expected one beat of 140 values per row", status=422)
+    delimiter = _sniff_delimiter(lines[0][1])
+    decimal_comma = delimiter == ";" and "," in text and "." not in text
+    reader = csv.reader((line for _, line in lines), delimiter=delimiter, skipinitialspace=True)
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    for (number, _), cells in zip(lines, reader):
+        cells = [c.strip().replace(",", ".") if decimal_comma else c.strip() for c in cells]
+        while cells and cells[-1] == "":  # a trailing delimiter is common in spreadsheet exports
+            cells.pop()
+        if not rows and _looks_like_header(cells):
+            continue
+        rows.append(cells)
+        numbers.append(number)
+    _check_count(len(rows), max_beats)
+    width = len(rows[0])
+    if width not in (BEAT_LENGTH, BEAT_LENGTH + 1):
+        raise InputError(f"row {numbers[0]} has {width} values; each beat needs {BEAT_LENGTH} "
+                         f"(or {BEAT_LENGTH + 1} with a leading label column)",
+                         details={"row": numbers[0], "n_values": width})
+    for number, cells in zip(numbers, rows):
+        if len(cells) != width:
+            expected = f"{BEAT_LENGTH}" if width == BEAT_LENGTH else f"{BEAT_LENGTH + 1} (label + {BEAT_LENGTH})"
+            raise InputError(f"row {number} has {len(cells)} values; each beat needs {expected}"
+                             + (" like the rows above" if number != numbers[0] else ""),
+                             details={"row": number, "n_values": len(cells)})
+    if width == BEAT_LENGTH + 1:
+        rows = [cells[1:] for cells in rows]
+    try:
+        array = np.array(rows, dtype=np.float64)
+    except ValueError:
+        _raise_first_bad_cell(rows, numbers)
+        raise
+    _check_values(array, "row", numbers)
+    return array
+
+
+def _looks_like_header(cells: list[str]) -> bool:
+    # Mostly non-numeric: a header. A data row with one typo stays a data row and gets a precise error.
+    numeric = sum(_is_number(c) for c in cells)
+    return numeric < len(cells) / 2
+
+
+def _raise_first_bad_cell(rows: list[list[str]], numbers: list[int]) -> None:
+    for number, cells in zip(numbers, rows):
+        for col, cell in enumerate(cells, start=1):
+            if not _is_number(cell):
+                shown = cell if len(cell) <= 20 else cell[:20] + "…"
+                raise InputError(f"row {number}, value {col} is {shown!r}, not a number",
+                                 details={"row": number, "column": col})

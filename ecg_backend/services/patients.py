@@ -1,0 +1,110 @@
+"""Patients of one clinician: every query is filtered by ``owner_id`` (others' ids answer 404)."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import or_, select
+
+from ecg_backend.errors import InputError
+from ecg_backend.extensions import db
+from ecg_backend.models import SEXES, Patient, User, utcnow
+from ecg_backend.services.pagination import paginate
+
+FIELDS = ("name", "date_of_birth", "sex", "external_id", "notes")
+_MAX_LENGTH = {"name": 200, "external_id": 64, "notes": 5000}
+
+
+def validate_patient(data, partial: bool = False) -> dict:
+    """Check a patient payload; returns clean values or raises 422 with ``details`` per field.
+
+    Args:
+        data: mapping with any of ``name`` (required unless partial), ``date_of_birth`` (YYYY-MM-DD),
+            ``sex`` (female/male/other/unknown), ``external_id``, ``notes``.
+        partial: PATCH semantics: only the keys present are checked and returned.
+    """
+    if not isinstance(data, dict):
+        raise InputError("send a JSON object with the patient's fields", status=422)
+    unknown = sorted(set(data) - set(FIELDS))
+    errors: dict[str, str] = {f: f"unknown field; allowed: {', '.join(FIELDS)}" for f in unknown}
+    clean: dict = {}
+    for field in FIELDS:
+        if field not in data:
+            if field == "name" and not partial:
+                errors["name"] = "name is required"
+            continue
+        value = data[field]
+        if value is not None and not isinstance(value, str):
+            errors[field] = f"{field} must be a string"
+            continue
+        value = (value or "").strip()
+        if field == "name" and not value:
+            errors["name"] = "name must not be empty"
+        elif field in _MAX_LENGTH and len(value) > _MAX_LENGTH[field]:
+            errors[field] = f"{field} must be at most {_MAX_LENGTH[field]} characters"
+        elif field == "date_of_birth" and value:
+            try:
+                value = date.fromisoformat(value)
+            except ValueError:
+                errors[field] = f"date_of_birth must be a date as YYYY-MM-DD, got {data[field]!r}"
+                continue
+            if value > date.today() or value.year < 1880:
+                errors[field] = "date_of_birth must be a past date after 1880"
+        elif field == "sex" and value and value.lower() not in SEXES:
+            errors[field] = f"sex must be one of {', '.join(SEXES)}"
+        elif field == "sex" and value:
+            value = value.lower()
+        clean[field] = value if value != "" or field in ("name", "notes") else None
+    if errors:
+        first = next(iter(errors.items()))
+        raise InputError(f"{first[0]}: {first[1]}", status=422, details={"fields": errors})
+    return clean
+
+
+def _owned(owner: User):
+    return select(Patient).where(Patient.owner_id == owner.id)
+
+
+def get_patient(owner: User, patient_id: int) -> Patient:
+    """The owner's patient, or 404 (also for other clinicians' ids, so ids do not leak)."""
+    patient = db.session.scalar(_owned(owner).where(Patient.id == patient_id))
+    if patient is None:
+        raise InputError(f"patient {patient_id} not found", status=404)
+    return patient
+
+
+def create_patient(owner: User, data) -> Patient:
+    patient = Patient(owner_id=owner.id, **validate_patient(data))
+    db.session.add(patient)
+    db.session.commit()
+    return patient
+
+
+def update_patient(owner: User, patient_id: int, data) -> Patient:
+    patient = get_patient(owner, patient_id)
+    for field, value in validate_patient(data, partial=True).items():
+        setattr(patient, field, value)
+    patient.updated_at = utcnow()
+    db.session.commit()
+    return patient
+
+
+def delete_patient(owner: User, patient_id: int) -> None:
+    """Delete the patient and, with them, their analyses (the health data goes with the record)."""
+    patient = get_patient(owner, patient_id)
+    db.session.delete(patient)
+    db.session.commit()
+
+
+def search_patients(owner: User, q: str | None = None):
+    """A select of the owner's patients, newest first, optionally matching name or external id."""
+    query = _owned(owner)
+    if q and q.strip():
+        pattern = f"%{q.strip().lower()}%"
+        query = query.where(or_(db.func.lower(Patient.name).like(pattern),
+                                db.func.lower(Patient.external_id).like(pattern)))
+    return query.order_by(Patient.created_at.desc(), Patient.id.desc())
+
+
+def list_patients(owner: User, q: str | None = None, page: int = 1, per_page: int = 20) -> dict:
+    """One page of the owner's patients: ``{"items", "total", "page", "per_page"}``."""
+    return paginate(search_patients(owner, q), page, per_page, Patient.to_dict)
