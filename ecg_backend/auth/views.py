@@ -60,14 +60,11 @@ def login():
             login_user(user, remember=bool(form.remember.data))
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
         g.login_failed = True
-        flash(BAD_CREDENTIALS, "error")
-        return render_template("auth/login.html", form=form), 200
+        return render_template("auth/login.html", form=form, error=BAD_CREDENTIALS), 200
     if request.method == "POST":
-        if form.errors.get("csrf_token"):
-            flash("The form expired or came from another site; please sign in again.", "error")
-            return render_template("auth/login.html", form=form), 400
-        flash("Enter your email and password.", "error")
-        return render_template("auth/login.html", form=form), 400
+        error = ("The form expired or came from another site; please sign in again."
+                 if form.errors.get("csrf_token") else "Enter your email and password.")
+        return render_template("auth/login.html", form=form, error=error), 400
     return render_template("auth/login.html", form=form)
 
 
@@ -105,3 +102,16 @@ def unauthorized():
     if wants_json():
         return error_response(401, "authentication required: log in or send 'Authorization: Bearer <token>'")
     return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    """The session's user, or None when the id is stale or the account was disabled (logs them out)."""
+    from ecg_backend.extensions import db
+    from ecg_backend.models import User
+
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return user if user is not None and user.is_active else None
