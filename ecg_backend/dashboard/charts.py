@@ -27,9 +27,9 @@ AMPLITUDE_UNIT = "a.u."  # ECG5000 beats are z-normalised, so amplitudes carry n
 _LAYOUT = dict(
     template="plotly_white",
     font=dict(family="system-ui, -apple-system, Segoe UI, Roboto, sans-serif", size=13),
-    margin=dict(l=56, r=16, t=48, b=44),
+    margin=dict(l=56, r=16, t=84, b=44),
     hovermode="x unified",
-    legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+    legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0),
 )
 
 
@@ -89,7 +89,7 @@ def beat_figure(
                          marker=dict(color=x_error, colorscale="OrRd", cmin=0,
                                      cmax=float(x_error.max()) or 1.0, line=dict(width=0)),
                          hovertemplate="error %{y:.4f}<extra></extra>"), row=2, col=1)
-    fig.update_layout(**_layout(), title=dict(text=_beat_title(index, score, threshold, is_anomaly), x=0),
+    fig.update_layout(**_layout(), title=dict(text=_beat_title(index, score, threshold, is_anomaly), x=0, y=0.97, yanchor="top"),
                       bargap=0, height=460)
     fig.update_xaxes(title_text="sample (140 per beat)", row=2, col=1)
     fig.update_yaxes(title_text=f"amplitude ({AMPLITUDE_UNIT})", row=1, col=1)
@@ -134,8 +134,9 @@ def scores_overview_figure(scores: Sequence[float], threshold: float,
     fig.add_trace(go.Scatter(
         x=[0.5, values.size + 0.5], y=[threshold, threshold], mode="lines", name=f"Threshold {threshold:.4g}",
         line=dict(color=THRESHOLD_COLOUR, dash="dot", width=2), hoverinfo="skip"))
-    fig.update_layout(**_layout(hovermode="closest"), height=300,
-                      title=dict(text="Anomaly score per beat (click a point to open the beat)", x=0))
+    fig.update_layout(**_layout(hovermode="closest"), height=330,
+                      title=dict(text="Anomaly score per beat (click a point to open the beat)", x=0, y=0.95,
+                                 yanchor="top"))
     fig.update_xaxes(title_text="beat", range=[0.5, values.size + 0.5])
     fig.update_yaxes(title_text="score (reconstruction error)", rangemode="tozero")
     return fig
@@ -149,8 +150,8 @@ def score_gauge_figure(score: float, threshold: float) -> go.Figure:
                            hovertemplate="score %{x:.4g}<extra></extra>"))
     fig.add_vline(x=threshold, line=dict(color=THRESHOLD_COLOUR, dash="dot", width=2),
                   annotation_text=f"threshold {threshold:.4g}", annotation_position="top")
-    fig.update_layout(**_layout(hovermode="closest", margin=dict(l=56, r=16, t=30, b=30)),
-                      height=130, showlegend=False)
+    fig.update_layout(**_layout(hovermode="closest", margin=dict(l=56, r=16, t=40, b=30)),
+                      height=140, showlegend=False)
     fig.update_xaxes(range=[0, top], title_text=None)
     return fig
 
@@ -171,7 +172,7 @@ def patient_history_figure(analyses: Sequence[Mapping[str, Any]]) -> go.Figure:
         marker=dict(size=10, color=[ANOMALY_COLOUR if s > 0 else NORMAL_COLOUR for s in share]),
         hovertemplate="%{x}<br>%{y:.1f}% anomalous (%{text})<extra></extra>"))
     fig.update_layout(**_layout(hovermode="closest"), height=300,
-                      title=dict(text="Anomalous beats per analysis", x=0))
+                      title=dict(text="Anomalous beats per analysis", x=0, y=0.95, yanchor="top"))
     fig.update_yaxes(title_text="anomalous beats (%)", range=[0, 105])
     fig.update_xaxes(title_text="analysed at")
     return fig
@@ -212,7 +213,7 @@ def roc_figure(card: Mapping[str, Any]) -> go.Figure | None:
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
                              line=dict(color=THRESHOLD_COLOUR, dash="dot"), hoverinfo="skip"))
     fig.update_layout(**_layout(hovermode="closest"), height=380,
-                      title=dict(text="ROC curve on the TEST split", x=0))
+                      title=dict(text="ROC curve on the TEST split", x=0, y=0.95, yanchor="top"))
     fig.update_xaxes(title_text="false-positive rate", range=[0, 1])
     fig.update_yaxes(title_text="true-positive rate", range=[0, 1.02])
     return fig

@@ -21,6 +21,7 @@ def ui_app(tmp_path):
     config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'ui.db'}"
     config.DETECTOR = _detector()
     app = create_app(config)
+    _ensure_user_loader()
     with app.app_context():
         db.create_all()
     yield app
@@ -31,6 +32,15 @@ def ui_app(tmp_path):
 
 
 _DETECTOR = None
+
+
+def _ensure_user_loader():
+    # TEMPORARY until the auth package registers its loader.
+    from ecg_backend.extensions import db, login_manager
+    from ecg_backend.models import User
+
+    if login_manager._user_callback is None and login_manager._request_callback is None:
+        login_manager.user_loader(lambda user_id: db.session.get(User, int(user_id)))
 
 
 def _detector():
@@ -75,7 +85,7 @@ def login(client, email: str, password: str = PASSWORD):
 @pytest.fixture
 def clinician(ui_app, make_user):
     """A logged-in test client for clinician A."""
-    email = make_user("alice@clinic.test", name="Alice Martin")
+    email = make_user("alice@clinic.example.org", name="Alice Martin")
     client = ui_app.test_client()
     login(client, email)
     return client
@@ -84,7 +94,7 @@ def clinician(ui_app, make_user):
 @pytest.fixture
 def other_clinician(ui_app, make_user):
     """A logged-in test client for clinician B."""
-    email = make_user("bob@clinic.test", name="Bob Stone")
+    email = make_user("bob@clinic.example.org", name="Bob Stone")
     client = ui_app.test_client()
     login(client, email)
     return client
@@ -93,7 +103,7 @@ def other_clinician(ui_app, make_user):
 @pytest.fixture
 def admin(ui_app, make_user):
     """A logged-in test client for an admin."""
-    email = make_user("root@clinic.test", role="admin", name="Ada Admin")
+    email = make_user("root@clinic.example.org", role="admin", name="Ada Admin")
     client = ui_app.test_client()
     login(client, email)
     return client

@@ -1,0 +1,57 @@
+"""Headless Chromium for the browser tests, and a live server thread for the app under test."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from werkzeug.serving import make_server
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run", "--window-size=1366,900")
+
+
+class LiveServer:
+    """Serve a WSGI app on 127.0.0.1 with an OS-chosen port from a daemon thread."""
+
+    def __init__(self, app):
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "LiveServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+def chromium_paths() -> tuple[str | None, str | None]:
+    """(chromium binary, chromedriver) from ECG_CHROMIUM / ECG_CHROMEDRIVER or the Debian locations."""
+    chromium = os.environ.get("ECG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    driver = os.environ.get("ECG_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    return (chromium if Path(chromium).exists() else None, driver if Path(driver).exists() else None)
+
+
+def start_chromium():
+    """A headless Chromium with a fresh profile; returns (driver, profile_dir)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = chromium_paths()
+    profile = tempfile.mkdtemp(prefix="ecg-ui-chrome-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROME_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    driver.set_page_load_timeout(30)
+    return driver, profile
