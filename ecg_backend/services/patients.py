@@ -99,9 +99,11 @@ def search_patients(owner: User, q: str | None = None):
     """A select of the owner's patients, newest first, optionally matching name or external id."""
     query = _owned(owner)
     if q and q.strip():
-        pattern = f"%{q.strip().lower()}%"
-        query = query.where(or_(db.func.lower(Patient.name).like(pattern),
-                                db.func.lower(Patient.external_id).like(pattern)))
+        # Escape LIKE wildcards so a search for "%" or "_" matches those characters literally.
+        term = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{term}%"
+        query = query.where(or_(db.func.lower(Patient.name).like(pattern, escape="\\"),
+                                db.func.lower(Patient.external_id).like(pattern, escape="\\")))
     return query.order_by(Patient.created_at.desc(), Patient.id.desc())
 
 
