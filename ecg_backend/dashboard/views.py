@@ -13,7 +13,7 @@ from flask import Response, current_app, jsonify, redirect, render_template, req
 from flask_login import current_user, login_required
 
 from ecg_backend.dashboard import bp, charts, model_card, queries, report, uploads
-from ecg_backend.dashboard.forms import AnalyseForm, ConfirmForm
+from ecg_backend.dashboard.forms import AnalyseForm, ConfirmForm, choices
 from ecg_backend.errors import InputError, wants_json
 from ecg_backend.services import analyses as analyses_service
 
@@ -28,7 +28,7 @@ def index():
 
 def _analyse_form() -> AnalyseForm:
     form = AnalyseForm()
-    form.patient_id.choices = [("", "No patient")] + queries.patient_choices(current_user.id)
+    form.patient_id.choices = choices([("", "No patient")] + queries.patient_choices(current_user.id))
     return form
 
 

@@ -15,13 +15,11 @@ def ui_app(tmp_path):
     from ecg_backend import create_app
     from ecg_backend.config import TestConfig
     from ecg_backend.extensions import db
-    from ecg_backend.ml.detector import AnomalyDetector
 
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'ui.db'}"
     config.DETECTOR = _detector()
     app = create_app(config)
-    _ensure_user_loader()
     with app.app_context():
         db.create_all()
     yield app
@@ -32,15 +30,6 @@ def ui_app(tmp_path):
 
 
 _DETECTOR = None
-
-
-def _ensure_user_loader():
-    # TEMPORARY until the auth package registers its loader.
-    from ecg_backend.extensions import db, login_manager
-    from ecg_backend.models import User
-
-    if login_manager._user_callback is None and login_manager._request_callback is None:
-        login_manager.user_loader(lambda user_id: db.session.get(User, int(user_id)))
 
 
 def _detector():
@@ -71,6 +60,12 @@ def csrf_from(html: str) -> str:
         r'value="([^"]+)"[^>]*name="csrf_token"', html)
     assert match, "no csrf_token field in the page"
     return match.group(1)
+
+
+def post_form(client, url: str, data: dict | None = None, page: str = "/", **kwargs):
+    """POST like the browser's form would: with the csrf_token of a page the client has loaded."""
+    token = csrf_from(client.get(page).get_data(as_text=True))
+    return client.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
 
 
 def login(client, email: str, password: str = PASSWORD):

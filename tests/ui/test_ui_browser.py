@@ -25,13 +25,12 @@ def live_app(tmp_path_factory):
     from ecg_backend.config import TestConfig
     from ecg_backend.extensions import db
     from ecg_backend.services.users import create_user
-    from tests.ui.conftest import _detector, _ensure_user_loader
+    from tests.ui.conftest import _detector
 
     config = TestConfig()
     config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path_factory.mktemp('live') / 'ui.db'}"
     config.DETECTOR = _detector()
     app = create_app(config)
-    _ensure_user_loader()
     with app.app_context():
         db.create_all()
         create_user("carol@clinic.example.org", PASSWORD, name="Carol Reyes", role="clinician")

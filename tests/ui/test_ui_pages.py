@@ -1,0 +1,288 @@
+"""Dashboard pages through the Flask test client: login redirects, ownership, admin-only pages,
+patients CRUD, uploads and their errors, result downloads, escaping and the bundled plotly.js."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.ui.conftest import PASSWORD, csrf_from, login, post_form
+
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_beats.csv"
+PAGES = ["/", "/patients", "/patients/new", "/analyse", "/model", "/admin"]
+
+
+def _create_patient(client, name="Dana Whitfield", **fields) -> int:
+    response = post_form(client, "/patients/new", {"name": name, **fields}, page="/patients/new")
+    assert response.status_code == 303, response.get_data(as_text=True)[:400]
+    return int(response.headers["Location"].rstrip("/").split("/")[-1])
+
+
+def _upload(client, data: bytes, patient_id="", filename="beats.csv", xhr=True):
+    token = csrf_from(client.get("/analyse").get_data(as_text=True))
+    headers = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"} if xhr else {}
+    return client.post("/analyse", data={"csrf_token": token, "patient_id": str(patient_id),
+                                         "file": (io.BytesIO(data), filename)},
+                       content_type="multipart/form-data", headers=headers)
+
+
+def _analysis_id(response) -> int:
+    assert response.status_code == 201, response.get_data(as_text=True)[:400]
+    return response.get_json()["analysis_id"]
+
+
+@pytest.mark.parametrize("path", PAGES + ["/patients/1", "/analyses/1", "/analyses/1/results.csv"])
+def test_ui_anonymous_visits_redirect_to_login(ui_app, path):
+    response = ui_app.test_client().get(path)
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"] and "next=" in response.headers["Location"]
+
+
+def test_ui_pages_render_for_a_clinician(clinician):
+    for path in PAGES[:-1]:
+        response = clinician.get(path)
+        assert response.status_code == 200, path
+        html = response.get_data(as_text=True)
+        assert "Alice Martin" in html and ">clinician<" in html  # name and role in the header
+        assert 'name="csrf_token"' in html  # the logout form at least
+
+
+def test_ui_pages_have_no_inline_scripts(clinician):
+    """A CSP of script-src 'self' must hold: every script is a file or a JSON data block."""
+    analysis_id = _analysis_id(_upload(clinician, SAMPLE.read_bytes()))
+    for path in PAGES[:-1] + [f"/analyses/{analysis_id}"]:
+        html = clinician.get(path).get_data(as_text=True)
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert 'src="' in tag or 'type="application/json"' in tag, (path, tag)
+        assert not re.search(r"\son[a-z]+=\"", html), path  # no inline event handlers
+        assert "cdn." not in html.lower(), path
+
+
+def test_ui_home_empty_state_then_sample(clinician):
+    html = clinician.get("/").get_data(as_text=True)
+    assert "No analyses yet" in html and 'id="try-sample"' in html
+    response = post_form(clinician, "/analyses/sample")
+    assert response.status_code == 303
+    result = clinician.get(response.headers["Location"]).get_data(as_text=True)
+    assert "sample_beats.csv" in result and "of 12" in result
+    home = clinician.get("/").get_data(as_text=True)
+    assert "No analyses yet" not in home and "sample_beats.csv" in home
+
+
+def test_ui_patient_create_search_edit_delete(clinician):
+    patient_id = _create_patient(clinician, "Dana Whitfield", external_id="MRN-7", date_of_birth="1961-04-02",
+                                 sex="female")
+    _create_patient(clinician, "Eli Brandt")
+    assert "Dana Whitfield" in clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
+    found = clinician.get("/patients?q=mrn-7").get_data(as_text=True)
+    assert "Dana Whitfield" in found and "Eli Brandt" not in found
+
+    edited = post_form(clinician, f"/patients/{patient_id}/edit", {"name": "Dana W. Whitfield", "sex": "other"},
+                       page=f"/patients/{patient_id}/edit")
+    assert edited.status_code == 303
+    assert "Dana W. Whitfield" in clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
+
+    confirm = clinician.get(f"/patients/{patient_id}/delete")
+    assert confirm.status_code == 200 and "cannot be undone" in confirm.get_data(as_text=True)
+    assert clinician.get(f"/patients/{patient_id}").status_code == 200  # asking did not delete
+    deleted = post_form(clinician, f"/patients/{patient_id}/delete", page=f"/patients/{patient_id}/delete")
+    assert deleted.status_code == 303
+    assert clinician.get(f"/patients/{patient_id}").status_code == 404
+
+
+def test_ui_patient_form_errors_are_shown(clinician):
+    response = post_form(clinician, "/patients/new", {"name": "", "date_of_birth": ""}, page="/patients/new")
+    assert response.status_code == 422
+    assert "Enter the patient&#39;s name." in response.get_data(as_text=True)
+    future = post_form(clinician, "/patients/new", {"name": "Zed", "date_of_birth": "2999-01-01"},
+                       page="/patients/new")
+    assert future.status_code == 422 and "past date" in future.get_data(as_text=True)
+
+
+def test_ui_forms_without_csrf_token_are_refused(clinician, ui_app):
+    from ecg_backend.extensions import db
+    from ecg_backend.models import Patient
+
+    response = clinician.post("/patients/new", data={"name": "No Token"})
+    assert response.status_code in (302, 400)
+    with ui_app.app_context():
+        assert db.session.scalar(db.select(db.func.count(Patient.id))) == 0
+
+
+def test_ui_other_clinicians_records_answer_404(clinician, other_clinician):
+    patient_id = _create_patient(clinician, "Private Person")
+    analysis_id = _analysis_id(_upload(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
+    for path in (f"/patients/{patient_id}", f"/patients/{patient_id}/edit", f"/patients/{patient_id}/delete",
+                 f"/analyses/{analysis_id}", f"/analyses/{analysis_id}/beats/1",
+                 f"/analyses/{analysis_id}/results.csv", f"/analyses/{analysis_id}/results.json"):
+        assert other_clinician.get(path).status_code == 404, path
+    for path in (f"/patients/{patient_id}/delete", f"/patients/{patient_id}/edit", f"/analyses/{analysis_id}/delete"):
+        assert post_form(other_clinician, path, {"name": "Hijacked"}).status_code == 404, path
+    # B's lists do not show A's records, and B cannot file an upload under A's patient.
+    assert "Private Person" not in other_clinician.get("/patients").get_data(as_text=True)
+    assert "Private Person" not in other_clinician.get("/").get_data(as_text=True)
+    refused = _upload(other_clinician, SAMPLE.read_bytes(), patient_id=patient_id)
+    assert refused.status_code == 404 and "not found" in refused.get_json()["error"]["message"]
+    # Everything of A's is intact.
+    assert clinician.get(f"/analyses/{analysis_id}").status_code == 200
+    assert "Private Person" in clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
+
+
+def test_ui_upload_result_page_and_downloads(clinician):
+    patient_id = _create_patient(clinician, "=HYPERLINK(\"http://x\")")
+    analysis_id = _analysis_id(_upload(clinician, SAMPLE.read_bytes(), patient_id=patient_id,
+                                       filename="@beats.csv"))
+    html = clinician.get(f"/analyses/{analysis_id}").get_data(as_text=True)
+    assert 'id="verdict"' in html and "of 12" in html
+    for block in ("overview-figure", "beat-figure", "gauge-figure"):
+        figure = json.loads(re.search(rf'<script type="application/json" id="{block}">(.*?)</script>', html,
+                                      re.S).group(1))
+        assert figure["data"], block
+    assert clinician.get(f"/analyses/{analysis_id}?beat=99").status_code == 200  # clamped to the last beat
+    beat = clinician.get(f"/analyses/{analysis_id}/beats/5")
+    assert beat.status_code == 200
+    body = beat.get_json()
+    assert body["beat"]["number"] == 5 and len(body["figure"]["data"]) == 4 and body["gauge"]["data"]
+    assert clinician.get(f"/analyses/{analysis_id}/beats/13").status_code == 404
+    assert clinician.get(f"/analyses/{analysis_id}/beats/0").status_code == 404
+
+    download = clinician.get(f"/analyses/{analysis_id}/results.csv")
+    assert download.status_code == 200 and download.mimetype == "text/csv"
+    assert "attachment" in download.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(download.get_data(as_text=True))))
+    assert len(rows) == 12 and [r["beat"] for r in rows] == [str(n) for n in range(1, 13)]
+    assert rows[0]["patient"].startswith("'=") and rows[0]["filename"] == "'@beats.csv"
+    float(rows[0]["score"])  # numbers stay numbers
+
+    full = clinician.get(f"/analyses/{analysis_id}/results.json")
+    assert full.status_code == 200 and "attachment" in full.headers["Content-Disposition"]
+    data = json.loads(full.get_data(as_text=True))
+    assert data["id"] == analysis_id and len(data["beats"]) == 12
+    assert len(data["beats"][0]["signal"]) == 140 and len(data["beats"][0]["reconstruction"]) == 140
+
+
+def test_ui_bad_upload_message_matches_the_api(clinician):
+    bad = ("\n".join([",".join(["0.1"] * 140), ",".join(["0.1"] * 138)]) + "\n").encode()
+    page = _upload(clinician, bad)
+    assert page.status_code == 422
+    api = clinician.post("/predict", data={"file": (io.BytesIO(bad), "bad.csv")},
+                         content_type="multipart/form-data",
+                         headers={"X-CSRFToken": csrf_from(clinician.get("/analyse").get_data(as_text=True))})
+    assert api.status_code == page.status_code
+    assert page.get_json()["error"]["message"] == api.get_json()["error"]["message"]
+    # Without JavaScript the form posts normally: the same message is rendered beside the form.
+    plain = _upload(clinician, bad, xhr=False)
+    assert plain.status_code == 422
+    html = plain.get_data(as_text=True)
+    assert api.get_json()["error"]["message"] in html and 'id="analyse-form"' in html
+
+
+def test_ui_upload_without_a_file_explains(clinician):
+    token = csrf_from(clinician.get("/analyse").get_data(as_text=True))
+    response = clinician.post("/analyse", data={"csrf_token": token}, headers={"Accept": "application/json"})
+    assert response.status_code == 400 and "no file" in response.get_json()["error"]["message"]
+
+
+def test_ui_stored_text_is_escaped(clinician):
+    patient_id = _create_patient(clinician, "<script>alert(1)</script>", notes="<img src=x onerror=alert(2)>")
+    for path in ("/patients", f"/patients/{patient_id}", f"/patients/{patient_id}/edit"):
+        html = clinician.get(path).get_data(as_text=True)
+        assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html, path
+        assert "<img src=x" not in html
+
+
+def test_ui_patient_page_draws_history(clinician):
+    patient_id = _create_patient(clinician)
+    for _ in range(2):
+        _analysis_id(_upload(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
+    html = clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
+    assert 'id="history-figure"' in html and html.count("/analyses/") >= 2
+
+
+def test_ui_admin_pages_are_404_for_clinicians(clinician):
+    assert clinician.get("/admin").status_code == 404
+    assert post_form(clinician, "/admin/users", {"email": "x@y.example.org", "name": "X", "password": "x" * 10,
+                                                  "role": "admin"}).status_code == 404
+    assert post_form(clinician, "/admin/users/1/active").status_code == 404
+    assert post_form(clinician, "/admin/users/1/password", {"password": "y" * 10}).status_code == 404
+    assert "/admin" not in clinician.get("/").get_data(as_text=True)
+
+
+def test_ui_admin_manages_accounts(admin, ui_app):
+    page = admin.get("/admin")
+    assert page.status_code == 200 and 'id="count-users"' in page.get_data(as_text=True)
+    created = post_form(admin, "/admin/users", {"email": "newdoc@clinic.example.org", "name": "New Doc",
+                                                "password": "first-pass-1", "role": "clinician"}, page="/admin")
+    assert created.status_code == 303
+    html = admin.get("/admin").get_data(as_text=True)
+    assert "newdoc@clinic.example.org" in html
+    assert re.search(r'id="count-users">2<', html)
+    duplicate = post_form(admin, "/admin/users", {"email": "newdoc@clinic.example.org", "name": "Again",
+                                                  "password": "first-pass-1", "role": "clinician"}, page="/admin")
+    assert duplicate.status_code == 422 and "already exists" in duplicate.get_data(as_text=True)
+
+    from ecg_backend.services.users import find_by_email
+
+    with ui_app.app_context():
+        user_id = find_by_email("newdoc@clinic.example.org").id
+    newcomer = ui_app.test_client()
+    login(newcomer, "newdoc@clinic.example.org", "first-pass-1")
+
+    assert post_form(admin, f"/admin/users/{user_id}/password", {"password": "second-pass-2"},
+                     page="/admin").status_code == 303
+    assert post_form(admin, f"/admin/users/{user_id}/active", page="/admin").status_code == 303
+    with ui_app.app_context():
+        assert find_by_email("newdoc@clinic.example.org").is_active is False
+    assert newcomer.get("/").status_code == 302  # the disabled account's session no longer works
+    page = ui_app.test_client()
+    refused = page.post("/login", data={"email": "newdoc@clinic.example.org", "password": "second-pass-2",
+                                         "csrf_token": csrf_from(page.get("/login").get_data(as_text=True))})
+    assert refused.status_code == 200 and "Wrong email or password" in refused.get_data(as_text=True)
+    assert post_form(admin, f"/admin/users/{user_id}/active", page="/admin").status_code == 303
+    login(ui_app.test_client(), "newdoc@clinic.example.org", "second-pass-2")
+
+
+def test_ui_model_page_renders_whatever_the_card_holds(ui_app, clinician):
+    from ecg_backend.ml.detector import AnomalyDetector
+
+    detector = AnomalyDetector.untrained(seed=1)
+    detector.card = {**detector.card, "metrics": {"test": {"roc_auc": 0.9712, "f1": 0.91,
+                                                           "roc": {"fpr": [0, 0.1, 1], "tpr": [0, 0.8, 1]}},
+                                                  "ablation": [{"variant": "cnn", "roc_auc": 0.95},
+                                                               {"variant": "hybrid", "roc_auc": 0.97}]},
+                     "data": {"dataset": "ECG5000 (UCR 2018)"}, "surprise": {"nested": [1, 2, 3]}}
+    ui_app.extensions["ecg_detector"] = detector
+    html = clinician.get("/model").get_data(as_text=True)
+    for text in ("TEST metrics", "ROC AUC", "0.9712", "Ablation", "hybrid", "Threshold and calibration",
+                 "Architecture", "ECG5000 (UCR 2018)", "Other details", 'id="roc-figure"'):
+        assert text in html, text
+    ui_app.extensions["ecg_detector"] = None
+    assert "No model is loaded" in clinician.get("/model").get_data(as_text=True)
+
+
+def test_ui_plotly_is_served_by_the_app(ui_app):
+    client = ui_app.test_client()
+    response = client.get("/assets/plotly.min.js")
+    assert response.status_code == 200 and response.mimetype == "text/javascript"
+    assert b"plotly" in response.data[:2000].lower() and len(response.data) > 1_000_000
+    etag = response.headers["ETag"]
+    assert client.get("/assets/plotly.min.js", headers={"If-None-Match": etag}).status_code == 304
+    versioned = client.get(f"/assets/plotly.min.js?v={etag.strip(chr(34))}")
+    assert "immutable" in versioned.headers["Cache-Control"]
+
+
+def test_ui_unknown_page_is_a_friendly_404(clinician):
+    response = clinician.get("/no-such-page")
+    assert response.status_code == 404
+    html = response.get_data(as_text=True)
+    assert "Page not found" in html and "Back to the dashboard" in html
+
+
+def test_ui_login_page_keeps_its_contract(ui_app):
+    html = ui_app.test_client().get("/login").get_data(as_text=True)
+    for name in ('name="email"', 'name="password"', 'name="csrf_token"', 'for="email"', 'for="password"'):
+        assert name in html
