@@ -1,0 +1,100 @@
+"""MIT-BIH Arrhythmia records as evaluation data: reading, reference beats, matching detections.
+
+Nothing here is used at inference time; it serves the `evaluate-mitdb` command and the benchmarks.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# Annotation symbols that mark a beat (PhysioNet's standard beat codes).
+BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
+# AAMI "normal" class as used by the issue: normal, bundle-branch blocks, escape beats.
+NORMAL_SYMBOLS = frozenset("NLRej")
+VEB_SYMBOLS = frozenset("VE")
+
+
+@dataclass
+class MitdbRecord:
+    """One record: the chosen lead, its rate and the reference beats (R-peak samples and symbols)."""
+
+    name: str
+    signal: np.ndarray
+    fs: float
+    lead: str
+    ref_samples: np.ndarray
+    ref_symbols: np.ndarray
+
+
+def default_mitdb_dir() -> Path:
+    """ECG_MITDB_DIR, else ../shared/data/mitdb beside the repository."""
+    env = os.environ.get("ECG_MITDB_DIR")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3] / "shared" / "data" / "mitdb"
+
+
+def list_records(directory: str | Path) -> list[str]:
+    """Record names in a directory that have a header, a signal file and reference annotations."""
+    directory = Path(directory)
+    names = []
+    for hea in sorted(directory.glob("*.hea")):
+        if (directory / f"{hea.stem}.atr").exists():
+            names.append(hea.stem)
+    return names
+
+
+def read_record(directory: str | Path, name: str) -> MitdbRecord:
+    """Read one record's first lead (MLII in MIT-BIH) and its beat annotations."""
+    import wfdb
+
+    path = str(Path(directory) / name)
+    rec = wfdb.rdrecord(path, channels=[0])
+    ann = wfdb.rdann(path, "atr")
+    symbols = np.asarray(ann.symbol)
+    is_beat = np.isin(symbols, list(BEAT_SYMBOLS))
+    return MitdbRecord(
+        name=name,
+        signal=rec.p_signal[:, 0].astype(np.float64),
+        fs=float(rec.fs),
+        lead=rec.sig_name[0],
+        ref_samples=np.asarray(ann.sample)[is_beat].astype(np.int64),
+        ref_symbols=symbols[is_beat],
+    )
+
+
+def match_peaks(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pair each reference beat with at most one detection within ``tolerance`` samples.
+
+    Greedy on sorted arrays: each reference takes the nearest unused detection. Returns
+    (ref_to_det, det_matched): for each reference the index of its detection or -1, and for each
+    detection whether it was paired.
+    """
+    reference = np.asarray(reference, dtype=np.int64)
+    detected = np.asarray(detected, dtype=np.int64)
+    ref_to_det = np.full(len(reference), -1, dtype=np.int64)
+    det_matched = np.zeros(len(detected), dtype=bool)
+    if len(detected) == 0:
+        return ref_to_det, det_matched
+    pos = np.searchsorted(detected, reference)
+    for i, (r, p) in enumerate(zip(reference, pos)):
+        best, best_dist = -1, tolerance + 1
+        for j in (p - 1, p, p + 1):
+            if 0 <= j < len(detected) and not det_matched[j]:
+                dist = abs(int(detected[j]) - int(r))
+                if dist < best_dist:
+                    best, best_dist = j, dist
+        if best >= 0:
+            ref_to_det[i] = best
+            det_matched[best] = True
+    return ref_to_det, det_matched
+
+
+def detection_counts(reference: np.ndarray, detected: np.ndarray, fs: float, tol_s: float = 0.15) -> dict:
+    """True positives, false negatives and false positives of R-peak detection (tolerance ``tol_s``)."""
+    ref_to_det, det_matched = match_peaks(reference, detected, int(round(tol_s * fs)))
+    tp = int((ref_to_det >= 0).sum())
+    return {"tp": tp, "fn": int(len(reference) - tp), "fp": int((~det_matched).sum())}
