@@ -118,12 +118,10 @@ def prepare_database(app: Flask) -> None:
 
 
 def _running_cli_command() -> bool:
+    # `flask <group> ...` loads the app while its click context is current; `flask run` loads it from
+    # the run command's own context. gunicorn and tests have no click context at all.
     ctx = click.get_current_context(silent=True)
-    if ctx is None:
-        return False
-    pending = list(getattr(ctx, "protected_args", None) or getattr(ctx, "_protected_args", None) or []) + list(
-        ctx.args)
-    return bool(pending) and pending[0] != "run"
+    return ctx is not None and ctx.info_name != "run"
 
 
 def load_detector(app: Flask):

@@ -97,6 +97,8 @@ class Config:
 class TestConfig(Config):
     """Fast, isolated settings for pytest: the fixture fills in a temp database and a detector."""
 
+    __test__ = False  # not a pytest test class
+
     def __init__(self) -> None:
         super().__init__()
         self.ENV_NAME = "testing"

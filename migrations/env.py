@@ -1,5 +1,4 @@
 import logging
-from logging.config import fileConfig
 
 from flask import current_app
 
@@ -9,20 +8,18 @@ from alembic import context
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-# Keep the app's loggers working when migrations run at start-up.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Logging: when migrations run inside the app at start-up, the app's logging stays as it is (no
+# fileConfig, which would replace the root handlers). A bare `flask db ...` shows alembic's progress.
+if not logging.getLogger().handlers and not logging.getLogger("alembic").handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(levelname)-5.5s [%(name)s] %(message)s"))
+    logging.getLogger("alembic").addHandler(_handler)
+    logging.getLogger("alembic").setLevel(logging.INFO)
 logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():
