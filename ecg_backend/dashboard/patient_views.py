@@ -7,8 +7,11 @@ from flask_login import current_user, login_required
 from ecg_backend.dashboard import bp, charts, queries
 from ecg_backend.dashboard.forms import ConfirmForm, PatientForm
 from ecg_backend.errors import InputError
+from ecg_backend.extensions import db
 from ecg_backend.models import Patient
 from ecg_backend.services import patients as patients_service
+
+PATIENT_LIST_LIMIT = 200  # beyond this the search box is the way in
 
 
 @bp.route("/patients")
@@ -16,8 +19,8 @@ from ecg_backend.services import patients as patients_service
 def patients():
     """The clinician's patients, searchable by name or external id."""
     query = request.args.get("q", "").strip()
-    return render_template("patients/list.html", patients=queries.search_patients(current_user.id, query),
-                           query=query)
+    found = db.session.scalars(patients_service.search_patients(current_user, query).limit(PATIENT_LIST_LIMIT))
+    return render_template("patients/list.html", patients=list(found), query=query, limit=PATIENT_LIST_LIMIT)
 
 
 def _form_payload(form: PatientForm) -> dict:

@@ -3,7 +3,7 @@ an id that belongs to someone else is answered exactly like an id that does not 
 from __future__ import annotations
 
 from flask import abort
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from ecg_backend.extensions import db
 from ecg_backend.models import Analysis, Patient, User
@@ -23,16 +23,6 @@ def recent_analyses(owner_id: int, limit: int = 10) -> list[Analysis]:
     return list(db.session.scalars(
         select(Analysis).where(Analysis.owner_id == owner_id)
         .order_by(Analysis.created_at.desc(), Analysis.id.desc()).limit(limit)))
-
-
-def search_patients(owner_id: int, query: str | None = None, limit: int = 200) -> list[Patient]:
-    """The owner's patients by name; ``query`` matches name or external id (case-insensitive)."""
-    statement = select(Patient).where(Patient.owner_id == owner_id)
-    if query:
-        pattern = f"%{query.strip().lower()}%"
-        statement = statement.where(or_(func.lower(Patient.name).like(pattern),
-                                        func.lower(func.coalesce(Patient.external_id, "")).like(pattern)))
-    return list(db.session.scalars(statement.order_by(func.lower(Patient.name), Patient.id).limit(limit)))
 
 
 def patient_choices(owner_id: int) -> list[tuple[str, str]]:

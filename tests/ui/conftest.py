@@ -1,5 +1,5 @@
-"""Fixtures for the dashboard tests: an app on a temp SQLite database with the fast untrained detector,
-users to log in as, and helpers to log in through the real login form (CSRF token included)."""
+"""Fixtures for the dashboard tests: logged-in clients for two clinicians and an admin on the shared
+``app`` fixture, and helpers that post forms the way a browser does (with the page's CSRF token)."""
 from __future__ import annotations
 
 import re
@@ -10,35 +10,9 @@ PASSWORD = "correct-horse-9"
 
 
 @pytest.fixture
-def ui_app(tmp_path):
-    """A fresh app per test: temp SQLite file, tables created, tiny random-weight detector."""
-    from ecg_backend import create_app
-    from ecg_backend.config import TestConfig
-    from ecg_backend.extensions import db
-
-    config = TestConfig()
-    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'ui.db'}"
-    config.DETECTOR = _detector()
-    app = create_app(config)
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
-
-
-_DETECTOR = None
-
-
-def _detector():
-    global _DETECTOR
-    if _DETECTOR is None:
-        from ecg_backend.ml.detector import AnomalyDetector
-
-        _DETECTOR = AnomalyDetector.untrained(seed=0)
-    return _DETECTOR
+def ui_app(app):
+    """The shared ``app`` fixture (tests/conftest.py): temp SQLite, tables created, untrained detector."""
+    return app
 
 
 @pytest.fixture

@@ -21,25 +21,15 @@ WAIT = 20
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory):
     """One app and live server for the module (temp SQLite, untrained detector) with one clinician."""
-    from ecg_backend import create_app
-    from ecg_backend.config import TestConfig
-    from ecg_backend.extensions import db
     from ecg_backend.services.users import create_user
-    from tests.ui.conftest import _detector
+    from tests.conftest import dispose_app, make_test_app
 
-    config = TestConfig()
-    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path_factory.mktemp('live') / 'ui.db'}"
-    config.DETECTOR = _detector()
-    app = create_app(config)
+    app = make_test_app(f"sqlite:///{tmp_path_factory.mktemp('live') / 'ui.db'}")
     with app.app_context():
-        db.create_all()
         create_user("carol@clinic.example.org", PASSWORD, name="Carol Reyes", role="clinician")
     with LiveServer(app) as server:
         yield server
-    with app.app_context():
-        db.session.remove()
-        for engine in db.engines.values():
-            engine.dispose()
+    dispose_app(app)
 
 
 @pytest.fixture(scope="module")

@@ -286,3 +286,12 @@ def test_ui_login_page_keeps_its_contract(ui_app):
     html = ui_app.test_client().get("/login").get_data(as_text=True)
     for name in ('name="email"', 'name="password"', 'name="csrf_token"', 'for="email"', 'for="password"'):
         assert name in html
+
+
+def test_ui_patient_search_treats_wildcards_literally(clinician):
+    _create_patient(clinician, "Ann 100%")
+    _create_patient(clinician, "Bo Lee")
+    clinician.get("/patients/new")  # shows (and so clears) the "created" flash message
+    found = clinician.get("/patients?q=%25").get_data(as_text=True)
+    assert "Ann 100%" in found and "Bo Lee" not in found
+    assert "No patient matches" in clinician.get("/patients?q=zzz").get_data(as_text=True)
