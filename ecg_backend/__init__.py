@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -16,6 +17,7 @@ from ecg_backend.extensions import csrf, db, limiter, login_manager, migrate
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FRONTEND = REPO_ROOT / "ecg_frontend"
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
+_STARTUP_LOCK_ID = 0x4543_4731  # arbitrary constant shared by every process of this app ("ECG1")
 
 
 def create_app(config=None) -> Flask:
@@ -102,7 +104,7 @@ def prepare_database(app: Flask) -> None:
     The first admin is not created for CLI commands other than ``flask run`` (so that
     ``flask users create --admin`` on a fresh install does not also make a generated admin).
     """
-    with app.app_context():
+    with app.app_context(), _startup_lock():
         if app.config.get("AUTO_MIGRATE"):
             from flask_migrate import upgrade
 
@@ -115,6 +117,22 @@ def prepare_database(app: Flask) -> None:
         # Drop pooled connections so forked gunicorn workers (preload_app) each open their own.
         for engine in db.engines.values():
             engine.dispose()
+
+
+@contextmanager
+def _startup_lock():
+    """On PostgreSQL, serialise start-up work between processes (several machines may start at once)."""
+    if db.engine.dialect.name != "postgresql":
+        yield
+        return
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({_STARTUP_LOCK_ID})")
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({_STARTUP_LOCK_ID})")
+            connection.commit()
 
 
 def _running_cli_command() -> bool:

@@ -7,6 +7,7 @@ from functools import lru_cache
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ecg_backend.errors import InputError
@@ -111,8 +112,12 @@ def ensure_admin(app) -> User | None:
     generated = not password
     if generated:
         password = secrets.token_urlsafe(12)
-    user = create_user(app.config.get("ADMIN_EMAIL") or "admin@example.com", password, name="Administrator",
-                       role="admin")
+    try:
+        user = create_user(app.config.get("ADMIN_EMAIL") or "admin@example.com", password, name="Administrator",
+                           role="admin")
+    except IntegrityError:  # another process created the first account at the same moment
+        db.session.rollback()
+        return None
     if generated:
         app.logger.warning("Created the first admin account: email %s password %s "
                            "(shown once; change it or set ECG_ADMIN_PASSWORD)", user.email, password)

@@ -169,3 +169,12 @@ def test_logins_are_limited_per_address(client, clinician_a):
     assert other.status_code == 200
     page = client.post("/login", data={"email": "x@example.com", "password": "y"})
     assert page.status_code == 429 and "text/html" in page.content_type
+
+
+def test_page_form_without_csrf_token_is_refused_with_a_message(client, clinician_a, auth):
+    auth.login(clinician_a)
+    response = client.post("/patients/new", data={"name": "No token"}, headers={"Accept": "text/html"})
+    assert response.status_code == 302
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "form expired" in page
+    assert client.get("/api/v1/patients").get_json()["total"] == 0
