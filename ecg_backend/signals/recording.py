@@ -1,0 +1,188 @@
+"""Analyse a long single-lead recording: quality, R peaks, beats, recording-aware anomaly scores.
+
+`analyze_recording` works through the signal in 5-minute chunks (with 5 s of overlap each side, so
+filters and the detector see context) to keep memory flat for 24-hour Holters; beats from all chunks
+are then scored together because the scoring is relative to the patient's own recording.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ecg_backend.signals import beats as B
+from ecg_backend.signals import scoring
+from ecg_backend.signals.quality import assess_quality, fill_gaps
+
+CHUNK_S = 300.0
+PAD_S = 5.0
+MIN_FS, MAX_FS = 100.0, 1000.0
+
+
+@dataclass
+class RecordingAnalysis:
+    """Result of `analyze_recording`.
+
+    Attributes:
+        beats: one row per beat (columns r_peak, time_s, rr_s, score, is_anomaly, confidence, plus
+            the score's components and the detector's reconstruction error).
+        summary: duration_s, n_beats, mean_hr_bpm, n_anomalous, burden_percent, unusable_s, ...
+        segments: unusable segments ``{"start_s", "end_s", "reason"}``.
+        beat_matrix: (n_beats, 140) float32 segmented beats as the detector saw them.
+        reconstruction: (n_beats, 140) float32 detector reconstructions (None without a detector).
+        template: (140,) the patient's typical beat (median of the beats).
+    """
+
+    beats: pd.DataFrame
+    summary: dict
+    segments: list = field(default_factory=list)
+    beat_matrix: np.ndarray | None = None
+    reconstruction: np.ndarray | None = None
+    template: np.ndarray | None = None
+
+
+def _resolve_detector(detector):
+    if detector is not None:
+        return detector
+    from ecg_backend.ml.detector import AnomalyDetector
+
+    return AnomalyDetector.load()
+
+
+def _chunk_bounds(n: int, fs: float, window: int) -> list[tuple[int, int]]:
+    step = max(int(CHUNK_S * fs) // window, 1) * window  # chunks start on quality-window boundaries
+    return [(a, min(a + step, n)) for a in range(0, n, step)]
+
+
+def _process_chunk(signal: np.ndarray, fs: float, a: int, b: int) -> dict:
+    """Quality, peaks, beats and morphology features for the core [a, b) of one chunk."""
+    pad = int(PAD_S * fs)
+    lo, hi = max(a - pad, 0), min(b + pad, len(signal))
+    raw = np.asarray(signal[lo:hi], dtype=np.float64)
+    filled = fill_gaps(raw)
+    filtered = B.bandpass(filled, fs)
+    quality = assess_quality(raw[a - lo:b - lo], fs, filtered=filtered[a - lo:b - lo])
+    usable = np.ones(hi - lo, dtype=bool)
+    usable[a - lo:b - lo] = quality.usable_mask()
+    peaks = B.detect_r_peaks(filled, fs, filtered=filtered) if usable[a - lo:b - lo].any() else np.array([], int)
+    peaks = peaks[usable[peaks]] if len(peaks) else peaks
+    core = (peaks >= a - lo) & (peaks < b - lo)
+    # the next R after each core beat (possibly in the overlap) bounds its window
+    nxt = np.append(peaks[1:], -1)[core]
+    peaks_core = peaks[core]
+    rr_next = np.where(nxt > 0, nxt - peaks_core, 0).astype(np.float64)
+    beats = _segment(filtered, peaks_core, rr_next, fs)
+    morph = scoring.qrs_morphology(filtered, peaks_core, fs)
+    return {
+        "peaks": peaks_core + lo,
+        "beats": beats,
+        "morph": morph,
+        "r_amp": filtered[peaks_core] if len(peaks_core) else np.zeros(0),
+        "segments": [{**s, "start_s": round(s["start_s"] + a / fs, 3), "end_s": round(s["end_s"] + a / fs, 3)}
+                     for s in quality.segments],
+    }
+
+
+def _segment(filtered, peaks, rr_next, fs):
+    """ECG5000-style windows; a beat without a plausible next R (gap, > 3 s) uses the chunk's median R-R."""
+    if len(peaks) == 0:
+        return np.zeros((0, B.BEAT_LENGTH), np.float32)
+    ok = (rr_next > 0.2 * fs) & (rr_next < 3.0 * fs)
+    fallback = float(np.median(rr_next[ok])) if ok.any() else 0.8 * fs
+    rr = np.where(ok, rr_next, fallback)
+    # segment_beats derives R-R from consecutive peaks; pass explicit ends via a per-beat call
+    start = peaks - B.PRE_R_FRACTION * rr
+    grid = np.linspace(0.0, 1.0, B.BEAT_LENGTH, endpoint=False)
+    pos = np.clip(start[:, None] + rr[:, None] * grid[None, :], 0, len(filtered) - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, len(filtered) - 1)
+    frac = pos - lo
+    return B.znormalise(filtered[lo] * (1 - frac) + filtered[hi] * frac).astype(np.float32)
+
+
+def analyze_recording(signal, fs: float, detector=None, progress: Callable[[float, str], None] | None = None,
+                      batch_size: int = 2048) -> RecordingAnalysis:
+    """Find, segment and score every beat of a single-lead ECG.
+
+    Args:
+        signal: 1-D array-like of samples (any unit; NaN marks missing samples).
+        fs: sampling rate in Hz (100-1000).
+        detector: an `AnomalyDetector`; None loads the shipped bundle.
+        progress: optional callback ``progress(percent, message)``.
+        batch_size: beats per detector forward pass.
+    Returns:
+        A `RecordingAnalysis`.
+    Raises:
+        ValueError: fs out of range or a signal that is not 1-D / shorter than 2 seconds.
+    """
+    report = progress or (lambda pct, msg: None)
+    fs = float(fs)
+    if not (MIN_FS <= fs <= MAX_FS):
+        raise ValueError(f"sampling rate {fs:g} Hz is outside 100-1000 Hz")
+    signal = np.asarray(signal, dtype=np.float64)
+    if signal.ndim != 1:
+        raise ValueError(f"expected one lead (1-D signal), got shape {signal.shape}")
+    if len(signal) < 2 * fs:
+        raise ValueError("the recording is shorter than 2 seconds")
+    detector = _resolve_detector(detector)
+
+    window = max(int(round(2.0 * fs)), 1)
+    bounds = _chunk_bounds(len(signal), fs, window)
+    parts = []
+    for i, (a, b) in enumerate(bounds):
+        parts.append(_process_chunk(signal, fs, a, b))
+        report(70.0 * (i + 1) / len(bounds), f"found beats in {b / fs / 60:.1f} of {len(signal) / fs / 60:.1f} min")
+    peaks = np.concatenate([p["peaks"] for p in parts]).astype(np.int64)
+    beat_matrix = np.concatenate([p["beats"] for p in parts]) if parts else np.zeros((0, 140), np.float32)
+    morph = np.concatenate([p["morph"] for p in parts]) if parts else np.zeros((0, scoring.MORPH_POINTS))
+    r_amp = np.concatenate([p["r_amp"] for p in parts])
+    segments = _merge_segments([s for p in parts for s in p["segments"]])
+    polarity = -1.0 if len(r_amp) and np.median(r_amp) > 0 else 1.0
+    beat_matrix *= np.float32(polarity)
+
+    report(75.0, f"scoring {len(peaks)} beats")
+    recon = None
+    ae_error = np.full(len(peaks), np.nan)
+    if len(peaks):
+        result = detector.score(beat_matrix, batch_size=batch_size)
+        ae_error, recon = result.scores, result.reconstruction.astype(np.float32)
+    report(90.0, "comparing beats with the recording's dominant beat")
+    table = scoring.score_beats(peaks, fs, morph, ae_error, segments)
+    template = np.median(beat_matrix, axis=0).astype(np.float32) if len(peaks) else None
+    summary = _summary(table, len(signal), fs, segments, detector)
+    report(100.0, "done")
+    return RecordingAnalysis(beats=table, summary=summary, segments=segments, beat_matrix=beat_matrix,
+                             reconstruction=recon, template=template)
+
+
+def _merge_segments(segments: list[dict]) -> list[dict]:
+    out = []
+    for s in segments:
+        if out and out[-1]["reason"] == s["reason"] and abs(out[-1]["end_s"] - s["start_s"]) < 1e-6:
+            out[-1]["end_s"] = s["end_s"]
+        else:
+            out.append(dict(s))
+    return out
+
+
+def _summary(table: pd.DataFrame, n: int, fs: float, segments: list, detector) -> dict:
+    duration = n / fs
+    unusable = float(sum(s["end_s"] - s["start_s"] for s in segments))
+    rr = table["rr_s"].to_numpy()
+    rr = rr[np.isfinite(rr) & (rr > 0.2) & (rr < 3.0)]
+    n_beats = int(len(table))
+    n_anom = int(table["is_anomaly"].sum()) if n_beats else 0
+    return {
+        "duration_s": round(duration, 3),
+        "n_beats": n_beats,
+        "mean_hr_bpm": round(60.0 / float(np.mean(rr)), 1) if len(rr) else None,
+        "n_anomalous": n_anom,
+        "burden_percent": round(100.0 * n_anom / n_beats, 2) if n_beats else 0.0,
+        "unusable_s": round(unusable, 3),
+        "usable_percent": round(100.0 * max(duration - unusable, 0.0) / duration, 2) if duration else 0.0,
+        "sampling_rate": fs,
+        "model_version": getattr(detector, "version", None),
+        "operating_point": scoring.OPERATING_POINT,
+    }
