@@ -58,7 +58,7 @@ def fmt(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return f"{value + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0
     if value is None:
         return "—"
     if isinstance(value, list):

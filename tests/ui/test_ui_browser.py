@@ -16,6 +16,9 @@ pytestmark = pytest.mark.browser
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_beats.csv"
 WAIT = 20
+# The policy the product is meant to run under: no inline or third-party scripts. Plotly sets inline styles.
+STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+              "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +30,12 @@ def live_app(tmp_path_factory):
     app = make_test_app(f"sqlite:///{tmp_path_factory.mktemp('live') / 'ui.db'}")
     with app.app_context():
         create_user("carol@clinic.example.org", PASSWORD, name="Carol Reyes", role="clinician")
+
+    @app.after_request
+    def strict_csp(response):  # a page that needed an inline script would break here and log a console error
+        response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
+        return response
+
     with LiveServer(app) as server:
         yield server
     dispose_app(app)
@@ -211,3 +220,61 @@ def test_ui_bad_upload_shows_api_message(live_app, browser, tmp_path):
     # The form is still there to try again, next to the message.
     assert browser.find_element(By.ID, "analyse-submit").is_enabled()
     full_page_screenshot(browser, "bad-upload.png")
+
+
+def test_ui_pages_fit_a_tablet_and_log_no_errors(live_app, browser):
+    """At tablet width (820 px) no page scrolls sideways and no page logs a console error."""
+    from selenium.webdriver.common.by import By
+
+    base = live_app.url
+    browser.delete_all_cookies()
+    log_in(browser, base)
+    browser.get_log("browser") if hasattr(browser, "get_log") else None  # drop earlier entries
+    size = browser.get_window_size()
+    browser.set_window_size(820, 1180)
+    try:
+        browser.get(base + "/")
+        sample = browser.find_elements(By.ID, "try-sample")
+        if sample:
+            sample[0].click()
+            wait_for(browser, lambda d: "/analyses/" in d.current_url)
+        else:
+            browser.get(base + "/analyses/1")
+        wait_for(browser, lambda d: rendered(d, "beat-chart"))
+        result_url = browser.current_url
+        for name, url in (("home", base + "/"), ("patients", base + "/patients"), ("analyse", base + "/analyse"),
+                          ("result", result_url), ("model", base + "/model")):
+            browser.get(url)
+            wait_for(browser, lambda d: d.execute_script("return document.readyState") == "complete")
+            if name == "result":
+                wait_for(browser, lambda d: rendered(d, "beat-chart"))
+            overflow = browser.execute_script(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+            assert overflow <= 1, f"{name} page scrolls sideways by {overflow}px at 820px"
+            full_page_screenshot(browser, f"tablet-{name}.png")
+        assert severe_console_errors(browser) == []
+    finally:
+        browser.set_window_size(size["width"], size["height"])
+
+
+def test_ui_upload_form_is_keyboard_reachable(live_app, browser):
+    """Tabbing from the top of the Analyse page reaches the file picker, the patient select and the button."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    browser.delete_all_cookies()
+    log_in(browser, live_app.url)
+    browser.get(live_app.url + "/analyse")
+    by_id(browser, "file")
+    reached = set()
+    browser.execute_script("document.activeElement.blur(); window.scrollTo(0, 0);")
+    for _ in range(25):
+        ActionChains(browser).send_keys(Keys.TAB).perform()  # to the page, as a person would press it
+        reached.add(browser.switch_to.active_element.get_attribute("id"))
+        if {"file", "patient_id", "analyse-submit"} <= reached:
+            break
+    assert {"file", "patient_id", "analyse-submit"} <= reached, reached
+    labels = browser.execute_script(
+        "return ['file', 'patient_id'].map(function (id) {"
+        "  return document.querySelector('label[for=' + id + ']') !== null; });")
+    assert labels == [True, True]
