@@ -17,13 +17,27 @@ def reconstruction_errors(beats: np.ndarray, reconstructions: np.ndarray,
     Args:
         beats: (n, L) inputs.
         reconstructions: (n, L) model outputs, same scale as ``beats``.
-        weights: optional (L,) non-negative weight per sample position; they are normalised to
-            mean 1, so the score stays a mean squared error in the beats' units.
+        weights: optional (L,) weights, see :func:`score_from_sample_errors`.
 
     Returns:
         (n,) float64 scores.
     """
     squared = (np.asarray(beats, np.float64) - np.asarray(reconstructions, np.float64)) ** 2
+    return score_from_sample_errors(squared, weights)
+
+
+def score_from_sample_errors(squared_errors: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Mean over positions of squared errors, optionally weighted per position.
+
+    Args:
+        squared_errors: (n, L) per-sample squared errors.
+        weights: optional (L,) non-negative weights; normalised to mean 1 so the score stays a
+            mean squared error in the beats' units.
+
+    Returns:
+        (n,) float64 scores.
+    """
+    squared = np.asarray(squared_errors, np.float64)
     if weights is None:
         return squared.mean(axis=1)
     w = np.asarray(weights, np.float64)
@@ -185,15 +199,15 @@ def expected_calibration_error(probs: np.ndarray, y: np.ndarray, n_bins: int = 1
     return float(sum(r["count"] * abs(r["mean_confidence"] - r["observed_rate"]) for r in rows) / n)
 
 
-def downsample_curve(x: np.ndarray, y: np.ndarray, n_points: int = 100) -> list[list[float]]:
-    """Keep about ``n_points`` points of a monotone curve (e.g. ROC), always the first and last.
+def downsample_curve(x: np.ndarray, y: np.ndarray, n_points: int = 100) -> tuple[list[float], list[float]]:
+    """Keep about ``n_points`` evenly spaced points of a curve (e.g. ROC), always the first and last.
 
     Args:
         x, y: curve coordinates, same length.
         n_points: how many points to keep at most.
 
     Returns:
-        [[x, y], ...] rounded to 5 decimals.
+        (x_kept, y_kept) as lists rounded to 5 decimals.
     """
     x = np.asarray(x, np.float64)
     y = np.asarray(y, np.float64)
@@ -201,4 +215,4 @@ def downsample_curve(x: np.ndarray, y: np.ndarray, n_points: int = 100) -> list[
         keep = np.arange(x.size)
     else:
         keep = np.unique(np.linspace(0, x.size - 1, n_points).round().astype(int))
-    return [[round(float(x[i]), 5), round(float(y[i]), 5)] for i in keep]
+    return [round(float(v), 5) for v in x[keep]], [round(float(v), 5) for v in y[keep]]

@@ -143,7 +143,7 @@ def parse_ecg5000(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     if not valid.all():
         bad_row = int(np.argmin(valid))
         raise DatasetFormatError(
-            f"{path.name}: label {labels[bad_row]!r} in row {bad_row + 1} is not one of {list(CLASSES)}"
+            f"{path.name}: label {labels[bad_row]:g} in row {bad_row + 1} is not one of {list(CLASSES)}"
         )
     return values[:, 1:].astype(np.float32), labels.astype(np.int64)
 

@@ -110,7 +110,11 @@ class GatedFusion(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """Latent -> (channels, L/4) -> two stride-2 transposed convolutions -> L samples."""
+    """Latent -> (channels, L/4) -> conv -> two stride-2 transposed convolutions -> L samples.
+
+    The wide layers work at L/4 and L/2 resolution; only a single channel is produced at full
+    resolution, which keeps training on a CPU fast.
+    """
 
     def __init__(self, cfg: AutoencoderConfig):
         super().__init__()
@@ -120,9 +124,9 @@ class ConvDecoder(nn.Module):
         self.fc = nn.Linear(cfg.latent_dim, c * self.base_len)
         self.up = nn.Sequential(
             nn.GELU(),
-            nn.ConvTranspose1d(c, c, kernel_size=4, stride=2, padding=1), nn.GELU(),
+            nn.Conv1d(c, c, kernel_size=5, padding=2), nn.GELU(),
             nn.ConvTranspose1d(c, c // 2, kernel_size=4, stride=2, padding=1), nn.GELU(),
-            nn.Conv1d(c // 2, 1, kernel_size=5, padding=2),
+            nn.ConvTranspose1d(c // 2, 1, kernel_size=4, stride=2, padding=1),
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
