@@ -109,7 +109,8 @@ class TestConfig(Config):
         self.BOOTSTRAP_ADMIN = False
         self.RATELIMIT_ENABLED = False
         self.RATELIMIT_STORAGE_URI = "memory://"
-        self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # hashing speed, not strength, matters in tests
+        # a hash method name, not a password: speed, not strength, matters in tests
+        self.PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"  # nosec B105
         self.SESSION_COOKIE_SECURE = False
         self.MODEL_DIR = None
         self.MODEL_REQUIRED = True

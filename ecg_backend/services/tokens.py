@@ -11,7 +11,7 @@ from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import ApiToken, User, utcnow
 
-TOKEN_PREFIX = "ecg_"
+TOKEN_PREFIX = "ecg_"  # nosec B105 - a public marker for token scanners, not a secret
 # last_used_at is a convenience, not an audit log: write it at most once a minute per token.
 _LAST_USED_RESOLUTION = timedelta(seconds=60)
 
