@@ -5,10 +5,16 @@ chf07" as much as "abnormal". Inside one recording, though, most beats are the p
 so each feature is normalised robustly (median / MAD) within the recording and anomalies are beats
 far from that bulk. Features (no labels used at inference):
 
-- ``morph``: RMS distance of the QRS-centred waveform (R-100 ms .. R+150 ms, amplitude-scaled by the
-  recording's median R amplitude) from the median waveform of its 30-minute block;
-- ``prematurity``: how much shorter the preceding R-R is than the local median R-R;
+- ``morph``: RMS distance of the QRS-centred waveform (R-100 ms .. R+150 ms, in the recording's units)
+  from the median waveform of its 30-minute block, divided by the recording's median distance (floored
+  at 6% of the median R amplitude so a very regular recording does not magnify tiny differences);
+- ``prematurity`` / ``pause``: how much shorter the preceding R-R is, and how much longer the following
+  R-R is, than the local median R-R (ectopic beats come early and are often followed by a pause);
 - ``ae``: the detector's reconstruction error (log), robust-z within the recording.
+
+    score = morph_ratio * (1 + 0.3 prematurity + 0.3 pause + 0.1 clip(z_ae, 0, 10))
+
+with prematurity = max(0.9 - rr_ratio, 0) / 0.1 and pause = max(next_rr_ratio - 1.1, 0) / 0.1.
 """
 from __future__ import annotations
 
@@ -20,9 +26,10 @@ MORPH_PRE_S, MORPH_POST_S = 0.10, 0.15
 TEMPLATE_BLOCK_S = 1800.0
 LOCAL_RR_BEATS = 9
 # Shipped operating point: fixed here, never tuned per record (see docs/MODEL_CARD.md "Long recordings").
-WEIGHT_AE = 0.25
-WEIGHT_PREMATURITY = 4.0
-OPERATING_POINT = 6.0
+MORPH_FLOOR = 0.06
+WEIGHT_RR = 0.3
+WEIGHT_AE = 0.1
+OPERATING_POINT = 4.0
 
 
 def qrs_morphology(filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
@@ -53,11 +60,17 @@ def robust_z(x: np.ndarray) -> np.ndarray:
 
 
 def morphology_distance(morph: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
-    """Distance of each QRS waveform from the median waveform of its block, in units of the R amplitude."""
+    """Distance of each QRS waveform from its block's median waveform, relative to the typical distance."""
     n = len(morph)
     if n == 0:
         return np.zeros(0)
     scale = np.median(np.max(np.abs(morph), axis=1)) or 1.0
+    raw = _raw_distance(morph, peaks, fs)
+    return raw / max(float(np.median(raw)), MORPH_FLOOR * scale)
+
+
+def _raw_distance(morph: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
+    n = len(morph)
     dist = np.empty(n)
     block = np.floor(np.asarray(peaks) / (TEMPLATE_BLOCK_S * fs)).astype(np.int64)
     for b in np.unique(block):
@@ -66,7 +79,7 @@ def morphology_distance(morph: np.ndarray, peaks: np.ndarray, fs: float) -> np.n
             template = np.median(morph, axis=0)
         else:
             template = np.median(morph[idx], axis=0)
-        dist[idx] = np.sqrt(np.mean((morph[idx] - template) ** 2, axis=1)) / scale
+        dist[idx] = np.sqrt(np.mean((morph[idx] - template) ** 2, axis=1))
     return dist
 
 
@@ -97,22 +110,22 @@ def rr_features(peaks: np.ndarray, fs: float, segments: list) -> tuple[np.ndarra
 
 def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.ndarray,
                 segments: list) -> pd.DataFrame:
-    """Combine the features into one score per beat, a flag and a confidence.
+    """Combine the features (see the module docstring) into a score, a flag and a confidence.
 
-    score = robust_z(morph) + WEIGHT_AE * max(robust_z(log ae), 0)
-            + WEIGHT_PREMATURITY * max(0.9 - rr_ratio, 0) / 0.1
-    is_anomaly = score > OPERATING_POINT; confidence = logistic((score - OPERATING_POINT) / 2).
+    is_anomaly = score > OPERATING_POINT; confidence = logistic(score - OPERATING_POINT).
     """
     peaks = np.asarray(peaks, dtype=np.int64)
     rr, ratio = rr_features(peaks, fs, segments)
     dist = morphology_distance(morph, peaks, fs)
-    z_morph = robust_z(dist)
+    ae_error = np.asarray(ae_error, dtype=np.float64)
     with np.errstate(all="ignore"):
-        z_ae = robust_z(np.log(np.maximum(np.asarray(ae_error, dtype=np.float64), 1e-12)))
-    z_ae = np.where(np.isfinite(ae_error), z_ae, 0.0)
+        z_ae = robust_z(np.log(np.maximum(ae_error, 1e-12)))
+    z_ae = np.where(np.isfinite(ae_error), np.clip(z_ae, 0.0, 10.0), 0.0)
+    next_ratio = np.append(ratio[1:], np.nan)
     prem = np.where(np.isfinite(ratio), np.maximum(0.9 - ratio, 0.0) / 0.1, 0.0)
-    score = z_morph + WEIGHT_AE * np.maximum(z_ae, 0.0) + WEIGHT_PREMATURITY * prem
-    confidence = 1.0 / (1.0 + np.exp(-(score - OPERATING_POINT) / 2.0))
+    pause = np.where(np.isfinite(next_ratio), np.maximum(next_ratio - 1.1, 0.0) / 0.1, 0.0)
+    score = dist * (1.0 + WEIGHT_RR * (prem + pause) + WEIGHT_AE * z_ae)
+    confidence = 1.0 / (1.0 + np.exp(-(score - OPERATING_POINT)))
     return pd.DataFrame({
         "r_peak": peaks,
         "time_s": peaks / fs,
@@ -122,5 +135,5 @@ def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.nd
         "confidence": confidence,
         "morph_distance": dist,
         "rr_ratio": ratio,
-        "ae_error": np.asarray(ae_error, dtype=np.float64),
+        "ae_error": ae_error,
     })

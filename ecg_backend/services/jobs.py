@@ -1,0 +1,147 @@
+"""Background jobs: a small in-process thread pool by default, RQ workers when ``REDIS_URL`` is set.
+
+A job is a ``Job`` row (state queued -> running -> finished | failed, progress 0-100, message, error)
+plus a function that does the work. Workers report progress through a callback that writes the row
+at most every half second, so polling clients see it move without hammering the database.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from ecg_backend.errors import InputError
+from ecg_backend.extensions import db
+from ecg_backend.models import Job, User
+
+log = logging.getLogger(__name__)
+QUEUE_NAME = "ecg"
+JOB_TIMEOUT_S = 3600
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _pool(app) -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=int(app.config.get("JOB_WORKERS", 1) or 1),
+                                           thread_name_prefix="ecg-job")
+        return _executor
+
+
+def create_job(owner: User, kind: str, params: dict, input_path: str | None = None,
+               patient_id: int | None = None) -> Job:
+    """Insert a queued Job row for ``owner``."""
+    job = Job(owner_id=owner.id, patient_id=patient_id, kind=kind, state="queued", progress=0.0,
+              message="waiting for a worker", params=params, input_path=input_path)
+    db.session.add(job)
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return job
+
+
+def enqueue(app, job_id: str, func_path: str) -> None:
+    """Start ``func_path(job_id)`` (dotted path of a function taking the job id) in the background."""
+    url = app.config.get("REDIS_URL")
+    if url:
+        from redis import Redis
+        from rq import Queue
+
+        queue = Queue(QUEUE_NAME, connection=Redis.from_url(url))
+        queue.enqueue("ecg_backend.services.jobs.run_in_worker", job_id, func_path,
+                      job_timeout=JOB_TIMEOUT_S, job_id=job_id)
+    else:
+        _pool(app).submit(run_job, app, job_id, func_path)
+
+
+def run_in_worker(job_id: str, func_path: str) -> None:
+    """RQ entry point: runs the job inside the current app context, or a fresh app built from the environment."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        run_job(current_app._get_current_object(), job_id, func_path)
+        return
+    from ecg_backend import create_app
+
+    run_job(create_app(), job_id, func_path)
+
+
+def _import(func_path: str):
+    import importlib
+
+    module, _, name = func_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+class ProgressReporter:
+    """Callable ``(percent, message)`` that writes the job row, throttled to one write per 0.5 s."""
+
+    def __init__(self, job_id: str, interval_s: float = 0.5):
+        self.job_id = job_id
+        self.interval_s = interval_s
+        self._last = 0.0
+
+    def __call__(self, percent: float, message: str = "") -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval_s and percent < 100.0:
+            return
+        self._last = now
+        job = db.session.get(Job, self.job_id)
+        if job is not None:
+            job.progress = round(max(0.0, min(float(percent), 100.0)), 1)
+            job.message = message[:500]
+            db.session.commit()
+
+
+def run_job(app, job_id: str, func_path: str) -> None:
+    """Run one job to completion, recording success (``analysis_id``) or failure (``error``)."""
+    with app.app_context():
+        job = db.session.get(Job, job_id)
+        if job is None:
+            log.warning("job %s vanished before it ran", job_id)
+            return
+        job.state, job.started_at, job.message = "running", _now(), "started"
+        db.session.commit()
+        try:
+            analysis_id = _import(func_path)(job, ProgressReporter(job_id))
+        except Exception as exc:  # every failure must end as a 'failed' row, never a stuck job
+            db.session.rollback()
+            _fail(job_id, exc)
+            return
+        job = db.session.get(Job, job_id)
+        job.state, job.progress, job.message = "finished", 100.0, "done"
+        job.analysis_id, job.finished_at = analysis_id, _now()
+        db.session.commit()
+
+
+def _fail(job_id: str, exc: Exception) -> None:
+    if isinstance(exc, (InputError, ValueError)):
+        message = str(exc)
+    else:
+        log.exception("job %s failed", job_id)
+        message = "the analysis failed unexpectedly; the error was logged"
+    job = db.session.get(Job, job_id)
+    if job is not None:
+        job.state, job.error, job.finished_at = "failed", message[:1000], _now()
+        job.message = "failed"
+        db.session.commit()
+
+
+def get_job(owner: User, job_id: str) -> Job:
+    """The owner's job, or 404 (also for other users' ids)."""
+    job = db.session.scalar(select(Job).where(Job.id == str(job_id), Job.owner_id == owner.id))
+    if job is None:
+        raise InputError(f"job {job_id} not found", status=404)
+    return job

@@ -1,0 +1,290 @@
+"""Recording uploads -> one validated lead and its sampling rate.
+
+Accepted: a CSV with one column per lead (optional time column), a WFDB record (.hea + .dat, optional
+.atr; as separate files or one zip) and JSON ``{"signal": [...], "sampling_rate": 360}`` where
+``signal`` is one lead or a list of leads. Every problem raises `InputError` with a message the
+client can act on.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ecg_backend.errors import InputError
+
+MIN_FS, MAX_FS = 100.0, 1000.0
+MIN_SECONDS = 2.0
+MAX_SAMPLES = 24 * 3600 * 1000  # 24 h at 1 kHz
+ZIP_MAX_MEMBERS = 20
+ZIP_MAX_TOTAL = 1 << 30  # 1 GiB uncompressed
+ZIP_MAX_RATIO = 200
+TIME_COLUMNS = ("time", "time_s", "t", "seconds", "sec", "timestamp", "elapsed time", "elapsed_time")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,100}$")
+
+
+@dataclass
+class ParsedRecording:
+    """A single lead ready for `analyze_recording`, plus what the upload held."""
+
+    signal: np.ndarray
+    fs: float
+    lead: str
+    leads: list = field(default_factory=list)
+    source: str = ""
+    annotations: dict | None = None  # WFDB .atr if uploaded: {"sample": [...], "symbol": [...]}
+
+
+def check_fs(fs) -> float:
+    """A sampling rate as float in 100-1000 Hz, else InputError."""
+    try:
+        value = float(fs)
+    except (TypeError, ValueError):
+        raise InputError(f"sampling_rate must be a number in Hz, got {fs!r}", details={"field": "sampling_rate"})
+    if not np.isfinite(value) or not (MIN_FS <= value <= MAX_FS):
+        raise InputError(f"sampling_rate must be between {MIN_FS:g} and {MAX_FS:g} Hz, got {value:g}",
+                         details={"field": "sampling_rate"})
+    return value
+
+
+def choose_lead(names: list[str], lead=None) -> int:
+    """Index of the requested lead (name or 0-based index); default MLII when present, else the first."""
+    if lead is None or lead == "":
+        for i, name in enumerate(names):
+            if name.strip().upper() in ("MLII", "ML2", "II"):
+                return i
+        return 0
+    text = str(lead).strip()
+    for i, name in enumerate(names):
+        if name.strip().lower() == text.lower():
+            return i
+    if text.lstrip("-").isdigit():
+        index = int(text)
+        if 0 <= index < len(names):
+            return index
+    raise InputError(f"lead {lead!r} not found; available leads: {', '.join(names)}",
+                     details={"field": "lead", "leads": names})
+
+
+def _finish(signal, fs, names, index, source, annotations=None) -> ParsedRecording:
+    signal = np.asarray(signal, dtype=np.float64)
+    if signal.ndim != 1:
+        raise InputError("each lead must be a flat list of numbers")
+    if len(signal) > MAX_SAMPLES:
+        raise InputError(f"the recording has {len(signal)} samples; the limit is {MAX_SAMPLES}", status=413)
+    if len(signal) < MIN_SECONDS * fs:
+        raise InputError(f"the recording is {len(signal) / fs:.2f} s long; at least {MIN_SECONDS:g} s are needed")
+    if not np.isfinite(signal).any():
+        raise InputError("the chosen lead holds no numeric samples")
+    return ParsedRecording(signal=signal, fs=fs, lead=names[index], leads=list(names), source=source,
+                           annotations=annotations)
+
+
+# ---------------------------------------------------------------------------- JSON
+def parse_json_signal(payload, lead=None, sampling_rate=None) -> ParsedRecording:
+    """``{"signal": [...] | [[...], [...]], "sampling_rate": 360, "leads": [names]?}``."""
+    if not isinstance(payload, dict):
+        raise InputError("the JSON body must be an object with 'signal' and 'sampling_rate'")
+    if "signal" not in payload:
+        raise InputError("missing 'signal': a list of samples, or a list of leads", details={"field": "signal"})
+    fs = check_fs(payload.get("sampling_rate", sampling_rate) if sampling_rate is None else sampling_rate)
+    raw = payload["signal"]
+    if not isinstance(raw, list) or not raw:
+        raise InputError("'signal' must be a non-empty list", details={"field": "signal"})
+    leads = raw if isinstance(raw[0], list) else [raw]
+    names = payload.get("leads") or [f"lead {i}" for i in range(len(leads))]
+    if not isinstance(names, list) or len(names) != len(leads):
+        raise InputError("'leads' must name each lead in 'signal'", details={"field": "leads"})
+    names = [str(n) for n in names]
+    index = choose_lead(names, lead if lead is not None else payload.get("lead"))
+    values = leads[index]
+    try:
+        arr = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InputError("'signal' must contain only numbers (null marks a missing sample)",
+                         details={"field": "signal"})
+    return _finish(arr, fs, names, index, source="json")
+
+
+# ---------------------------------------------------------------------------- CSV
+def parse_csv(data: bytes | str, sampling_rate=None, lead=None) -> ParsedRecording:
+    """One column per lead, optional header and time column (seconds) that gives the rate when none is passed."""
+    import pandas as pd
+
+    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    if not text.strip():
+        raise InputError("the CSV file is empty")
+    first = text.lstrip().splitlines()[0]
+    delimiter = ";" if first.count(";") > first.count(",") else ("\t" if "\t" in first else ",")
+    cells = [c.strip().strip('"') for c in first.split(delimiter)]
+    has_header = any(_not_number(c) for c in cells)
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=0 if has_header else None,
+                            dtype=str, keep_default_na=False, skip_blank_lines=True)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"the CSV file could not be read: {exc}".split("\n")[0])
+    names = [str(c).strip() for c in frame.columns] if has_header else [f"lead {i}" for i in range(frame.shape[1])]
+    time_idx = next((i for i, n in enumerate(names) if n.lower() in TIME_COLUMNS), None)
+    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    fs = _fs_from_time(values[:, time_idx]) if time_idx is not None and sampling_rate in (None, "") else None
+    if fs is None:
+        if sampling_rate in (None, ""):
+            raise InputError("give sampling_rate (Hz) or add a time column in seconds", details={"field": "sampling_rate"})
+        fs = check_fs(sampling_rate)
+    lead_cols = [i for i in range(len(names)) if i != time_idx]
+    if not lead_cols:
+        raise InputError("the CSV has no lead column besides the time column")
+    lead_names = [names[i] for i in lead_cols]
+    index = choose_lead(lead_names, lead)
+    column = values[:, lead_cols[index]]
+    bad = frame.iloc[:, lead_cols[index]].str.strip().ne("") & ~np.isfinite(column)
+    if bad.any():
+        row = int(np.argmax(bad.to_numpy())) + (2 if has_header else 1)
+        raise InputError(f"row {row} of lead {lead_names[index]!r} is not a number; leave a cell empty for a "
+                         "missing sample", details={"row": row})
+    return _finish(column, fs, lead_names, index, source="csv")
+
+
+def _not_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return False
+    except ValueError:
+        return cell != ""
+
+
+def _fs_from_time(times: np.ndarray) -> float:
+    steps = np.diff(times[np.isfinite(times)])
+    if len(steps) < 2 or np.median(steps) <= 0:
+        raise InputError("the time column must increase steadily (seconds)", details={"field": "time"})
+    step = float(np.median(steps))
+    if np.any(np.abs(steps - step) > 0.5 * step):
+        raise InputError("the time column has irregular steps; resample to a fixed rate first",
+                         details={"field": "time"})
+    fs = 1.0 / step
+    if fs < MIN_FS and MIN_FS <= fs * 1000.0 <= MAX_FS:  # a time column in milliseconds
+        fs *= 1000.0
+    return check_fs(round(fs, 6))
+
+
+# ---------------------------------------------------------------------------- WFDB
+def parse_wfdb(files: dict[str, bytes], upload_dir: str | os.PathLike, lead=None) -> ParsedRecording:
+    """A WFDB record from uploaded files: ``{"100.hea": b"...", "100.dat": b"...", "100.atr"?: ...}`` or one zip.
+
+    Files are written to a fresh temporary folder inside ``upload_dir`` (removed afterwards); zip
+    members with folders, absolute paths or ``..`` are refused, as are zip bombs.
+    """
+    if len(files) == 1 and next(iter(files)).lower().endswith(".zip"):
+        files = _unzip(next(iter(files.values())))
+    named = {}
+    for name, content in files.items():
+        base = os.path.basename(name.replace("\\", "/"))
+        if not _SAFE_NAME.match(base) or base.startswith("."):
+            raise InputError(f"file name {name!r} is not allowed; use letters, digits, '_', '-', '.'")
+        named[base] = content
+    headers = [n for n in named if n.lower().endswith(".hea")]
+    if len(headers) != 1:
+        raise InputError("a WFDB upload needs exactly one .hea header file (plus its .dat signal file)",
+                         details={"files": sorted(named)})
+    record = headers[0][:-4]
+    Path(upload_dir).mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="wfdb-", dir=upload_dir)
+    try:
+        for name, content in named.items():
+            with open(os.path.join(tmp, name), "wb") as fh:
+                fh.write(content)
+        return _read_wfdb(tmp, record, lead)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read_wfdb(folder: str, record: str, lead) -> ParsedRecording:
+    import wfdb
+
+    path = os.path.join(folder, record)
+    try:
+        header = wfdb.rdheader(path)
+    except Exception as exc:  # wfdb raises many exception types for a malformed header
+        raise InputError(f"the .hea header could not be read: {exc}")
+    names = [str(n) for n in (header.sig_name or [])] or [f"lead {i}" for i in range(header.n_sig or 0)]
+    if not names:
+        raise InputError("the WFDB header lists no signals")
+    missing = sorted({f for f in (header.file_name or []) if not os.path.exists(os.path.join(folder, f))})
+    if missing:
+        raise InputError(f"the header refers to {', '.join(missing)}, which was not uploaded",
+                         details={"missing": missing})
+    index = choose_lead(names, lead)
+    fs = check_fs(header.fs)
+    if (header.sig_len or 0) > MAX_SAMPLES:
+        raise InputError(f"the record has {header.sig_len} samples; the limit is {MAX_SAMPLES}", status=413)
+    try:
+        rec = wfdb.rdrecord(path, channels=[index], physical=True)
+    except Exception as exc:  # truncated or mismatched .dat files
+        raise InputError(f"the WFDB signal file could not be read: {exc}")
+    annotations = None
+    if os.path.exists(path + ".atr"):
+        try:
+            ann = wfdb.rdann(path, "atr")
+            annotations = {"sample": [int(s) for s in ann.sample], "symbol": list(ann.symbol)}
+        except Exception:  # annotations are optional; a broken .atr must not sink the recording
+            annotations = None
+    return _finish(rec.p_signal[:, 0], fs, names, index, source="wfdb", annotations=annotations)
+
+
+def _unzip(blob: bytes) -> dict[str, bytes]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(blob))
+    except zipfile.BadZipFile:
+        raise InputError("the .zip file is not a valid zip archive", status=400)
+    members = [m for m in archive.infolist() if not m.is_dir()]
+    if len(members) > ZIP_MAX_MEMBERS:
+        raise InputError(f"the zip holds {len(members)} files; at most {ZIP_MAX_MEMBERS} are accepted", status=413)
+    total = sum(m.file_size for m in members)
+    compressed = sum(max(m.compress_size, 1) for m in members)
+    if total > ZIP_MAX_TOTAL or total > ZIP_MAX_RATIO * compressed + (1 << 20):
+        raise InputError("the zip expands too much to be a WFDB record", status=413)
+    out = {}
+    for m in members:
+        name = m.filename.replace("\\", "/")
+        if name.startswith("/") or ".." in name.split("/") or ":" in name:
+            raise InputError(f"zip member {m.filename!r} has an unsafe path", status=400)
+        base = name.split("/")[-1]
+        if name.startswith("__MACOSX/") or base.startswith("."):
+            continue
+        with archive.open(m) as fh:
+            data = fh.read(m.file_size + 1)
+        if len(data) > m.file_size:
+            raise InputError("a zip member is larger than its header says", status=400)
+        out[base] = data
+    return out
+
+
+# ---------------------------------------------------------------------------- dispatch
+def parse_upload(files: dict[str, bytes], upload_dir, sampling_rate=None, lead=None) -> ParsedRecording:
+    """Route uploaded files by extension: .csv/.txt, .json, WFDB (.hea/.dat/.atr) or .zip."""
+    if not files:
+        raise InputError("no file uploaded; send a CSV, JSON, WFDB (.hea + .dat) or zip file", status=400)
+    exts = {os.path.splitext(n)[1].lower() for n in files}
+    if exts & {".hea", ".dat", ".atr", ".zip"}:
+        return parse_wfdb(files, upload_dir, lead=lead)
+    if len(files) != 1:
+        raise InputError("upload one CSV or JSON file (several files only for a WFDB record)", status=400)
+    name, content = next(iter(files.items()))
+    ext = os.path.splitext(name)[1].lower()
+    if ext in (".csv", ".txt", ".tsv"):
+        return parse_csv(content, sampling_rate=sampling_rate, lead=lead)
+    if ext == ".json":
+        try:
+            payload = json.loads(content.decode("utf-8-sig") if isinstance(content, bytes) else content)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise InputError("the JSON file is not valid JSON", status=400)
+        return parse_json_signal(payload, lead=lead, sampling_rate=sampling_rate or None)
+    raise InputError(f"unsupported file type {ext or name!r}; send .csv, .json, .hea + .dat or .zip", status=415)
