@@ -80,6 +80,7 @@ class Config:
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_SECURE = secure
         self.PERMANENT_SESSION_LIFETIME = env_int("ECG_SESSION_HOURS", 12) * 3600
+        self.REMEMBER_COOKIE_DURATION = env_int("ECG_REMEMBER_DAYS", 14) * 86400
         self.PREFERRED_URL_SCHEME = "https" if secure else "http"
         self.PROXY_FIX_X_FOR = env_int("ECG_PROXY_FIX_X_FOR", 0)  # trusted proxies in front of the app
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
@@ -57,7 +57,7 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user, remember=bool(form.remember.data))
+            _start_session(user, bool(form.remember.data))
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
         g.login_failed = True
         return render_template("auth/login.html", form=form, error=BAD_CREDENTIALS), 200
@@ -80,8 +80,14 @@ def _login_json():
     if user is None:
         g.login_failed = True
         raise InputError(BAD_CREDENTIALS, status=401)
-    login_user(user, remember=bool(payload.get("remember")))
+    _start_session(user, bool(payload.get("remember") is True))
     return jsonify({"user": user.to_dict(), "csrf_token": generate_csrf()})
+
+
+def _start_session(user, remember: bool) -> None:
+    # A permanent session expires after PERMANENT_SESSION_LIFETIME instead of living until the browser closes.
+    session.permanent = True
+    login_user(user, remember=remember)
 
 
 @bp.route("/logout", methods=["GET", "POST"])

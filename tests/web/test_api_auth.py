@@ -178,3 +178,21 @@ def test_page_form_without_csrf_token_is_refused_with_a_message(client, clinicia
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "form expired" in page
     assert client.get("/api/v1/patients").get_json()["total"] == 0
+
+
+def test_sessions_expire_and_remember_me_is_bounded(client, clinician_a):
+    from datetime import datetime, timedelta, timezone
+    from email.utils import parsedate_to_datetime
+
+    response = client.post("/login", json={"email": clinician_a.email, "password": clinician_a.password,
+                                           "remember": True})
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    now = datetime.now(timezone.utc)
+
+    def expires(cookie):
+        value = next(p.split("=", 1)[1] for p in cookie.split("; ") if p.lower().startswith("expires="))
+        return parsedate_to_datetime(value) - now
+
+    assert timedelta(hours=11) < expires(cookies["session"]) <= timedelta(hours=12, minutes=1)
+    assert timedelta(days=13) < expires(cookies["remember_token"]) <= timedelta(days=14, minutes=1)
+    assert "HttpOnly" in cookies["remember_token"]
