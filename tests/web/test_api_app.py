@@ -226,3 +226,34 @@ def test_api_round_trip_on_postgres(clean_postgres, beats):
         assert client.get("/api/v1/analyses", headers=bearer).get_json()["total"] == 0
     finally:
         dispose_app(app)
+
+
+@pytest.mark.parametrize("env, bind", [({}, "127.0.0.1:8000"), ({"PORT": "5001"}, "0.0.0.0:5001"),
+                                       ({"GUNICORN_BIND": "unix:/run/ecg.sock", "PORT": "1"}, "unix:/run/ecg.sock")])
+def test_gunicorn_settings(monkeypatch, env, bind):
+    import runpy
+
+    for name in ("PORT", "GUNICORN_BIND", "WEB_CONCURRENCY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = runpy.run_path(str(REPO_ROOT / "gunicorn.conf.py"))
+    assert settings["bind"] == bind and settings["workers"] == 2 and settings["preload_app"] is True
+    assert settings["timeout"] >= 30
+
+
+def test_vercel_routes_everything_to_the_wsgi_app():
+    import json
+
+    config = json.loads((REPO_ROOT / "vercel.json").read_text())
+    assert config["builds"][0]["src"] == "ecg_backend/wsgi.py"
+    assert config["routes"][-1] == {"src": "/(.*)", "dest": "ecg_backend/wsgi.py"}
+    assert "app = create_app()" in (REPO_ROOT / "ecg_backend" / "wsgi.py").read_text()
+
+
+def test_readme_commands_match_ci():
+    readme = (REPO_ROOT / "README.md").read_text()
+    run_command = "python3 -m pip install -r requirements.txt && gunicorn ecg_backend.wsgi:app"
+    test_command = "python3 -m pip install -r requirements-dev.txt && python3 -m pytest -q"
+    assert run_command in readme and test_command in readme
+    assert test_command in (REPO_ROOT / ".ci" / "run").read_text()
