@@ -219,6 +219,34 @@ def roc_figure(card: Mapping[str, Any]) -> go.Figure | None:
     return fig
 
 
+def reliability_figure(rows: Any) -> go.Figure | None:
+    """Calibration check: per confidence bin, mean predicted P(abnormal) against the observed abnormal rate.
+
+    Args:
+        rows: list of dicts with ``mean_confidence`` and ``observed_rate`` (and optionally ``count``);
+            anything else gives None so a card without this block renders without the chart.
+    """
+    if not isinstance(rows, list):
+        return None
+    points = [r for r in rows if isinstance(r, Mapping) and isinstance(r.get("mean_confidence"), (int, float))
+              and isinstance(r.get("observed_rate"), (int, float)) and (r.get("count") or 0) >= 0]
+    points = [r for r in points if r.get("count", 1)]
+    if not points:
+        return None
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=[r["mean_confidence"] for r in points], y=[r["observed_rate"] for r in points], mode="lines+markers",
+        name="model", text=[f"{r.get('count', '?')} beats" for r in points], line=dict(color=SIGNAL_COLOUR),
+        hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>%{text}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+                             line=dict(color=THRESHOLD_COLOUR, dash="dot"), hoverinfo="skip"))
+    fig.update_layout(**_layout(hovermode="closest"), height=340,
+                      title=dict(text="Calibration on the TEST split", x=0, y=0.95, yanchor="top"))
+    fig.update_xaxes(title_text="predicted probability of abnormal", range=[0, 1])
+    fig.update_yaxes(title_text="observed share abnormal", range=[0, 1.02])
+    return fig
+
+
 def figure_json(fig: go.Figure | None) -> str | None:
     """Figure as JSON for a ``<script type="application/json">`` block (``</`` escaped for HTML)."""
     if fig is None:

@@ -14,9 +14,10 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Training data", ("data", "training")),
     ("TEST metrics", ("metrics", "test_metrics", "evaluation")),
     ("Ablation", ("ablation",)),
-    ("Threshold and calibration", ("threshold", "calibration", "scoring")),
+    ("Threshold and calibration", ("threshold", "calibration", "reliability", "scoring")),
 )
-_HIDDEN = {"format", "files"}  # bundle bookkeeping, not model facts
+# Bundle bookkeeping, not model facts; the ROC curve is drawn as a chart instead of listed.
+_HIDDEN = {"format", "files", "roc_curve"}
 _OVERVIEW = ("name", "untrained", "seed", "created_at", "trained_at")
 
 
@@ -45,6 +46,18 @@ def is_table(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, Mapping) for v in value)
 
 
+def is_keyed_table(value: Any) -> bool:
+    """A mapping of two or more mappings of scalars (per-class metrics): one table row per key."""
+    return (isinstance(value, Mapping) and len(value) >= 2 and all(
+        isinstance(row, Mapping) and row and not any(isinstance(v, (Mapping, list)) for v in row.values())
+        for row in value.values()))
+
+
+def keyed_rows(value: Mapping) -> list[dict]:
+    """``{"normal": {"f1": .9}}`` -> ``[{"": "normal", "f1": .9}]`` for a table with a leading key column."""
+    return [{"": key, **row} for key, row in value.items()]
+
+
 def table_columns(rows: list[Mapping]) -> list[str]:
     """Union of the rows' keys, in first-seen order."""
     columns: list[str] = []
@@ -71,6 +84,6 @@ def label(key: Any) -> str:
     """``roc_auc`` -> ``ROC AUC``, ``n_members`` -> ``N members``."""
     text = str(key).replace("_", " ").strip()
     words = [w.upper() if w.lower() in {"roc", "auc", "pr", "f1", "cnn", "lstm", "mse", "sha256", "oof", "tpr",
-                                          "fpr", "ppv", "npv", "id"} else w for w in text.split(" ")]
+                                          "fpr", "ppv", "npv", "id", "ece"} else w for w in text.split(" ")]
     joined = " ".join(words)
     return joined[:1].upper() + joined[1:]

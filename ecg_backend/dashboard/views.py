@@ -157,7 +157,8 @@ def model_card_page():
     card = getattr(detector, "card", None) or {}
     return render_template("model/card.html", detector=detector, card=card,
                            parts=model_card.card_sections(card), mc=model_card,
-                           roc_json=charts.figure_json(charts.roc_figure(card)))
+                           roc_json=charts.figure_json(charts.roc_figure(card)),
+                           reliability_json=charts.figure_json(charts.reliability_figure(card.get("reliability"))))
 
 
 @lru_cache(maxsize=1)
@@ -183,6 +184,11 @@ def plotly_js():
     return Response(body, mimetype="text/javascript", headers={"ETag": f'"{digest}"', "Cache-Control": cache})
 
 
+def has_endpoint(name: str) -> bool:
+    """Whether a route is registered (the nav links optional pages, e.g. long recordings, only when present)."""
+    return name in current_app.view_functions
+
+
 @bp.app_context_processor
 def _template_helpers() -> dict:
-    return {"plotly_url": plotly_url}
+    return {"plotly_url": plotly_url, "has_endpoint": has_endpoint}

@@ -177,3 +177,26 @@ def test_ui_model_card_labels():
     assert model_card.label("roc_auc") == "ROC AUC" and model_card.label("n_members") == "N members"
     assert model_card.is_table([{"a": 1}]) and not model_card.is_table([]) and not model_card.is_table([1])
     assert model_card.table_columns([{"a": 1}, {"b": 2, "a": 3}]) == ["a", "b"]
+
+
+def test_ui_reliability_figure_plots_bins_and_the_diagonal():
+    rows = [{"lower": 0.0, "upper": 0.5, "count": 10, "mean_confidence": 0.2, "observed_rate": 0.1},
+            {"lower": 0.5, "upper": 1.0, "count": 0, "mean_confidence": 0.7, "observed_rate": 0.0},  # empty bin
+            {"lower": 0.5, "upper": 1.0, "count": 5, "mean_confidence": 0.9, "observed_rate": 0.8}]
+    fig = charts.reliability_figure(rows)
+    assert_allclose(fig.data[0].x, [0.2, 0.9])
+    assert_allclose(fig.data[0].y, [0.1, 0.8])
+    assert_allclose(fig.data[1].y, [0, 1])
+    assert charts.reliability_figure(None) is None
+    assert charts.reliability_figure([{"mean_confidence": "x"}]) is None
+
+
+def test_ui_per_class_metrics_become_a_keyed_table():
+    per_class = {"normal": {"f1": 0.9, "support": 10}, "abnormal": {"f1": 0.8, "support": 5}}
+    assert model_card.is_keyed_table(per_class)
+    assert model_card.keyed_rows(per_class)[1] == {"": "abnormal", "f1": 0.8, "support": 5}
+    assert not model_card.is_keyed_table({"a": {"b": {"c": 1}}, "d": {"e": 2}})
+    assert not model_card.is_keyed_table({"only": {"f1": 1}})
+    parts = model_card.card_sections({"roc_curve": {"fpr": [0, 1], "tpr": [0, 1]}, "reliability": [{"count": 1}]})
+    assert parts["other"] == {}  # the ROC curve is drawn, not listed
+    assert dict(parts["sections"])["Threshold and calibration"] == {"reliability": [{"count": 1}]}

@@ -250,15 +250,20 @@ def test_ui_model_page_renders_whatever_the_card_holds(ui_app, clinician):
     from ecg_backend.ml.detector import AnomalyDetector
 
     detector = AnomalyDetector.untrained(seed=1)
-    detector.card = {**detector.card, "metrics": {"test": {"roc_auc": 0.9712, "f1": 0.91,
-                                                           "roc": {"fpr": [0, 0.1, 1], "tpr": [0, 0.8, 1]}},
-                                                  "ablation": [{"variant": "cnn", "roc_auc": 0.95},
-                                                               {"variant": "hybrid", "roc_auc": 0.97}]},
+    detector.card = {**detector.card,
+                     "metrics": {"split": "TEST", "roc_auc": 0.9712,
+                                 "per_class": {"normal": {"f1": 0.93, "support": 2627},
+                                               "abnormal": {"f1": 0.91, "support": 1873}},
+                                 "ablation": [{"variant": "cnn", "roc_auc": 0.95},
+                                              {"variant": "hybrid", "roc_auc": 0.97}]},
+                     "roc_curve": {"fpr": [0, 0.1, 1], "tpr": [0, 0.8, 1], "auc": 0.9712},
+                     "reliability": [{"count": 3, "mean_confidence": 0.2, "observed_rate": 0.25}],
                      "data": {"dataset": "ECG5000 (UCR 2018)"}, "surprise": {"nested": [1, 2, 3]}}
     ui_app.extensions["ecg_detector"] = detector
     html = clinician.get("/model").get_data(as_text=True)
     for text in ("TEST metrics", "ROC AUC", "0.9712", "Ablation", "hybrid", "Threshold and calibration",
-                 "Architecture", "ECG5000 (UCR 2018)", "Other details", 'id="roc-figure"'):
+                 "Architecture", "ECG5000 (UCR 2018)", "Other details", 'id="roc-figure"', 'id="reliability-figure"',
+                 "Per class", "2627", "Reliability"):
         assert text in html, text
     ui_app.extensions["ecg_detector"] = None
     assert "No model is loaded" in clinician.get("/model").get_data(as_text=True)
@@ -295,3 +300,13 @@ def test_ui_patient_search_treats_wildcards_literally(clinician):
     found = clinician.get("/patients?q=%25").get_data(as_text=True)
     assert "Ann 100%" in found and "Bo Lee" not in found
     assert "No patient matches" in clinician.get("/patients?q=zzz").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("status", [400, 403, 404, 405, 413, 429, 500, 503])
+def test_ui_error_pages_render_without_a_user_or_database(ui_app, status):
+    from flask import render_template
+
+    with ui_app.test_request_context("/"):
+        html = render_template(f"errors/{status}.html", status=status, message="The database is unavailable.",
+                               code=None)
+    assert f">{status}<" in html and "Back to the dashboard" in html and "current_user" not in html
