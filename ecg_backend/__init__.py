@@ -8,9 +8,11 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
+from ecg_backend import security
 from ecg_backend.config import Config, resolve_secret_key
 from ecg_backend.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -28,6 +30,7 @@ def create_app(config=None) -> Flask:
     """
     app = Flask(__name__, instance_relative_config=True, template_folder=str(FRONTEND / "templates"),
                 static_folder=str(FRONTEND / "static"))
+    app.json = SafeJSONProvider(app)
     configure(app, config)
     register_extensions(app)
     register_blueprints(app)
@@ -36,6 +39,16 @@ def create_app(config=None) -> Flask:
     prepare_database(app)
     app.extensions["ecg_detector"] = load_detector(app)
     return app
+
+
+class SafeJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, with absurdly nested input treated as malformed (400) instead of a RecursionError."""
+
+    def loads(self, s, **kwargs):
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def configure(app: Flask, config) -> None:
@@ -69,6 +82,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     csrf.init_app(app)
     limiter.init_app(app)
+    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -60,7 +60,7 @@ def beats_from_json(payload, max_beats: int) -> np.ndarray:
             raise InputError(f"beat {number} has {len(row)} values; each beat needs {BEAT_LENGTH}",
                              details={"beat": number, "n_values": len(row)})
         for col, value in enumerate(row, start=1):
-            if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, Real) or not _finite(value):
                 raise InputError(f"beat {number}, value {col} is {value!r}; values must be finite numbers",
                                  details={"beat": number, "column": col})
     array = np.asarray(rows, dtype=np.float64)
@@ -68,14 +68,21 @@ def beats_from_json(payload, max_beats: int) -> np.ndarray:
     return array
 
 
+def _finite(value: Real) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer with hundreds of digits
+        return False
+
+
 def _decode(data: bytes | str) -> str:
     if isinstance(data, str):
         return data.lstrip("\ufeff")
-    encoding = "utf-16" if data.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
     try:
-        return data.decode(encoding)
+        return data.decode("utf-16" if utf16 else "utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"the file is not {encoding.upper()[:6]} text (byte {exc.start + 1}); "
+        raise InputError(f"the file is not {'UTF-16' if utf16 else 'UTF-8'} text (byte {exc.start + 1}); "
                          "save it as a UTF-8 CSV", status=422) from None
 
 
@@ -106,7 +113,7 @@ def beats_from_csv(data: bytes | str, max_beats: int) -> np.ndarray:
     reader = csv.reader((line for _, line in lines), delimiter=delimiter, skipinitialspace=True)
     rows: list[list[str]] = []
     numbers: list[int] = []
-    for (number, _), cells in zip(lines, reader):
+    for (number, _), cells in zip(lines, _rows(reader, lines)):
         cells = [c.strip().replace(",", ".") if decimal_comma else c.strip() for c in cells]
         while cells and cells[-1] == "":  # a trailing delimiter is common in spreadsheet exports
             cells.pop()
@@ -135,6 +142,20 @@ def beats_from_csv(data: bytes | str, max_beats: int) -> np.ndarray:
         raise
     _check_values(array, "row", numbers)
     return array
+
+
+def _rows(reader, lines):
+    # csv.Error (a field over the size limit, a stray NUL) becomes a message with the row number.
+    iterator = iter(reader)
+    while True:
+        try:
+            yield next(iterator)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            number = lines[min(reader.line_num, len(lines)) - 1][0]
+            raise InputError(f"row {number} cannot be read as CSV ({exc}); "
+                             f"expected {BEAT_LENGTH} numbers separated by commas", details={"row": number}) from None
 
 
 def _looks_like_header(cells: list[str]) -> bool:

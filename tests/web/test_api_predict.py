@@ -171,3 +171,24 @@ def test_session_predict_needs_csrf_header(client, clinician_a, auth, beats):
     auth.login(clinician_a)
     assert client.post("/predict", json={"beats": beats(1)}).status_code == 400
     assert client.post("/predict", json={"beats": beats(1)}, headers=auth.csrf_headers()).status_code == 200
+
+
+@pytest.mark.parametrize("body, content_type, status", [
+    ("[" * 100_000 + "]" * 100_000, "application/json", 400),                       # nesting bomb
+    ('{"beat": [' + ",".join(["1"] * 139 + ["1" + "0" * 400]) + "]}", "application/json", 422),  # huge int
+    ('{"beat": [' + ",".join(["1"] * 139 + ["1e400"]) + "]}", "application/json", 422),
+    ("a" * 200_000, "text/csv", 422),                                                # field over csv's limit
+    ("1,2\x00,3\n", "text/csv", 422),
+    (",".join(["1"] * 200_000), "text/csv", 422),                                    # very wide row
+    ("é;" * 140, "text/csv; charset=latin-1", 422),
+])
+def test_hostile_bodies_get_4xx_not_500(client, clinician_a, bearer, body, content_type, status):
+    data = body.encode("latin-1") if "latin-1" in content_type else body.encode()
+    response = client.post("/predict", data=data, headers={**bearer(clinician_a), "Content-Type": content_type})
+    assert response.status_code == status, response.get_json()
+    assert response.get_json()["error"]["message"]
+
+
+def test_nested_json_login_is_400(client):
+    response = client.post("/login", data="[" * 100_000, content_type="application/json")
+    assert response.status_code == 400
