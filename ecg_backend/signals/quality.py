@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import warnings
+
 import numpy as np
 
 WINDOW_S = 2.0
@@ -88,13 +90,14 @@ def assess_quality(signal: np.ndarray, fs: float, filtered: np.ndarray | None = 
         filled = fill_gaps(signal)
         filtered = bandpass(filled, fs)
     filt = _window_view(filtered, window)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows are handled as 'missing'
         ptp_raw = np.nanmax(raw, axis=1) - np.nanmin(raw, axis=1)
         ptp_filt = np.nanmax(filt, axis=1) - np.nanmin(filt, axis=1)
         slope = np.abs(np.diff(filt, axis=1))
         spikiness = np.nanpercentile(slope, 99, axis=1) / (np.nanpercentile(slope, 50, axis=1) + 1e-12)
-    typical = np.nanmedian(ptp_filt[~missing]) if np.any(~missing) else np.nan
-    scale = np.nanmedian(ptp_raw[~missing]) if np.any(~missing) else np.nan
+        typical = np.nanmedian(ptp_filt[~missing]) if np.any(~missing) else np.nan
+        scale = np.nanmedian(ptp_raw[~missing]) if np.any(~missing) else np.nan
     flat = ~(ptp_filt > 1e-3 * (typical if np.isfinite(typical) and typical > 0 else 1.0)) | ~(ptp_raw > 0)
     clipped = _clipped_windows(signal, finite, window, len(raw), fs)
 

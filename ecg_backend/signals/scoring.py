@@ -95,6 +95,8 @@ def rr_features(peaks: np.ndarray, fs: float, segments: list) -> tuple[np.ndarra
         if a < len(rr):
             rr[a:min(b + 1, len(rr))] = np.nan
     rr[(rr < 0.15) | (rr > 3.0)] = np.nan
+    if len(rr) == 0:
+        return rr, rr.copy()
     k = LOCAL_RR_BEATS
     padded = np.pad(rr, k, mode="constant", constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1)

@@ -1,0 +1,114 @@
+"""Recording analysis as a use-case: accept an upload, run it as a job, store the result as an Analysis."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import numpy as np
+from flask import current_app
+
+from ecg_backend.errors import InputError
+from ecg_backend.models import Analysis, User
+from ecg_backend.services import jobs
+from ecg_backend.services.analyses import save_analysis
+from ecg_backend.services.patients import get_patient
+from ecg_backend.signals.parsing import ParsedRecording
+
+MAX_TRACE_POINTS = 200_000
+MAX_DETAIL_BEATS = 300
+
+
+def upload_dir() -> str:
+    """The app's upload area (``UPLOAD_DIR`` or ``<instance>/uploads``)."""
+    return current_app.config.get("UPLOAD_DIR") or os.path.join(current_app.instance_path, "uploads")
+
+
+def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str | None = None,
+                        patient_id: int | None = None) -> "jobs.Job":
+    """Save the parsed lead beside the upload area, create a queued Job and start it."""
+    if patient_id is not None:
+        get_patient(owner, patient_id)
+    folder = os.path.join(upload_dir(), "jobs")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{uuid.uuid4().hex}.npy")
+    np.save(path, parsed.signal.astype(np.float32))
+    params = {"sampling_rate": parsed.fs, "lead": parsed.lead, "leads": parsed.leads, "source": parsed.source,
+              "filename": (filename or "")[:255] or None, "n_samples": int(len(parsed.signal))}
+    job = jobs.create_job(owner, "recording", params, input_path=path, patient_id=patient_id)
+    jobs.enqueue(current_app._get_current_object(), job.id, "ecg_backend.services.recordings.run_recording_job")
+    return job
+
+
+def run_recording_job(job, progress) -> int:
+    """Job body: analyse the saved lead, store an Analysis (kind 'recording'); returns its id."""
+    from ecg_backend.services.detection import get_detector
+    from ecg_backend.signals.recording import analyze_recording
+
+    params = job.params or {}
+    try:
+        signal = np.load(job.input_path)
+    except (OSError, ValueError, TypeError):
+        raise InputError("the uploaded recording is no longer available; upload it again")
+    progress(1.0, "loaded the recording")
+    result = analyze_recording(signal, params["sampling_rate"], detector=get_detector(), progress=progress)
+    analysis = Analysis(
+        owner_id=job.owner_id, patient_id=job.patient_id, kind="recording", source="recording",
+        filename=params.get("filename"), n_beats=result.summary["n_beats"],
+        n_anomalous=result.summary["n_anomalous"], threshold=float(result.summary["operating_point"]),
+        model_version=result.summary.get("model_version"),
+        input={k: params.get(k) for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples")},
+        result=recording_result(result, signal, params["sampling_rate"], params.get("lead")),
+    )
+    save_analysis(analysis)
+    try:
+        os.remove(job.input_path)
+    except OSError:
+        pass
+    return analysis.id
+
+
+def _round(values, digits=4) -> list:
+    arr = np.asarray(values, dtype=np.float64)
+    return [None if not np.isfinite(v) else round(float(v), digits) for v in arr]
+
+
+def downsample_trace(signal: np.ndarray, fs: float, max_points: int = MAX_TRACE_POINTS) -> dict:
+    """Min/max decimation for drawing: keeps every spike visible at any zoom level of the overview."""
+    n = len(signal)
+    if n <= max_points:
+        return {"t": _round(np.arange(n) / fs, 4), "y": _round(signal)}
+    bucket = int(np.ceil(2 * n / max_points))
+    usable = (n // bucket) * bucket
+    blocks = signal[:usable].reshape(-1, bucket)
+    with np.errstate(all="ignore"):
+        lo_idx = np.nanargmin(np.where(np.isfinite(blocks), blocks, np.inf), axis=1)
+        hi_idx = np.nanargmax(np.where(np.isfinite(blocks), blocks, -np.inf), axis=1)
+    starts = np.arange(len(blocks)) * bucket
+    idx = np.sort(np.stack([starts + np.minimum(lo_idx, hi_idx), starts + np.maximum(lo_idx, hi_idx)], 1), axis=1)
+    idx = idx.ravel()
+    return {"t": _round(idx / fs, 4), "y": _round(signal[idx])}
+
+
+def recording_result(result, signal: np.ndarray, fs: float, lead: str | None) -> dict:
+    """JSON for the Analysis row: summary, per-beat columns, unusable segments, trace and beat details."""
+    table = result.beats
+    beats = {col: (_round(table[col], 5) if table[col].dtype.kind == "f" else table[col].tolist())
+             for col in ("r_peak", "time_s", "rr_s", "score", "confidence", "morph_distance", "ae_error")}
+    beats["is_anomaly"] = [bool(v) for v in table["is_anomaly"]]
+    order = np.argsort(-table["score"].to_numpy())[:MAX_DETAIL_BEATS] if len(table) else []
+    details = []
+    for i in order:
+        details.append({
+            "index": int(i),
+            "beat": _round(result.beat_matrix[i], 4),
+            "reconstruction": _round(result.reconstruction[i], 4) if result.reconstruction is not None else None,
+        })
+    return {
+        "summary": result.summary,
+        "lead": lead,
+        "segments": result.segments,
+        "beats": beats,
+        "template": _round(result.template, 4) if result.template is not None else None,
+        "details": details,
+        "trace": downsample_trace(np.asarray(signal, dtype=np.float64), fs),
+    }

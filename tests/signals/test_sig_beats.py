@@ -1,0 +1,136 @@
+"""R peaks, segmentation and quality on synthetic signals with known beats."""
+import numpy as np
+import pytest
+
+from ecg_backend.signals import beats as B
+from ecg_backend.signals.mitdb import detection_counts, match_peaks
+from ecg_backend.signals.quality import assess_quality
+from ecg_backend.signals.recording import analyze_recording
+from ecg_backend.signals.scoring import robust_z
+from tests.signals.helpers import synthetic_ecg
+
+
+@pytest.mark.parametrize("fs", [128.0, 250.0, 360.0, 500.0, 1000.0])
+def test_sig_peaks_found_at_several_rates(fs):
+    signal, truth = synthetic_ecg(seconds=40, fs=fs, heart_rate=72)
+    found = B.detect_r_peaks(signal, fs)
+    counts = detection_counts(truth, found, fs, tol_s=0.05)
+    assert counts["fn"] <= 1 and counts["fp"] <= 1, counts
+    assert counts["tp"] >= len(truth) - 1
+
+
+def test_sig_match_peaks_by_hand():
+    ref = np.array([100, 200, 300])
+    det = np.array([102, 260, 301, 500])
+    ref_to_det, matched = match_peaks(ref, det, tolerance=5)
+    assert ref_to_det.tolist() == [0, -1, 2]
+    assert matched.tolist() == [True, False, True, False]
+
+
+def test_sig_segment_beats_shape_position_and_polarity():
+    fs = 250.0
+    filtered = np.zeros(2000)
+    peaks = np.array([200, 400, 600, 800])
+    filtered[peaks] = 1.0  # upward R spikes
+    beats = B.segment_beats(filtered, peaks, polarity=B.recording_polarity(filtered, peaks))
+    assert beats.shape == (4, 140)
+    np.testing.assert_allclose(beats.mean(axis=1), 0, atol=1e-6)
+    np.testing.assert_allclose(beats.std(axis=1), 1, atol=1e-4)
+    # R sits 2.5% into the window (sample 3-4 of 140) and points down, as in ECG5000
+    assert np.argmin(beats[0]) in (3, 4)
+    assert beats[0].min() < -3
+
+
+def test_sig_robust_z_by_hand():
+    z = robust_z(np.array([1.0, 2.0, 3.0, 4.0, 100.0]))
+    # median 3, MAD 1 -> scale 1.4826
+    np.testing.assert_allclose(z[:4], (np.array([1, 2, 3, 4]) - 3) / 1.4826)
+    assert z[4] > 60
+
+
+def _quality_reasons(signal, fs):
+    return assess_quality(signal, fs).segments
+
+
+@pytest.fixture(scope="module")
+def base_signal():
+    return synthetic_ecg(seconds=60, fs=250.0, seed=3)
+
+
+@pytest.mark.parametrize("case", ["flat", "clipped", "missing", "noise"])
+def test_sig_bad_segments_found_and_beatless(case, base_signal, untrained):
+    fs = 250.0
+    signal = base_signal[0].copy()
+    a, b = int(20 * fs), int(30 * fs)
+    if case == "flat":
+        signal[a:b] = signal[a]
+    elif case == "clipped":
+        top = np.percentile(signal, 99.0)
+        signal[a:b] = np.minimum(signal[a:b], top)
+        signal = np.minimum(signal, signal[a:b].max())
+        signal[a:b] = np.clip(signal[a:b] * 3, None, signal[a:b].max())
+    elif case == "missing":
+        signal[a:b] = np.nan
+    else:
+        signal[a:b] = np.random.default_rng(0).normal(0, 2.0, b - a)
+    result = analyze_recording(signal, fs, detector=untrained)
+    reasons = {s["reason"] for s in result.segments if s["start_s"] < 30 and s["end_s"] > 20}
+    assert case in reasons, result.segments
+    times = result.beats["time_s"].to_numpy()
+    inside = (times > 20.5) & (times < 29.5)
+    assert not inside.any() or case == "clipped"
+    assert result.summary["unusable_s"] >= 6
+    assert result.summary["n_beats"] > 40  # the rest of the minute still yields beats
+
+
+def test_sig_clean_signal_has_no_unusable_segment(base_signal):
+    assert _quality_reasons(base_signal[0], 250.0) == []
+
+
+def test_sig_all_flat_or_all_nan_never_crash(untrained):
+    for signal in (np.zeros(5000), np.full(5000, np.nan), np.full(5000, 3.0)):
+        result = analyze_recording(signal, 250.0, detector=untrained)
+        assert result.summary["n_beats"] == 0
+        assert result.summary["unusable_s"] == pytest.approx(20.0)
+        assert len(result.beats) == 0
+
+
+def test_sig_analyze_recording_columns_and_summary(base_signal, untrained):
+    signal, truth = base_signal
+    progress = []
+    result = analyze_recording(signal, 250.0, detector=untrained, progress=lambda p, m: progress.append(p))
+    for col in ("r_peak", "time_s", "rr_s", "score", "is_anomaly", "confidence"):
+        assert col in result.beats.columns
+    assert abs(len(result.beats) - len(truth)) <= 1
+    assert ((result.beats["confidence"] >= 0) & (result.beats["confidence"] <= 1)).all()
+    s = result.summary
+    assert s["duration_s"] == pytest.approx(60.0)
+    assert 60 < s["mean_hr_bpm"] < 85
+    assert s["burden_percent"] == pytest.approx(100 * s["n_anomalous"] / s["n_beats"])
+    assert progress[-1] == 100.0 and progress == sorted(progress)
+    assert result.beat_matrix.shape == (len(result.beats), 140)
+
+
+def test_sig_ectopic_beats_score_above_normal(untrained):
+    """Beats with a different QRS shape that also come early score higher than the rest."""
+    fs = 250.0
+    signal, truth = synthetic_ecg(seconds=60, fs=fs, seed=5)
+    odd = truth[5::10]
+    width = int(0.12 * fs)
+    for r in odd:  # a wide negative complex 150 ms early, replacing the normal QRS
+        early = r - int(0.15 * fs)
+        signal[r - 15:r + 15] = np.median(signal)
+        signal[early - width:early + width] -= 1.5 * np.hanning(2 * width)
+    result = analyze_recording(signal, fs, detector=untrained)
+    ref_to_det, _ = match_peaks(odd - int(0.15 * fs), result.beats["r_peak"].to_numpy(), int(0.1 * fs))
+    assert (ref_to_det >= 0).mean() > 0.8
+    flagged = result.beats["is_anomaly"].to_numpy()
+    assert flagged[ref_to_det[ref_to_det >= 0]].mean() > 0.8
+    assert flagged.sum() <= len(odd) + 3
+
+
+def test_sig_rejects_bad_rate_and_shape(untrained):
+    with pytest.raises(ValueError):
+        analyze_recording(np.zeros(5000), 50.0, detector=untrained)
+    with pytest.raises(ValueError):
+        analyze_recording(np.zeros((2, 5000)), 250.0, detector=untrained)
