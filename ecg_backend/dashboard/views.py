@@ -87,6 +87,8 @@ def _beat_facts(beat: dict) -> dict:
 def analysis_detail(analysis_id: int):
     """Result page: verdict banner, score overview, one beat at a time (``?beat=N``, 1-based)."""
     analysis = queries.analysis_or_404(current_user.id, analysis_id)
+    if analysis.kind == "recording" and has_endpoint("dashboard.recording_page"):
+        return redirect(analysis_url(analysis))
     verdict = report.verdict(analysis)
     total = report.beat_count(analysis)
     default = verdict["flagged"][0] if verdict["flagged"] else 1
@@ -189,6 +191,13 @@ def has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
+def analysis_url(analysis) -> str:
+    """Where an analysis is shown: long recordings have their own page when that page is installed."""
+    if analysis.kind == "recording" and has_endpoint("dashboard.recording_page"):
+        return url_for("dashboard.recording_page", analysis_id=analysis.id)
+    return url_for("dashboard.analysis_detail", analysis_id=analysis.id)
+
+
 @bp.app_context_processor
 def _template_helpers() -> dict:
-    return {"plotly_url": plotly_url, "has_endpoint": has_endpoint}
+    return {"plotly_url": plotly_url, "has_endpoint": has_endpoint, "analysis_url": analysis_url}

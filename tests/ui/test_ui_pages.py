@@ -310,3 +310,18 @@ def test_ui_error_pages_render_without_a_user_or_database(ui_app, status):
         html = render_template(f"errors/{status}.html", status=status, message="The database is unavailable.",
                                code=None)
     assert f">{status}<" in html and "Back to the dashboard" in html and "current_user" not in html
+
+
+def test_ui_many_beats_get_a_number_box_and_the_first_flagged_beat(clinician):
+    rng = __import__("numpy").random.default_rng(0)
+    rows = rng.normal(0, 1, (600, 140)).round(4)
+    data = "\n".join(",".join(str(v) for v in row) for row in rows).encode()
+    analysis_id = _analysis_id(_upload(clinician, data))
+    html = clinician.get(f"/analyses/{analysis_id}").get_data(as_text=True)
+    assert 'type="number" min="1" max="600"' in html and "<option" not in html.split('id="beat-select"')[1][:200]
+    overview = json.loads(re.search(r'id="overview-figure">(.*?)</script>', html, re.S).group(1))
+    assert overview["data"][0]["mode"] == "markers"  # no connecting line for a long series
+    flagged = re.search(r'data-beat="(\d+)"', html).group(1)
+    body = clinician.get(f"/analyses/{analysis_id}/results.json").get_json()
+    first = next((b["beat"] for b in body["beats"] if b["is_anomaly"]), 1)
+    assert int(flagged) == first  # the page opens on the first anomalous beat

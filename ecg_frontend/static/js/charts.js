@@ -50,7 +50,7 @@
     var overview = document.getElementById(viewer.getAttribute("data-overview-chart") || "");
     var urlTemplate = viewer.getAttribute("data-beat-url");
     var total = parseInt(viewer.getAttribute("data-beat-count"), 10);
-    var select = viewer.querySelector("select[name='beat']");
+    var select = viewer.querySelector("[name='beat']");  // a select, or a number box for many beats
     var status = viewer.querySelector("[data-beat-status]");
     var form = viewer.querySelector("form");
 
@@ -81,11 +81,15 @@
     if (form) {
       form.addEventListener("submit", function (event) {
         event.preventDefault();
-        openBeat(parseInt(select.value, 10));
+        var number = parseInt(select.value, 10);
+        if (!isNaN(number)) { openBeat(number); }
       });
     }
     if (select) {
-      select.addEventListener("change", function () { openBeat(parseInt(select.value, 10)); });
+      select.addEventListener("change", function () {
+        var number = parseInt(select.value, 10);
+        if (!isNaN(number)) { openBeat(number); }
+      });
     }
     viewer.querySelectorAll("[data-step]").forEach(function (button) {
       button.addEventListener("click", function (event) {
