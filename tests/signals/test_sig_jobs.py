@@ -1,0 +1,144 @@
+"""Recording jobs over HTTP: 202 + polling, ownership, failures, and the RQ path against a real Redis."""
+import io
+import time
+
+import numpy as np
+import pytest
+
+from tests.signals.helpers import synthetic_ecg
+
+
+@pytest.fixture(scope="module")
+def ecg_json():
+    signal, _ = synthetic_ecg(seconds=30, fs=250.0, seed=1)
+    return {"signal": np.round(signal, 4).tolist(), "sampling_rate": 250}
+
+
+def _wait(client, url, headers, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(url, headers=headers).get_json()
+        if body["state"] in ("finished", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"job did not finish: {body}")
+
+
+def test_sig_job_runs_in_process_and_stores_analysis(client, clinician_a, clinician_b, bearer, ecg_json):
+    headers = bearer(clinician_a)
+    response = client.post("/api/v1/recordings", json=ecg_json, headers=headers)
+    assert response.status_code == 202, response.get_json()
+    job = response.get_json()
+    assert job["state"] in ("queued", "running", "finished") and response.headers["Location"] == job["url"]
+    done = _wait(client, job["url"], headers)
+    assert done["state"] == "finished" and done["progress"] == 100.0 and done["error"] is None
+    analysis = client.get(done["result_url"], headers=headers).get_json()
+    assert analysis["kind"] == "recording" and analysis["n_beats"] > 25
+    summary = analysis["result"]["summary"]
+    assert summary["duration_s"] == pytest.approx(30.0) and "burden_percent" in summary
+    assert len(analysis["result"]["beats"]["r_peak"]) == analysis["n_beats"]
+    # another clinician sees neither the job nor the analysis
+    other = bearer(clinician_b)
+    assert client.get(job["url"], headers=other).status_code == 404
+    assert client.get(done["result_url"], headers=other).status_code == 404
+    # the dashboard page and its data load for the owner
+    assert done["page_url"].startswith("/recordings/")
+
+
+def test_sig_recording_page_for_owner_only(client, auth, clinician_a, clinician_b, bearer, ecg_json):
+    headers = bearer(clinician_a)
+    job = client.post("/api/v1/recordings", json=ecg_json, headers=headers).get_json()
+    done = _wait(client, job["url"], headers)
+    auth.login(clinician_a)
+    page = client.get(done["page_url"])
+    assert page.status_code == 200 and b"Recording" in page.data and b"plotly" in page.data.lower()
+    data = client.get(done["page_url"] + "/data.json").get_json()
+    assert set(data) >= {"beats", "trace", "template", "details", "summary"}
+    assert client.get("/recordings/new").status_code == 200
+    auth.logout()
+    auth.login(clinician_b)
+    assert client.get(done["page_url"]).status_code == 404
+
+
+def test_sig_multipart_csv_upload(client, clinician_a, bearer, ecg_json):
+    csv = "ecg\n" + "\n".join(str(v) for v in ecg_json["signal"])
+    response = client.post("/api/v1/recordings", headers=bearer(clinician_a),
+                           data={"file": (io.BytesIO(csv.encode()), "rec.csv"), "sampling_rate": "250"},
+                           content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+
+
+@pytest.mark.parametrize("payload,status", [
+    ({"signal": [1, 2, 3], "sampling_rate": 250}, 422),
+    ({"signal": [0.0] * 5000, "sampling_rate": 20}, 422),
+    ({"sampling_rate": 250}, 422),
+])
+def test_sig_bad_input_is_4xx_json(client, clinician_a, bearer, payload, status):
+    response = client.post("/api/v1/recordings", json=payload, headers=bearer(clinician_a))
+    assert response.status_code == status
+    assert response.get_json()["error"]["message"]
+
+
+def test_sig_unauthenticated_and_unknown_job(client, clinician_a, bearer):
+    assert client.post("/api/v1/recordings", json={}).status_code == 401
+    assert client.get("/api/v1/jobs/nope", headers=bearer(clinician_a)).status_code == 404
+    assert client.post("/api/v1/recordings", data="x", headers=bearer(clinician_a)).status_code == 415
+
+
+def test_sig_someone_elses_patient_is_404(client, clinician_a, clinician_b, bearer, ecg_json):
+    created = client.post("/api/v1/patients", json={"name": "P B"}, headers=bearer(clinician_b))
+    assert created.status_code == 201, created.get_json()
+    pid = created.get_json()["id"]
+    response = client.post("/api/v1/recordings", json={**ecg_json, "patient_id": pid}, headers=bearer(clinician_a))
+    assert response.status_code == 404
+
+
+def test_sig_failed_job_reports_message(app, client, clinician_a, bearer, ecg_json, monkeypatch):
+    from ecg_backend.services import recordings
+
+    def boom(*args, **kwargs):
+        raise ValueError("the recording could not be analysed: test failure")
+
+    monkeypatch.setattr("ecg_backend.signals.recording.analyze_recording", boom)
+    headers = bearer(clinician_a)
+    job = client.post("/api/v1/recordings", json=ecg_json, headers=headers).get_json()
+    done = _wait(client, job["url"], headers)
+    assert done["state"] == "failed" and "test failure" in done["error"]
+    assert done["analysis_id"] is None
+    assert recordings  # imported for monkeypatch target resolution
+
+
+def test_sig_progress_reporter_writes_rows(app, clinician_a):
+    from ecg_backend.extensions import db
+    from ecg_backend.models import Job
+    from ecg_backend.services import jobs
+    from ecg_backend.services.users import get_user
+
+    with app.app_context():
+        job = jobs.create_job(get_user(clinician_a.id), "recording", {"sampling_rate": 250})
+        reporter = jobs.ProgressReporter(job.id, interval_s=0.0)
+        reporter(42.0, "halfway")
+        db.session.expire_all()
+        row = db.session.get(Job, job.id)
+        assert (row.state, row.progress, row.message) == ("queued", 42.0, "halfway")
+
+
+@pytest.mark.redis
+def test_sig_redis_rq_worker_runs_job(app, client, clinician_a, bearer, ecg_json, redis_url):
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from ecg_backend.services.jobs import QUEUE_NAME
+
+    app.config["REDIS_URL"] = redis_url
+    connection = Redis.from_url(redis_url)
+    Queue(QUEUE_NAME, connection=connection).empty()
+    headers = bearer(clinician_a)
+    job = client.post("/api/v1/recordings", json=ecg_json, headers=headers).get_json()
+    assert client.get(job["url"], headers=headers).get_json()["state"] == "queued"
+    with app.app_context():
+        worker = SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
+        assert worker.work(burst=True)
+    done = client.get(job["url"], headers=headers).get_json()
+    assert done["state"] == "finished", done
+    assert client.get(done["result_url"], headers=headers).get_json()["kind"] == "recording"
