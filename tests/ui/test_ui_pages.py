@@ -325,3 +325,30 @@ def test_ui_many_beats_get_a_number_box_and_the_first_flagged_beat(clinician):
     body = clinician.get(f"/analyses/{analysis_id}/results.json").get_json()
     first = next((b["beat"] for b in body["beats"] if b["is_anomaly"]), 1)
     assert int(flagged) == first  # the page opens on the first anomalous beat
+
+
+def test_ui_delete_analysis_and_patient_with_their_analyses(clinician):
+    patient_id = _create_patient(clinician)
+    kept = _analysis_id(_upload(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
+    dropped = _analysis_id(_upload(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
+    response = post_form(clinician, f"/analyses/{dropped}/delete", page=f"/analyses/{dropped}")
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/patients/{patient_id}")
+    assert clinician.get(f"/analyses/{dropped}").status_code == 404
+    assert clinician.get(f"/analyses/{kept}").status_code == 200
+    confirm = clinician.get(f"/patients/{patient_id}/delete").get_data(as_text=True)
+    assert "their 1 analysis will be deleted" in confirm
+    post_form(clinician, f"/patients/{patient_id}/delete", page=f"/patients/{patient_id}/delete")
+    assert clinician.get(f"/analyses/{kept}").status_code == 404
+
+
+def test_ui_admin_password_reset_refuses_a_short_password(admin, make_user, ui_app):
+    from ecg_backend.services.users import authenticate, find_by_email
+
+    make_user("short@clinic.example.org")
+    with ui_app.app_context():
+        user_id = find_by_email("short@clinic.example.org").id
+    response = post_form(admin, f"/admin/users/{user_id}/password", {"password": "abc"}, page="/admin")
+    assert response.status_code == 303
+    assert "at least 8 characters" in admin.get("/admin").get_data(as_text=True)
+    with ui_app.app_context():
+        assert authenticate("short@clinic.example.org", PASSWORD) is not None  # unchanged
