@@ -110,7 +110,7 @@ def register_errorhandlers(app) -> None:
     from flask import flash, redirect, request
     from flask_limiter.errors import RateLimitExceeded
     from flask_wtf.csrf import CSRFError
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DataError, OperationalError
     from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
     from ecg_backend.extensions import db
@@ -145,11 +145,17 @@ def register_errorhandlers(app) -> None:
         message = exc.description if exc.description and status not in (401, 404, 405) else _MESSAGES.get(
             status, exc.description or "")
         if status == 405 and exc.valid_methods:
-            message = f"Method {request.method} is not allowed here; use {', '.join(exc.valid_methods)}."
+            allowed = sorted(set(exc.valid_methods) - {"HEAD", "OPTIONS"})
+            message = f"Method {request.method} is not allowed here; use {' or '.join(allowed)}."
         headers = dict(exc.get_headers()) if status == 405 else None
         if headers:
             headers.pop("Content-Type", None)
         return error_response(status, message, headers=headers)
+
+    @app.errorhandler(DataError)
+    def handle_out_of_range(exc: DataError):
+        db.session.rollback()
+        return error_response(400, "A value is out of range or of the wrong type; check the numbers and ids sent.")
 
     @app.errorhandler(OperationalError)
     def handle_database_down(exc: OperationalError):

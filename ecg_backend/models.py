@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecg_backend.extensions import db
 
+MAX_ID = 2**31 - 1  # integer primary keys fit a 32-bit database integer
 ROLES = ("admin", "clinician")
 SEXES = ("female", "male", "other", "unknown")
 JOB_STATES = ("queued", "running", "finished", "failed")
@@ -18,6 +19,11 @@ JOB_STATES = ("queued", "running", "finished", "failed")
 def utcnow() -> datetime:
     """Timezone-aware now in UTC (stored naive-UTC by SQLite, timestamptz-free by design)."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def is_valid_id(value: int) -> bool:
+    """Whether ``value`` can be an integer primary key (larger numbers overflow the database driver)."""
+    return 0 < value <= MAX_ID
 
 
 def iso(value: datetime | date | None) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import request
 
 from ecg_backend.errors import InputError
+from ecg_backend.models import MAX_ID
 
 
 def json_body(required: bool = True) -> dict:
@@ -30,7 +31,7 @@ def optional_int(value, name: str, status: int = 422) -> int | None:
         number = int(value) if not isinstance(value, float) or value.is_integer() else None
     except (TypeError, ValueError):
         number = None
-    if number is None or number < 1:
+    if number is None or not 1 <= number <= MAX_ID:
         raise InputError(f"'{name}' must be a positive integer id, got {value!r}", status=status,
                          details={"field": name})
     return number

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
-from ecg_backend.models import Analysis, User
+from ecg_backend.models import Analysis, User, is_valid_id
 from ecg_backend.services.detection import get_detector
 from ecg_backend.services.pagination import paginate
 from ecg_backend.services.patients import get_patient
@@ -78,7 +78,8 @@ def _owned(owner: User):
 
 def get_analysis(owner: User, analysis_id: int) -> Analysis:
     """The owner's analysis, or 404 (also for other clinicians' ids)."""
-    analysis = db.session.scalar(_owned(owner).where(Analysis.id == analysis_id))
+    analysis = db.session.scalar(_owned(owner).where(Analysis.id == analysis_id)) if is_valid_id(
+        analysis_id) else None
     if analysis is None:
         raise InputError(f"analysis {analysis_id} not found", status=404)
     return analysis

@@ -10,21 +10,21 @@ from ecg_backend.extensions import db
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000  # keeps OFFSET inside a database integer
 
 
 def page_args(args) -> tuple[int, int]:
     """``page`` and ``per_page`` from query arguments, validated (400 with a message when not integers)."""
     values = {}
-    for name, default, upper in (("page", 1, None), ("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)):
+    for name, default, upper in (("page", 1, MAX_PAGE), ("per_page", DEFAULT_PER_PAGE, MAX_PER_PAGE)):
         raw = args.get(name, default)
         try:
             value = int(raw)
         except (TypeError, ValueError):
             raise InputError(f"'{name}' must be a positive integer, got {raw!r}", status=400,
                              details={"field": name}) from None
-        if value < 1 or (upper and value > upper):
-            limit = f" between 1 and {upper}" if upper else " of at least 1"
-            raise InputError(f"'{name}' must be an integer{limit}, got {value}", status=400,
+        if value < 1 or value > upper:
+            raise InputError(f"'{name}' must be an integer between 1 and {upper}, got {value}", status=400,
                              details={"field": name})
         values[name] = value
     return values["page"], values["per_page"]

@@ -7,7 +7,7 @@ from sqlalchemy import or_, select
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
-from ecg_backend.models import SEXES, Patient, User, utcnow
+from ecg_backend.models import SEXES, Patient, User, is_valid_id, utcnow
 from ecg_backend.services.pagination import paginate
 
 FIELDS = ("name", "date_of_birth", "sex", "external_id", "notes")
@@ -66,7 +66,7 @@ def _owned(owner: User):
 
 def get_patient(owner: User, patient_id: int) -> Patient:
     """The owner's patient, or 404 (also for other clinicians' ids, so ids do not leak)."""
-    patient = db.session.scalar(_owned(owner).where(Patient.id == patient_id))
+    patient = db.session.scalar(_owned(owner).where(Patient.id == patient_id)) if is_valid_id(patient_id) else None
     if patient is None:
         raise InputError(f"patient {patient_id} not found", status=404)
     return patient

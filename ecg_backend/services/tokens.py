@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
-from ecg_backend.models import ApiToken, User, utcnow
+from ecg_backend.models import ApiToken, User, is_valid_id, utcnow
 
 TOKEN_PREFIX = "ecg_"  # nosec B105 - a public marker for token scanners, not a secret
 # last_used_at is a convenience, not an audit log: write it at most once a minute per token.
@@ -55,7 +55,8 @@ def list_tokens(user: User) -> list[ApiToken]:
 
 def revoke_token(user: User, token_id: int) -> ApiToken:
     """Revoke one of ``user``'s tokens (404 for anyone else's); revoking twice is harmless."""
-    token = db.session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+    query = select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
+    token = db.session.scalar(query) if is_valid_id(token_id) else None
     if token is None:
         raise InputError(f"token {token_id} not found", status=404)
     if token.revoked_at is None:

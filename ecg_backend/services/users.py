@@ -12,7 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
-from ecg_backend.models import ROLES, User
+from ecg_backend.models import ROLES, User, is_valid_id
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -73,7 +73,7 @@ def list_users() -> list[User]:
 
 
 def get_user(user_id: int) -> User:
-    user = db.session.get(User, user_id)
+    user = db.session.get(User, user_id) if is_valid_id(user_id) else None
     if user is None:
         raise InputError(f"user {user_id} not found", status=404)
     return user

@@ -85,7 +85,7 @@ def test_openapi_document_describes_every_api_route(app, client):
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith(("/api/", "/predict", "/healthz")):
             continue
-        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        path = re.sub(r"<(?:[^:>]+:)?([a-z_]+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             assert (path, method.lower()) in documented, f"{method} {path} missing from /api/openapi.json"
 
@@ -101,3 +101,12 @@ def test_openapi_refs_resolve(client):
 def test_every_documented_error_status_uses_the_shape(client, path):
     response = client.post(path, json={})
     assert response.status_code == 401 and _shape(response)["code"] == "unauthorized"
+
+
+def test_out_of_range_numbers_are_4xx(client, clinician_a, bearer, beats):
+    headers = bearer(clinician_a)
+    assert client.get("/api/v1/patients/99999999999999999999999", headers=headers).status_code == 404
+    assert client.delete("/api/v1/analyses/99999999999999999999999", headers=headers).status_code == 404
+    assert client.get("/api/v1/patients?page=99999999999999999999", headers=headers).status_code == 400
+    response = client.post("/predict", json={"beats": beats(1), "patient_id": 10**30}, headers=headers)
+    assert response.status_code == 422
