@@ -2,11 +2,14 @@
 ``app`` fixture, and helpers that post forms the way a browser does (with the page's CSRF token)."""
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
 import pytest
 
 PASSWORD = "correct-horse-9"
+SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_beats.csv"
 
 
 @pytest.fixture
@@ -76,3 +79,25 @@ def admin(ui_app, make_user):
     client = ui_app.test_client()
     login(client, email)
     return client
+
+
+def create_patient(client, name="Dana Whitfield", **fields) -> int:
+    """Create a patient through the New patient form; returns its id."""
+    response = post_form(client, "/patients/new", {"name": name, **fields}, page="/patients/new")
+    assert response.status_code == 303, response.get_data(as_text=True)[:400]
+    return int(response.headers["Location"].rstrip("/").split("/")[-1])
+
+
+def upload_csv(client, data: bytes, patient_id="", filename="beats.csv", xhr=True):
+    """Post the Analyse form: as the page's script does (``xhr``, JSON answer) or as a plain form."""
+    token = csrf_from(client.get("/analyse").get_data(as_text=True))
+    headers = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"} if xhr else {}
+    return client.post("/analyse", data={"csrf_token": token, "patient_id": str(patient_id),
+                                         "file": (io.BytesIO(data), filename)},
+                       content_type="multipart/form-data", headers=headers)
+
+
+def analysis_id_of(response) -> int:
+    """The new analysis id from the Analyse form's JSON answer."""
+    assert response.status_code == 201, response.get_data(as_text=True)[:400]
+    return response.get_json()["analysis_id"]

@@ -6,40 +6,12 @@ import csv
 import io
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-from tests.ui.conftest import PASSWORD, csrf_from, login, post_form
+from tests.ui.conftest import SAMPLE, analysis_id_of, create_patient, csrf_from, post_form, upload_csv
 
-SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_beats.csv"
 PAGES = ["/", "/patients", "/patients/new", "/analyse", "/model", "/admin"]
-
-
-def _create_patient(client, name="Dana Whitfield", **fields) -> int:
-    response = post_form(client, "/patients/new", {"name": name, **fields}, page="/patients/new")
-    assert response.status_code == 303, response.get_data(as_text=True)[:400]
-    return int(response.headers["Location"].rstrip("/").split("/")[-1])
-
-
-def _upload(client, data: bytes, patient_id="", filename="beats.csv", xhr=True):
-    token = csrf_from(client.get("/analyse").get_data(as_text=True))
-    headers = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"} if xhr else {}
-    return client.post("/analyse", data={"csrf_token": token, "patient_id": str(patient_id),
-                                         "file": (io.BytesIO(data), filename)},
-                       content_type="multipart/form-data", headers=headers)
-
-
-def _analysis_id(response) -> int:
-    assert response.status_code == 201, response.get_data(as_text=True)[:400]
-    return response.get_json()["analysis_id"]
-
-
-@pytest.mark.parametrize("path", PAGES + ["/patients/1", "/analyses/1", "/analyses/1/results.csv"])
-def test_ui_anonymous_visits_redirect_to_login(ui_app, path):
-    response = ui_app.test_client().get(path)
-    assert response.status_code == 302
-    assert "/login" in response.headers["Location"] and "next=" in response.headers["Location"]
 
 
 def test_ui_pages_render_for_a_clinician(clinician):
@@ -53,7 +25,7 @@ def test_ui_pages_render_for_a_clinician(clinician):
 
 def test_ui_pages_have_no_inline_scripts(clinician):
     """A CSP of script-src 'self' must hold: every script is a file or a JSON data block."""
-    analysis_id = _analysis_id(_upload(clinician, SAMPLE.read_bytes()))
+    analysis_id = analysis_id_of(upload_csv(clinician, SAMPLE.read_bytes()))
     for path in PAGES[:-1] + [f"/analyses/{analysis_id}"]:
         html = clinician.get(path).get_data(as_text=True)
         for tag in re.findall(r"<script\b[^>]*>", html):
@@ -74,9 +46,9 @@ def test_ui_home_empty_state_then_sample(clinician):
 
 
 def test_ui_patient_create_search_edit_delete(clinician):
-    patient_id = _create_patient(clinician, "Dana Whitfield", external_id="MRN-7", date_of_birth="1961-04-02",
+    patient_id = create_patient(clinician, "Dana Whitfield", external_id="MRN-7", date_of_birth="1961-04-02",
                                  sex="female")
-    _create_patient(clinician, "Eli Brandt")
+    create_patient(clinician, "Eli Brandt")
     assert "Dana Whitfield" in clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
     found = clinician.get("/patients?q=mrn-7").get_data(as_text=True)
     assert "Dana Whitfield" in found and "Eli Brandt" not in found
@@ -103,38 +75,9 @@ def test_ui_patient_form_errors_are_shown(clinician):
     assert future.status_code == 422 and "past date" in future.get_data(as_text=True)
 
 
-def test_ui_forms_without_csrf_token_are_refused(clinician, ui_app):
-    from ecg_backend.extensions import db
-    from ecg_backend.models import Patient
-
-    response = clinician.post("/patients/new", data={"name": "No Token"})
-    assert response.status_code in (302, 400)
-    with ui_app.app_context():
-        assert db.session.scalar(db.select(db.func.count(Patient.id))) == 0
-
-
-def test_ui_other_clinicians_records_answer_404(clinician, other_clinician):
-    patient_id = _create_patient(clinician, "Private Person")
-    analysis_id = _analysis_id(_upload(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
-    for path in (f"/patients/{patient_id}", f"/patients/{patient_id}/edit", f"/patients/{patient_id}/delete",
-                 f"/analyses/{analysis_id}", f"/analyses/{analysis_id}/beats/1",
-                 f"/analyses/{analysis_id}/results.csv", f"/analyses/{analysis_id}/results.json"):
-        assert other_clinician.get(path).status_code == 404, path
-    for path in (f"/patients/{patient_id}/delete", f"/patients/{patient_id}/edit", f"/analyses/{analysis_id}/delete"):
-        assert post_form(other_clinician, path, {"name": "Hijacked"}).status_code == 404, path
-    # B's lists do not show A's records, and B cannot file an upload under A's patient.
-    assert "Private Person" not in other_clinician.get("/patients").get_data(as_text=True)
-    assert "Private Person" not in other_clinician.get("/").get_data(as_text=True)
-    refused = _upload(other_clinician, SAMPLE.read_bytes(), patient_id=patient_id)
-    assert refused.status_code == 404 and "not found" in refused.get_json()["error"]["message"]
-    # Everything of A's is intact.
-    assert clinician.get(f"/analyses/{analysis_id}").status_code == 200
-    assert "Private Person" in clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
-
-
 def test_ui_upload_result_page_and_downloads(clinician):
-    patient_id = _create_patient(clinician, "=HYPERLINK(\"http://x\")")
-    analysis_id = _analysis_id(_upload(clinician, SAMPLE.read_bytes(), patient_id=patient_id,
+    patient_id = create_patient(clinician, "=HYPERLINK(\"http://x\")")
+    analysis_id = analysis_id_of(upload_csv(clinician, SAMPLE.read_bytes(), patient_id=patient_id,
                                        filename="@beats.csv"))
     html = clinician.get(f"/analyses/{analysis_id}").get_data(as_text=True)
     assert 'id="verdict"' in html and "of 12" in html
@@ -167,7 +110,7 @@ def test_ui_upload_result_page_and_downloads(clinician):
 
 def test_ui_bad_upload_message_matches_the_api(clinician):
     bad = ("\n".join([",".join(["0.1"] * 140), ",".join(["0.1"] * 138)]) + "\n").encode()
-    page = _upload(clinician, bad)
+    page = upload_csv(clinician, bad)
     assert page.status_code == 422
     api = clinician.post("/predict", data={"file": (io.BytesIO(bad), "bad.csv")},
                          content_type="multipart/form-data",
@@ -175,7 +118,7 @@ def test_ui_bad_upload_message_matches_the_api(clinician):
     assert api.status_code == page.status_code
     assert page.get_json()["error"]["message"] == api.get_json()["error"]["message"]
     # Without JavaScript the form posts normally: the same message is rendered beside the form.
-    plain = _upload(clinician, bad, xhr=False)
+    plain = upload_csv(clinician, bad, xhr=False)
     assert plain.status_code == 422
     html = plain.get_data(as_text=True)
     assert api.get_json()["error"]["message"] in html and 'id="analyse-form"' in html
@@ -188,7 +131,7 @@ def test_ui_upload_without_a_file_explains(clinician):
 
 
 def test_ui_stored_text_is_escaped(clinician):
-    patient_id = _create_patient(clinician, "<script>alert(1)</script>", notes="<img src=x onerror=alert(2)>")
+    patient_id = create_patient(clinician, "<script>alert(1)</script>", notes="<img src=x onerror=alert(2)>")
     for path in ("/patients", f"/patients/{patient_id}", f"/patients/{patient_id}/edit"):
         html = clinician.get(path).get_data(as_text=True)
         assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html, path
@@ -196,54 +139,11 @@ def test_ui_stored_text_is_escaped(clinician):
 
 
 def test_ui_patient_page_draws_history(clinician):
-    patient_id = _create_patient(clinician)
+    patient_id = create_patient(clinician)
     for _ in range(2):
-        _analysis_id(_upload(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
+        analysis_id_of(upload_csv(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
     html = clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
     assert 'id="history-figure"' in html and html.count("/analyses/") >= 2
-
-
-def test_ui_admin_pages_are_404_for_clinicians(clinician):
-    assert clinician.get("/admin").status_code == 404
-    assert post_form(clinician, "/admin/users", {"email": "x@y.example.org", "name": "X", "password": "x" * 10,
-                                                  "role": "admin"}).status_code == 404
-    assert post_form(clinician, "/admin/users/1/active").status_code == 404
-    assert post_form(clinician, "/admin/users/1/password", {"password": "y" * 10}).status_code == 404
-    assert "/admin" not in clinician.get("/").get_data(as_text=True)
-
-
-def test_ui_admin_manages_accounts(admin, ui_app):
-    page = admin.get("/admin")
-    assert page.status_code == 200 and 'id="count-users"' in page.get_data(as_text=True)
-    created = post_form(admin, "/admin/users", {"email": "newdoc@clinic.example.org", "name": "New Doc",
-                                                "password": "first-pass-1", "role": "clinician"}, page="/admin")
-    assert created.status_code == 303
-    html = admin.get("/admin").get_data(as_text=True)
-    assert "newdoc@clinic.example.org" in html
-    assert re.search(r'id="count-users">2<', html)
-    duplicate = post_form(admin, "/admin/users", {"email": "newdoc@clinic.example.org", "name": "Again",
-                                                  "password": "first-pass-1", "role": "clinician"}, page="/admin")
-    assert duplicate.status_code == 422 and "already exists" in duplicate.get_data(as_text=True)
-
-    from ecg_backend.services.users import find_by_email
-
-    with ui_app.app_context():
-        user_id = find_by_email("newdoc@clinic.example.org").id
-    newcomer = ui_app.test_client()
-    login(newcomer, "newdoc@clinic.example.org", "first-pass-1")
-
-    assert post_form(admin, f"/admin/users/{user_id}/password", {"password": "second-pass-2"},
-                     page="/admin").status_code == 303
-    assert post_form(admin, f"/admin/users/{user_id}/active", page="/admin").status_code == 303
-    with ui_app.app_context():
-        assert find_by_email("newdoc@clinic.example.org").is_active is False
-    assert newcomer.get("/").status_code == 302  # the disabled account's session no longer works
-    page = ui_app.test_client()
-    refused = page.post("/login", data={"email": "newdoc@clinic.example.org", "password": "second-pass-2",
-                                         "csrf_token": csrf_from(page.get("/login").get_data(as_text=True))})
-    assert refused.status_code == 200 and "Wrong email or password" in refused.get_data(as_text=True)
-    assert post_form(admin, f"/admin/users/{user_id}/active", page="/admin").status_code == 303
-    login(ui_app.test_client(), "newdoc@clinic.example.org", "second-pass-2")
 
 
 def test_ui_model_page_renders_whatever_the_card_holds(ui_app, clinician):
@@ -294,8 +194,8 @@ def test_ui_login_page_keeps_its_contract(ui_app):
 
 
 def test_ui_patient_search_treats_wildcards_literally(clinician):
-    _create_patient(clinician, "Ann 100%")
-    _create_patient(clinician, "Bo Lee")
+    create_patient(clinician, "Ann 100%")
+    create_patient(clinician, "Bo Lee")
     clinician.get("/patients/new")  # shows (and so clears) the "created" flash message
     found = clinician.get("/patients?q=%25").get_data(as_text=True)
     assert "Ann 100%" in found and "Bo Lee" not in found
@@ -316,7 +216,7 @@ def test_ui_many_beats_get_a_number_box_and_the_first_flagged_beat(clinician):
     rng = __import__("numpy").random.default_rng(0)
     rows = rng.normal(0, 1, (600, 140)).round(4)
     data = "\n".join(",".join(str(v) for v in row) for row in rows).encode()
-    analysis_id = _analysis_id(_upload(clinician, data))
+    analysis_id = analysis_id_of(upload_csv(clinician, data))
     html = clinician.get(f"/analyses/{analysis_id}").get_data(as_text=True)
     assert 'type="number" min="1" max="600"' in html and "<option" not in html.split('id="beat-select"')[1][:200]
     overview = json.loads(re.search(r'id="overview-figure">(.*?)</script>', html, re.S).group(1))
@@ -328,9 +228,9 @@ def test_ui_many_beats_get_a_number_box_and_the_first_flagged_beat(clinician):
 
 
 def test_ui_delete_analysis_and_patient_with_their_analyses(clinician):
-    patient_id = _create_patient(clinician)
-    kept = _analysis_id(_upload(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
-    dropped = _analysis_id(_upload(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
+    patient_id = create_patient(clinician)
+    kept = analysis_id_of(upload_csv(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
+    dropped = analysis_id_of(upload_csv(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
     response = post_form(clinician, f"/analyses/{dropped}/delete", page=f"/analyses/{dropped}")
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/patients/{patient_id}")
     assert clinician.get(f"/analyses/{dropped}").status_code == 404
@@ -339,16 +239,3 @@ def test_ui_delete_analysis_and_patient_with_their_analyses(clinician):
     assert "their 1 analysis will be deleted" in confirm
     post_form(clinician, f"/patients/{patient_id}/delete", page=f"/patients/{patient_id}/delete")
     assert clinician.get(f"/analyses/{kept}").status_code == 404
-
-
-def test_ui_admin_password_reset_refuses_a_short_password(admin, make_user, ui_app):
-    from ecg_backend.services.users import authenticate, find_by_email
-
-    make_user("short@clinic.example.org")
-    with ui_app.app_context():
-        user_id = find_by_email("short@clinic.example.org").id
-    response = post_form(admin, f"/admin/users/{user_id}/password", {"password": "abc"}, page="/admin")
-    assert response.status_code == 303
-    assert "at least 8 characters" in admin.get("/admin").get_data(as_text=True)
-    with ui_app.app_context():
-        assert authenticate("short@clinic.example.org", PASSWORD) is not None  # unchanged
