@@ -35,6 +35,7 @@ def create_app(config=None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_security(app)
     register_commands(app)
     prepare_database(app)
     app.extensions["ecg_detector"] = load_detector(app)
@@ -104,6 +105,13 @@ def register_errorhandlers(app: Flask) -> None:
     from ecg_backend.errors import register_errorhandlers as register
 
     register(app)
+
+
+def register_security(app: Flask) -> None:
+    """Security headers on every response; HTTPS-aware Secure cookies (ecg_backend/security.py)."""
+    from ecg_backend import security
+
+    security.init_app(app)
 
 
 def register_commands(app: Flask) -> None:
