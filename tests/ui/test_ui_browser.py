@@ -278,3 +278,27 @@ def test_ui_upload_form_is_keyboard_reachable(live_app, browser):
         "return ['file', 'patient_id'].map(function (id) {"
         "  return document.querySelector('label[for=' + id + ']') !== null; });")
     assert labels == [True, True]
+
+
+def test_ui_drag_and_drop_upload(live_app, browser):
+    """A file dropped on the drop zone is the one uploaded (the drop is dispatched as the browser would)."""
+    browser.delete_all_cookies()
+    log_in(browser, live_app.url)
+    browser.get(live_app.url + "/analyse")
+    by_id(browser, "dropzone")
+    text = "\n".join(SAMPLE.read_text().splitlines()[:4]) + "\n"  # header + 3 beats
+    over, files, label = browser.execute_script("""
+        var dt = new DataTransfer();
+        dt.items.add(new File([arguments[0]], "dropped.csv", {type: "text/csv"}));
+        var zone = document.getElementById("dropzone");
+        zone.dispatchEvent(new DragEvent("dragover", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        var over = zone.classList.contains("dragover");
+        zone.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+        return [over, document.getElementById("file").files.length,
+                document.querySelector("[data-filename]").textContent];""", text)
+    assert over is True and files == 1 and label.startswith("dropped.csv")
+    by_id(browser, "analyse-submit").click()
+    wait_for(browser, lambda d: "/analyses/" in d.current_url)
+    wait_for(browser, lambda d: rendered(d, "overview-chart"))
+    assert browser.execute_script("return document.getElementById('overview-chart')._fullData[0].y.length") == 3
+    assert "dropped.csv" in by_id(browser, "content").text
