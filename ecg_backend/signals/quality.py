@@ -90,12 +90,17 @@ def assess_quality(signal: np.ndarray, fs: float, filtered: np.ndarray | None = 
         filled = fill_gaps(signal)
         filtered = bandpass(filled, fs)
     filt = _window_view(filtered, window)
+    if len(filtered) % window:  # the partial last window repeats its last value instead of NaN
+        tail = len(filtered) % window
+        filt[-1, tail:] = filtered[-1]
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows are handled as 'missing'
         ptp_raw = np.nanmax(raw, axis=1) - np.nanmin(raw, axis=1)
-        ptp_filt = np.nanmax(filt, axis=1) - np.nanmin(filt, axis=1)
+        ptp_filt = filt.max(axis=1) - filt.min(axis=1)
         slope = np.abs(np.diff(filt, axis=1))
-        spikiness = np.nanpercentile(slope, 99, axis=1) / (np.nanpercentile(slope, 50, axis=1) + 1e-12)
+        k99, k50 = int(0.99 * (slope.shape[1] - 1)), (slope.shape[1] - 1) // 2
+        part = np.partition(slope, (k50, k99), axis=1)
+        spikiness = part[:, k99] / (part[:, k50] + 1e-12)
         typical = np.nanmedian(ptp_filt[~missing]) if np.any(~missing) else np.nan
         scale = np.nanmedian(ptp_raw[~missing]) if np.any(~missing) else np.nan
     flat = ~(ptp_filt > 1e-3 * (typical if np.isfinite(typical) and typical > 0 else 1.0)) | ~(ptp_raw > 0)
