@@ -239,3 +239,25 @@ def test_ui_delete_analysis_and_patient_with_their_analyses(clinician):
     assert "their 1 analysis will be deleted" in confirm
     post_form(clinician, f"/patients/{patient_id}/delete", page=f"/patients/{patient_id}/delete")
     assert clinician.get(f"/analyses/{kept}").status_code == 404
+
+
+@pytest.mark.app_config(MAX_CONTENT_LENGTH=4000)
+def test_ui_oversized_upload_gets_the_size_message(clinician):
+    response = upload_csv(clinician, SAMPLE.read_bytes())  # ~19 kB against a 4 kB limit
+    assert response.status_code == 413
+    assert "larger than" in response.get_json()["error"]["message"]
+
+
+def test_ui_recording_analyses_open_on_the_recording_page(clinician, ui_app):
+    from ecg_backend.extensions import db
+    from ecg_backend.models import Analysis, User
+
+    with ui_app.app_context():
+        owner = db.session.scalar(db.select(User).where(User.email == "alice@clinic.example.org"))
+        analysis = Analysis(owner_id=owner.id, kind="recording", source="recording", n_beats=0, result={})
+        db.session.add(analysis)
+        db.session.commit()
+        analysis_id = analysis.id
+    response = clinician.get(f"/analyses/{analysis_id}")
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/recordings/{analysis_id}")
+    assert f'href="/recordings/{analysis_id}"' in clinician.get("/").get_data(as_text=True)
