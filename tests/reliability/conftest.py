@@ -36,3 +36,14 @@ def outcomes():
     previous = json.loads(path.read_text()) if path.exists() else {}
     previous.update(collector.as_dict())  # a partial run refreshes only the suites it ran
     path.write_text(json.dumps(previous, indent=2, sort_keys=True) + "\n")
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Score with one torch thread, as gunicorn workers do: on a busy 2-core machine it is ~10x faster."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
