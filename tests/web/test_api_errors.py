@@ -110,3 +110,8 @@ def test_out_of_range_numbers_are_4xx(client, clinician_a, bearer, beats):
     assert client.get("/api/v1/patients?page=99999999999999999999", headers=headers).status_code == 400
     response = client.post("/predict", json={"beats": beats(1), "patient_id": 10**30}, headers=headers)
     assert response.status_code == 422
+
+
+def test_openapi_document_is_valid_openapi(client):
+    validator = pytest.importorskip("openapi_spec_validator", reason="openapi-spec-validator not installed")
+    validator.validate(client.get("/api/openapi.json").get_json())
