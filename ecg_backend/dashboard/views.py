@@ -67,12 +67,16 @@ def analyse_sample():
     return redirect(url_for(".analysis_detail", analysis_id=analysis.id), code=303)
 
 
-def _beat_figures(beat: dict) -> tuple[str, str]:
-    figure = charts.beat_figure(beat["signal"], beat["reconstruction"], beat["sample_error"],
-                                score=beat["score"], threshold=beat["threshold"], index=beat["number"] - 1,
-                                is_anomaly=beat["is_anomaly"])
-    gauge = charts.score_gauge_figure(beat["score"], beat["threshold"] or 0.0)
-    return charts.figure_json(figure), charts.figure_json(gauge)
+def _beat_figures(beat: dict) -> tuple[str | None, str]:
+    """The beat's overlay figure (None when the stored beat lacks its reconstruction) and its score gauge."""
+    gauge = charts.figure_json(charts.score_gauge_figure(beat["score"], beat["threshold"] or 0.0))
+    try:
+        figure = charts.beat_figure(beat["signal"], beat["reconstruction"], beat["sample_error"],
+                                    score=beat["score"], threshold=beat["threshold"], index=beat["number"] - 1,
+                                    is_anomaly=beat["is_anomaly"])
+    except ValueError:
+        return None, gauge
+    return charts.figure_json(figure), gauge
 
 
 def _beat_facts(beat: dict) -> dict:
@@ -112,7 +116,7 @@ def analysis_beat(analysis_id: int, number: int):
     analysis = queries.analysis_or_404(current_user.id, analysis_id)
     beat = report.beat_view(analysis, number)
     figure, gauge = _beat_figures(beat)
-    body = f'{{"figure": {figure}, "gauge": {gauge}, "beat": {json.dumps(_beat_facts(beat))}}}'
+    body = f'{{"figure": {figure or "null"}, "gauge": {gauge}, "beat": {json.dumps(_beat_facts(beat))}}}'
     return Response(body, mimetype="application/json", headers={"Cache-Control": "private, no-store"})
 
 

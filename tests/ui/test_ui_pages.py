@@ -261,3 +261,20 @@ def test_ui_recording_analyses_open_on_the_recording_page(clinician, ui_app):
     response = clinician.get(f"/analyses/{analysis_id}")
     assert response.status_code == 302 and response.headers["Location"].endswith(f"/recordings/{analysis_id}")
     assert f'href="/recordings/{analysis_id}"' in clinician.get("/").get_data(as_text=True)
+
+
+def test_ui_a_stored_beat_without_reconstruction_still_renders(clinician, ui_app):
+    from ecg_backend.extensions import db
+    from ecg_backend.models import Analysis
+
+    analysis_id = analysis_id_of(upload_csv(clinician, SAMPLE.read_bytes()))
+    with ui_app.app_context():
+        analysis = db.session.get(Analysis, analysis_id)
+        result = dict(analysis.result)
+        result["beats"] = [{k: v for k, v in b.items() if k != "reconstruction"} for b in result["beats"]]
+        analysis.result = result
+        db.session.commit()
+    page = clinician.get(f"/analyses/{analysis_id}")
+    assert page.status_code == 200 and "stored without its reconstruction" in page.get_data(as_text=True)
+    beat = clinician.get(f"/analyses/{analysis_id}/beats/2")
+    assert beat.status_code == 200 and beat.get_json()["figure"] is None

@@ -63,7 +63,13 @@
         if (!response.ok) { throw new Error("HTTP " + response.status); }
         return response.json();
       }).then(function (payload) {
-        var jobs = [draw(beatChart, payload.figure)];
+        var jobs = [];
+        if (payload.figure) {
+          jobs.push(draw(beatChart, payload.figure));
+        } else {
+          Plotly.purge(beatChart);
+          beatChart.textContent = "This beat was stored without its reconstruction, so it cannot be drawn.";
+        }
         if (gaugeChart && payload.gauge) { jobs.push(draw(gaugeChart, payload.gauge)); }
         Object.keys(payload.beat).forEach(function (key) { setText(document, "beat-" + key, payload.beat[key]); });
         if (select) { select.value = String(number); }
