@@ -196,3 +196,30 @@ def test_sessions_expire_and_remember_me_is_bounded(client, clinician_a):
     assert timedelta(hours=11) < expires(cookies["session"]) <= timedelta(hours=12, minutes=1)
     assert timedelta(days=13) < expires(cookies["remember_token"]) <= timedelta(days=14, minutes=1)
     assert "HttpOnly" in cookies["remember_token"]
+
+
+@pytest.mark.redis
+def test_login_limits_are_shared_through_redis(redis_url, tmp_path):
+    """With REDIS_URL every worker (here: two separate apps) counts against the same limit."""
+    import secrets
+
+    import redis
+
+    from tests.conftest import dispose_app, make_test_app
+
+    prefix = "ecg-test-" + secrets.token_hex(4)
+    settings = dict(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix,
+                    LOGIN_LIMIT_PER_ADDRESS="3 per minute", LOGIN_LIMIT_PER_ACCOUNT="100 per minute")
+    first = make_test_app(f"sqlite:///{tmp_path / 'one.db'}", **settings)
+    second = make_test_app(f"sqlite:///{tmp_path / 'two.db'}", **settings)
+    try:
+        body = {"email": "x@example.com", "password": "wrong-guess"}
+        statuses = [app.test_client().post("/login", json=body).status_code for app in (first, second, first, second)]
+        assert statuses == [401, 401, 401, 429]
+    finally:
+        connection = redis.Redis.from_url(redis_url)
+        keys = list(connection.scan_iter(f"*{prefix}*"))
+        assert keys, "the limiter wrote nothing to Redis"
+        connection.delete(*keys)
+        dispose_app(first)
+        dispose_app(second)
