@@ -202,7 +202,7 @@ class AuthActions:
         return {"X-CSRFToken": self.csrf_token}
 
     def logout(self):
-        return self.client.post("/logout", json={})
+        return self.client.post("/logout", json={}, headers=self.csrf_headers())
 
 
 @pytest.fixture
