@@ -227,7 +227,7 @@ def test_login_limits_are_shared_through_redis(redis_url, tmp_path):
 
 def test_logout_by_post_needs_the_csrf_token(client, clinician_a, auth):
     auth.login(clinician_a)
-    assert client.post("/logout", json={}).status_code == 400  # a forged cross-site logout is refused
+    assert client.post("/logout", json={}).status_code == 400  # POST goes through the global CSRF check
     assert client.get("/api/v1/me").status_code == 200
     assert auth.logout().get_json() == {"status": "logged out"}
     assert client.get("/api/v1/me").status_code == 401
