@@ -19,8 +19,10 @@ PATIENT_LIST_LIMIT = 200  # beyond this the search box is the way in
 def patients():
     """The clinician's patients, searchable by name or external id."""
     query = request.args.get("q", "").strip()
-    found = db.session.scalars(patients_service.search_patients(current_user, query).limit(PATIENT_LIST_LIMIT))
-    return render_template("patients/list.html", patients=list(found), query=query, limit=PATIENT_LIST_LIMIT)
+    found = list(db.session.scalars(patients_service.search_patients(current_user, query).limit(PATIENT_LIST_LIMIT)))
+    counts = queries.analysis_counts(current_user.id, [p.id for p in found])
+    return render_template("patients/list.html", patients=found, counts=counts, query=query,
+                           limit=PATIENT_LIST_LIMIT)
 
 
 def _form_payload(form: PatientForm) -> dict:
@@ -106,5 +108,5 @@ def patient_delete(patient_id: int):
         patients_service.delete_patient(current_user, patient_id)
         flash(f"Patient {name} and their analyses were deleted.", "success")
         return redirect(url_for(".patients"), code=303)
-    count = len(queries.patient_analyses(current_user.id, patient_id))
+    count = queries.analysis_counts(current_user.id, [patient_id]).get(patient_id, 0)
     return render_template("patients/delete.html", patient=patient, form=form, n_analyses=count)

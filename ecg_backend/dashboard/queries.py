@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from flask import abort
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from ecg_backend.extensions import db
 from ecg_backend.models import Analysis, Patient, User
+
+
+# List pages show summary columns only; the stored beats and per-beat results can be megabytes per row.
+_SUMMARY_ONLY = (defer(Analysis.input), defer(Analysis.result))
 
 
 def owner_counts(owner_id: int) -> dict:
@@ -21,7 +26,7 @@ def owner_counts(owner_id: int) -> dict:
 def recent_analyses(owner_id: int, limit: int = 10) -> list[Analysis]:
     """The owner's newest analyses first."""
     return list(db.session.scalars(
-        select(Analysis).where(Analysis.owner_id == owner_id)
+        select(Analysis).options(*_SUMMARY_ONLY).where(Analysis.owner_id == owner_id)
         .order_by(Analysis.created_at.desc(), Analysis.id.desc()).limit(limit)))
 
 
@@ -52,8 +57,20 @@ def analysis_or_404(owner_id: int, analysis_id: int) -> Analysis:
 def patient_analyses(owner_id: int, patient_id: int) -> list[Analysis]:
     """A patient's analyses, oldest first (the page draws them over time)."""
     return list(db.session.scalars(
-        select(Analysis).where(Analysis.owner_id == owner_id, Analysis.patient_id == patient_id)
+        select(Analysis).options(*_SUMMARY_ONLY)
+        .where(Analysis.owner_id == owner_id, Analysis.patient_id == patient_id)
         .order_by(Analysis.created_at, Analysis.id)))
+
+
+def analysis_counts(owner_id: int, patient_ids: list[int]) -> dict[int, int]:
+    """Number of analyses per patient (only the owner's), for the patient list."""
+    if not patient_ids:
+        return {}
+    rows = db.session.execute(
+        select(Analysis.patient_id, func.count(Analysis.id))
+        .where(Analysis.owner_id == owner_id, Analysis.patient_id.in_(patient_ids))
+        .group_by(Analysis.patient_id))
+    return {patient_id: count for patient_id, count in rows}
 
 
 def site_counts() -> dict:

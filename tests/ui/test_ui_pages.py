@@ -144,6 +144,8 @@ def test_ui_patient_page_draws_history(clinician):
         analysis_id_of(upload_csv(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
     html = clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
     assert 'id="history-figure"' in html and html.count("/analyses/") >= 2
+    listing = clinician.get("/patients").get_data(as_text=True)
+    assert re.search(r'<td class="num">2</td>', listing)  # the analyses column counts them
 
 
 def test_ui_model_page_renders_whatever_the_card_holds(ui_app, clinician):
