@@ -1,0 +1,85 @@
+"""Detector speed: batch throughput, single-beat latency, and the naive path for comparison.
+
+    python benchmarks/bench_detector.py [--threads 2] [--bundle DIR] [--calls 300]
+
+Figures printed:
+* throughput of ``detector.score`` on a 4500-beat batch (the ECG5000 TEST split if found, else
+  4500 synthetic beats), best of several runs, in beats/s;
+* latency of ``detector.score`` on one beat: median and p95 over many calls;
+* the naive path: load the model from disk and score one beat at a time (as a per-request
+  loader would), in beats/s, and the speed-up of the batched loaded-once path over it.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ecg_backend.ml.detector import AnomalyDetector  # noqa: E402
+
+
+def _beats(n: int) -> tuple[np.ndarray, str]:
+    try:
+        from ecg_backend.ml.data import load_ecg5000
+
+        beats = load_ecg5000("TEST").beats
+        return beats[:n], "ECG5000 TEST"
+    except FileNotFoundError:
+        rng = np.random.default_rng(0)
+        return rng.normal(size=(n, 140)).astype(np.float32), "synthetic"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--bundle", type=Path, default=None)
+    parser.add_argument("--calls", type=int, default=300, help="single-beat calls for latency")
+    parser.add_argument("--naive-beats", type=int, default=30, help="beats scored on the naive path")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    beats, source = _beats(4500)
+    detector = AnomalyDetector.load(args.bundle)
+    print(f"detector {detector.version}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{len(beats)} beats ({source})")
+
+    detector.score(beats)  # warm-up
+    runs = []
+    for _ in range(5):
+        start = time.perf_counter()
+        detector.score(beats)
+        runs.append(time.perf_counter() - start)
+    best, median = min(runs), statistics.median(runs)
+    print(f"batch: {len(beats) / best:,.0f} beats/s best, {len(beats) / median:,.0f} beats/s median "
+          f"({best * 1000:.1f} ms best for {len(beats)} beats)")
+
+    single = beats[0]
+    for _ in range(20):
+        detector.score(single)
+    times = []
+    for i in range(args.calls):
+        start = time.perf_counter()
+        detector.score(beats[i % len(beats)])
+        times.append(time.perf_counter() - start)
+    times_ms = np.array(times) * 1000
+    print(f"single beat: median {np.median(times_ms):.2f} ms, p95 {np.percentile(times_ms, 95):.2f} ms "
+          f"over {args.calls} calls")
+
+    start = time.perf_counter()
+    for i in range(args.naive_beats):
+        AnomalyDetector.load(args.bundle).score(beats[i])
+    naive = (time.perf_counter() - start) / args.naive_beats
+    batched = best / len(beats)
+    print(f"naive (load from disk + score one beat, per beat): {naive * 1000:.1f} ms/beat = "
+          f"{1 / naive:,.1f} beats/s")
+    print(f"speed-up of batched loaded-once scoring over naive: {naive / batched:,.0f}x")
+
+
+if __name__ == "__main__":
+    main()
