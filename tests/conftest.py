@@ -199,7 +199,7 @@ class AuthActions:
         return response
 
     def csrf_headers(self) -> dict:
-        return {"X-CSRFToken": self.csrf_token}
+        return {"X-CSRFToken": self.csrf_token} if self.csrf_token else {}
 
     def logout(self):
         return self.client.post("/logout", json={}, headers=self.csrf_headers())
