@@ -37,8 +37,9 @@ def create_app(config=None) -> Flask:
     register_errorhandlers(app)
     register_security(app)
     register_commands(app)
-    prepare_database(app)
+    # The model first: a broken bundle stops the start before the database or the first admin is touched.
     app.extensions["ecg_detector"] = load_detector(app)
+    prepare_database(app)
     return app
 
 

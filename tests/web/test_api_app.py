@@ -258,3 +258,11 @@ def test_readme_commands_match_ci():
     assert run_command in readme and test_command in readme
     ci = (REPO_ROOT / ".ci" / "run").read_text().replace("pip install -q ", "pip install ")  # CI is quieter
     assert test_command in ci
+
+
+def test_a_broken_bundle_stops_the_start_before_the_first_admin_is_made(tmp_path, caplog):
+    from ecg_backend.ml.detector import ModelBundleError
+
+    with pytest.raises(ModelBundleError):
+        _startup_app(f"sqlite:///{tmp_path / 'b.db'}", DETECTOR=None, MODEL_DIR=str(tmp_path / "missing"))
+    assert "first admin" not in caplog.text  # the password will be printed on the start that succeeds
