@@ -32,8 +32,13 @@ def _analyse_form() -> AnalyseForm:
     return form
 
 
+def _scripted() -> bool:
+    """The page's upload script (XMLHttpRequest, JSON answer) rather than a plain form post."""
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest" or wants_json()
+
+
 def _upload_failed(form: AnalyseForm, exc: InputError):
-    if wants_json() or request.headers.get("X-Requested-With") == "XMLHttpRequest":
+    if _scripted():
         return jsonify(exc.to_dict()), exc.status
     return render_template("analyses/new.html", form=form, error=exc.message), exc.status
 
@@ -54,7 +59,7 @@ def analyse():
     except InputError as exc:
         return _upload_failed(form, exc)
     url = url_for(".analysis_detail", analysis_id=analysis.id)
-    if request.headers.get("X-Requested-With") == "XMLHttpRequest" or wants_json():
+    if _scripted():
         return jsonify(redirect=url, analysis_id=analysis.id), 201
     return redirect(url, code=303)
 
