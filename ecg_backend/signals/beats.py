@@ -126,10 +126,13 @@ def _drop_t_waves(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndar
     peaks = peaks[keep]
     out = [peaks[0]]
     for p in peaks[1:]:
-        if p - out[-1] < 0.36 * fs:
-            if envelope[p] < 0.5 * envelope[out[-1]]:
+        gap = p - out[-1]
+        # closer than 250 ms (240 bpm): one of the two is a P or T wave; keep the stronger
+        ratio = 1.0 if gap < 0.25 * fs else 0.5
+        if gap < 0.36 * fs:
+            if envelope[p] < ratio * envelope[out[-1]]:
                 continue
-            if envelope[out[-1]] < 0.5 * envelope[p]:  # the earlier one was a large P wave
+            if envelope[out[-1]] < ratio * envelope[p]:  # the earlier one was a large P wave
                 out[-1] = p
                 continue
         out.append(p)

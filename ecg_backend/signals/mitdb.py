@@ -27,6 +27,7 @@ class MitdbRecord:
     lead: str
     ref_samples: np.ndarray
     ref_symbols: np.ndarray
+    vf_episodes: list = None  # [(start, end)] sample ranges of ventricular flutter/fibrillation ('[' .. ']')
 
 
 def default_mitdb_dir() -> Path:
@@ -56,6 +57,15 @@ def read_record(directory: str | Path, name: str) -> MitdbRecord:
     ann = wfdb.rdann(path, "atr")
     symbols = np.asarray(ann.symbol)
     is_beat = np.isin(symbols, list(BEAT_SYMBOLS))
+    episodes, start = [], None
+    for sample, symbol in zip(ann.sample, symbols):
+        if symbol == "[":
+            start = int(sample)
+        elif symbol == "]" and start is not None:
+            episodes.append((start, int(sample)))
+            start = None
+    if start is not None:
+        episodes.append((start, len(rec.p_signal)))
     return MitdbRecord(
         name=name,
         signal=rec.p_signal[:, 0].astype(np.float64),
@@ -63,6 +73,7 @@ def read_record(directory: str | Path, name: str) -> MitdbRecord:
         lead=rec.sig_name[0],
         ref_samples=np.asarray(ann.sample)[is_beat].astype(np.int64),
         ref_symbols=symbols[is_beat],
+        vf_episodes=episodes,
     )
 
 

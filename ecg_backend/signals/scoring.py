@@ -6,7 +6,7 @@ so each feature is normalised robustly (median / MAD) within the recording and a
 far from that bulk. Features (no labels used at inference):
 
 - ``morph``: RMS distance of the QRS-centred waveform (R-100 ms .. R+150 ms, in the recording's units)
-  from the median waveform of its 30-minute block, divided by the recording's median distance (floored
+  from the dominant (median, non-premature) waveform of its 5-minute block, divided by the recording's median distance (floored
   at 6% of the median R amplitude so a very regular recording does not magnify tiny differences);
 - ``prematurity`` / ``pause``: how much shorter the preceding R-R is, and how much longer the following
   R-R is, than the local median R-R (ectopic beats come early and are often followed by a pause);
@@ -23,13 +23,15 @@ import pandas as pd
 
 MORPH_POINTS = 32
 MORPH_PRE_S, MORPH_POST_S = 0.10, 0.15
-TEMPLATE_BLOCK_S = 1800.0
+TEMPLATE_BLOCK_S = 300.0
+MIN_TEMPLATE_BEATS = 30
+SHIFT_POINTS = 2
 LOCAL_RR_BEATS = 9
 # Shipped operating point: fixed here, never tuned per record (see docs/MODEL_CARD.md "Long recordings").
 MORPH_FLOOR = 0.06
 WEIGHT_RR = 0.3
 WEIGHT_AE = 0.1
-OPERATING_POINT = 4.0
+OPERATING_POINT = 5.0
 
 
 def qrs_morphology(filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
@@ -59,28 +61,30 @@ def robust_z(x: np.ndarray) -> np.ndarray:
     return np.where(finite, (x - med) / mad, 0.0)
 
 
-def morphology_distance(morph: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
-    """Distance of each QRS waveform from its block's median waveform, relative to the typical distance."""
+def morphology_distance(morph: np.ndarray, peaks: np.ndarray, fs: float, rr_ratio: np.ndarray) -> np.ndarray:
+    """Distance of each QRS waveform from its block's dominant waveform, relative to the typical distance.
+
+    The dominant waveform of a 5-minute block is the median of its beats that are not premature
+    (R-R ratio >= 0.9), so a run of bigeminy cannot pull the template halfway to the ectopic shape.
+    The distance tolerates +-2 points (~16 ms) of misalignment of the R peak.
+    """
     n = len(morph)
     if n == 0:
         return np.zeros(0)
     scale = np.median(np.max(np.abs(morph), axis=1)) or 1.0
-    raw = _raw_distance(morph, peaks, fs)
-    return raw / max(float(np.median(raw)), MORPH_FLOOR * scale)
-
-
-def _raw_distance(morph: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
-    n = len(morph)
-    dist = np.empty(n)
+    regular = ~(rr_ratio < 0.9)  # NaN counts as regular
+    templates = np.empty_like(morph)
     block = np.floor(np.asarray(peaks) / (TEMPLATE_BLOCK_S * fs)).astype(np.int64)
+    fallback = np.median(morph[regular] if regular.sum() >= MIN_TEMPLATE_BEATS else morph, axis=0)
     for b in np.unique(block):
         idx = np.where(block == b)[0]
-        if len(idx) < 20 and n >= 20:  # a short tail block borrows the whole recording's template
-            template = np.median(morph, axis=0)
-        else:
-            template = np.median(morph[idx], axis=0)
-        dist[idx] = np.sqrt(np.mean((morph[idx] - template) ** 2, axis=1))
-    return dist
+        chosen = idx[regular[idx]]
+        templates[idx] = np.median(morph[chosen], axis=0) if len(chosen) >= MIN_TEMPLATE_BEATS else fallback
+    k = SHIFT_POINTS
+    core = slice(k, MORPH_POINTS - k)
+    raw = np.min([np.sqrt(np.mean((np.roll(morph, shift, axis=1)[:, core] - templates[:, core]) ** 2, axis=1))
+                  for shift in range(-k, k + 1)], axis=0)
+    return raw / max(float(np.median(raw)), MORPH_FLOOR * scale)
 
 
 def rr_features(peaks: np.ndarray, fs: float, segments: list) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +122,7 @@ def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.nd
     """
     peaks = np.asarray(peaks, dtype=np.int64)
     rr, ratio = rr_features(peaks, fs, segments)
-    dist = morphology_distance(morph, peaks, fs)
+    dist = morphology_distance(morph, peaks, fs, ratio)
     ae_error = np.asarray(ae_error, dtype=np.float64)
     with np.errstate(all="ignore"):
         z_ae = robust_z(np.log(np.maximum(ae_error, 1e-12)))
