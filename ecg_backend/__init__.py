@@ -175,11 +175,18 @@ def load_detector(app: Flask):
 
 
 @event.listens_for(Engine, "connect")
-def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
-    """SQLite ignores ON DELETE rules unless asked; PostgreSQL always enforces them."""
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    """SQLite settings for a multi-worker server; PostgreSQL needs none of this.
+
+    foreign_keys: SQLite ignores ON DELETE rules unless asked. WAL: readers and the writer of several
+    gunicorn workers no longer block each other. busy_timeout: a writer waits for the lock instead of
+    failing at once with "database is locked".
+    """
     import sqlite3
 
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
