@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from itertools import chain
 from numbers import Real
 
 import numpy as np
@@ -59,13 +60,25 @@ def beats_from_json(payload, max_beats: int) -> np.ndarray:
         if len(row) != BEAT_LENGTH:
             raise InputError(f"beat {number} has {len(row)} values; each beat needs {BEAT_LENGTH}",
                              details={"beat": number, "n_values": len(row)})
+    # Fast path: only ints and floats (bools are ints to Python, so check types exactly). The slow
+    # per-value scan below runs only to name the first bad value.
+    if not set(map(type, chain.from_iterable(rows))) <= {float, int}:
+        _raise_first_bad_json_value(rows)
+    try:
+        array = np.asarray(rows, dtype=np.float64)
+    except OverflowError:  # an integer with hundreds of digits
+        _raise_first_bad_json_value(rows)
+        raise
+    _check_values(array, "beat", list(range(1, len(rows) + 1)))
+    return array
+
+
+def _raise_first_bad_json_value(rows: list) -> None:
+    for number, row in enumerate(rows, start=1):
         for col, value in enumerate(row, start=1):
             if isinstance(value, bool) or not isinstance(value, Real) or not _finite(value):
                 raise InputError(f"beat {number}, value {col} is {value!r}; values must be finite numbers",
                                  details={"beat": number, "column": col})
-    array = np.asarray(rows, dtype=np.float64)
-    _check_values(array, "beat", list(range(1, len(rows) + 1)))
-    return array
 
 
 def _finite(value: Real) -> bool:
