@@ -118,6 +118,9 @@ def ensure_admin(app) -> User | None:
     except IntegrityError:  # another process created the first account at the same moment
         db.session.rollback()
         return None
+    except InputError as exc:
+        raise RuntimeError(f"cannot create the first admin from ECG_ADMIN_EMAIL/ECG_ADMIN_PASSWORD: {exc.message}") \
+            from None
     if generated:
         app.logger.warning("Created the first admin account: email %s password %s "
                            "(shown once; change it or set ECG_ADMIN_PASSWORD)", user.email, password)

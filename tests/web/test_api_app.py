@@ -266,3 +266,8 @@ def test_a_broken_bundle_stops_the_start_before_the_first_admin_is_made(tmp_path
     with pytest.raises(ModelBundleError):
         _startup_app(f"sqlite:///{tmp_path / 'b.db'}", DETECTOR=None, MODEL_DIR=str(tmp_path / "missing"))
     assert "first admin" not in caplog.text  # the password will be printed on the start that succeeds
+
+
+def test_a_bad_first_admin_setting_stops_the_start_with_a_clear_message(tmp_path):
+    with pytest.raises(RuntimeError, match="ECG_ADMIN_PASSWORD: passwords need at least 8 characters"):
+        _startup_app(f"sqlite:///{tmp_path / 'a.db'}", ADMIN_EMAIL="a@example.com", ADMIN_PASSWORD="short")
