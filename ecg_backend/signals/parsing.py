@@ -27,6 +27,7 @@ MAX_SAMPLES = 24 * 3600 * 1000  # 24 h at 1 kHz
 ZIP_MAX_MEMBERS = 20
 ZIP_MAX_TOTAL = 1 << 30  # 1 GiB uncompressed
 ZIP_MAX_RATIO = 200
+MAX_CSV_COLUMNS = 64  # leads + a time column; wider files are refused before pandas spends minutes on them
 TIME_COLUMNS = ("time", "time_s", "t", "seconds", "sec", "timestamp", "elapsed time", "elapsed_time")
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,100}$")
 
@@ -84,6 +85,10 @@ def _finish(signal, fs, names, index, source, annotations=None) -> ParsedRecordi
         raise InputError(f"the recording is {len(signal) / fs:.2f} s long; at least {MIN_SECONDS:g} s are needed")
     if not np.isfinite(signal).any():
         raise InputError("the chosen lead holds no numeric samples")
+    if np.isinf(signal).any():
+        sample = int(np.argmax(np.isinf(signal)))
+        raise InputError(f"sample {sample + 1} is infinite; samples must be finite numbers (leave a gap for a "
+                         "missing sample)", details={"sample": sample + 1})
     return ParsedRecording(signal=signal, fs=fs, lead=names[index], leads=list(names), source=source,
                            annotations=annotations)
 
@@ -125,6 +130,9 @@ def parse_csv(data: bytes | str, sampling_rate=None, lead=None) -> ParsedRecordi
     first = text.lstrip().splitlines()[0]
     delimiter = ";" if first.count(";") > first.count(",") else ("\t" if "\t" in first else ",")
     cells = [c.strip().strip('"') for c in first.split(delimiter)]
+    if len(cells) > MAX_CSV_COLUMNS:
+        raise InputError(f"the CSV has {len(cells)} columns; at most {MAX_CSV_COLUMNS} (one per lead, plus time) "
+                         "are accepted", status=413, details={"n_columns": len(cells)})
     has_header = any(_not_number(c) for c in cells)
     try:
         frame = pd.read_csv(io.StringIO(text), sep=delimiter, header=0 if has_header else None,
@@ -284,7 +292,7 @@ def parse_upload(files: dict[str, bytes], upload_dir, sampling_rate=None, lead=N
     if ext == ".json":
         try:
             payload = json.loads(content.decode("utf-8-sig") if isinstance(content, bytes) else content)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise InputError("the JSON file is not valid JSON", status=400)
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            raise InputError("the JSON file is not valid JSON (or nests too deeply)", status=400)
         return parse_json_signal(payload, lead=lead, sampling_rate=sampling_rate or None)
     raise InputError(f"unsupported file type {ext or name!r}; send .csv, .json, .hea + .dat or .zip", status=415)

@@ -10,11 +10,15 @@ far from that bulk. Features (no labels used at inference):
   at 6% of the median R amplitude so a very regular recording does not magnify tiny differences);
 - ``prematurity`` / ``pause``: how much shorter the preceding R-R is, and how much longer the following
   R-R is, than the local median R-R (ectopic beats come early and are often followed by a pause);
+- ``width``: a QRS width proxy, the spread (second moment) of the waveform's absolute slope around
+  its centre, relative to the recording's median (ventricular beats are wide);
 - ``ae``: the detector's reconstruction error (log), robust-z within the recording.
 
-    score = morph_ratio * (1 + 0.3 prematurity + 0.3 pause + 0.1 clip(z_ae, 0, 10))
+    score = morph_ratio * (1 + 0.3 (prematurity + pause) + 0.3 widening + 0.1 clip(z_ae, 0, 10))
 
-with prematurity = max(0.9 - rr_ratio, 0) / 0.1 and pause = max(next_rr_ratio - 1.1, 0) / 0.1.
+with prematurity = max(0.9 - rr_ratio, 0) / 0.1, pause = max(next_rr_ratio - 1.1, 0) / 0.1 and
+widening = max(width_ratio - 1.1, 0) / 0.1. Every feature is relative to the recording itself, so the
+fixed weights and operating point carry over to new patients without labels.
 """
 from __future__ import annotations
 
@@ -30,8 +34,9 @@ LOCAL_RR_BEATS = 9
 # Shipped operating point: fixed here, never tuned per record (see docs/MODEL_CARD.md "Long recordings").
 MORPH_FLOOR = 0.06
 WEIGHT_RR = 0.3
+WEIGHT_WIDTH = 0.3
 WEIGHT_AE = 0.1
-OPERATING_POINT = 5.0
+OPERATING_POINT = 8.0
 
 
 def qrs_morphology(filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
@@ -46,6 +51,16 @@ def qrs_morphology(filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.nda
     frac = pos - lo
     wave = filtered[lo] * (1 - frac) + filtered[hi] * frac
     return wave - np.median(wave, axis=1, keepdims=True)
+
+
+def qrs_width(morph: np.ndarray) -> np.ndarray:
+    """Spread (in morphology points) of each waveform's absolute slope around its slope-weighted centre."""
+    if len(morph) == 0:
+        return np.zeros(0)
+    slope = np.abs(np.diff(morph, axis=1)) + 1e-12
+    t = np.arange(slope.shape[1], dtype=np.float64)
+    centre = (slope * t).sum(axis=1) / slope.sum(axis=1)
+    return np.sqrt((slope * (t[None, :] - centre[:, None]) ** 2).sum(axis=1) / slope.sum(axis=1))
 
 
 def robust_z(x: np.ndarray) -> np.ndarray:
@@ -130,7 +145,10 @@ def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.nd
     next_ratio = np.append(ratio[1:], np.nan)
     prem = np.where(np.isfinite(ratio), np.maximum(0.9 - ratio, 0.0) / 0.1, 0.0)
     pause = np.where(np.isfinite(next_ratio), np.maximum(next_ratio - 1.1, 0.0) / 0.1, 0.0)
-    score = dist * (1.0 + WEIGHT_RR * (prem + pause) + WEIGHT_AE * z_ae)
+    width = qrs_width(morph)
+    width_ratio = width / (np.median(width) if len(width) and np.median(width) > 0 else 1.0)
+    widening = np.maximum(width_ratio - 1.1, 0.0) / 0.1
+    score = dist * (1.0 + WEIGHT_RR * (prem + pause) + WEIGHT_WIDTH * widening + WEIGHT_AE * z_ae)
     confidence = 1.0 / (1.0 + np.exp(-(score - OPERATING_POINT)))
     return pd.DataFrame({
         "r_peak": peaks,
@@ -141,5 +159,6 @@ def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.nd
         "confidence": confidence,
         "morph_distance": dist,
         "rr_ratio": ratio,
+        "qrs_width_ratio": width_ratio,
         "ae_error": ae_error,
     })
