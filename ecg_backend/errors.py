@@ -113,8 +113,6 @@ def register_errorhandlers(app) -> None:
     from sqlalchemy.exc import DataError, OperationalError
     from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-    from ecg_backend.extensions import db
-
     @app.errorhandler(InputError)
     def handle_input_error(exc: InputError):
         return error_response(exc.status, exc.message, exc.code, exc.details)
@@ -135,7 +133,7 @@ def register_errorhandlers(app) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def handle_too_large(exc):
         limit = app.config.get("MAX_CONTENT_LENGTH")
-        message = f"The request is larger than the {limit // (1024 * 1024)} MB limit; send a smaller file." \
+        message = f"The request is larger than the {_human_bytes(limit)} limit; send a smaller file." \
             if limit else _MESSAGES[413]
         return error_response(413, message, details={"max_bytes": limit})
 
@@ -154,21 +152,39 @@ def register_errorhandlers(app) -> None:
 
     @app.errorhandler(DataError)
     def handle_out_of_range(exc: DataError):
-        db.session.rollback()
+        _rollback(app)
         return error_response(400, "A value is out of range or of the wrong type; check the numbers and ids sent.")
 
     @app.errorhandler(OperationalError)
     def handle_database_down(exc: OperationalError):
-        db.session.rollback()
+        _rollback(app)
         app.logger.error("database unavailable: %s", exc.orig)
         return error_response(503, "The database is unavailable; try again shortly.", "database_unavailable",
                               headers={"Retry-After": "5"})
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
-        db.session.rollback()
+        _rollback(app)
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, _MESSAGES[500], "internal_error")
+
+
+def _rollback(app) -> None:
+    # The error page must go out even when the connection is gone and the rollback itself fails.
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from ecg_backend.extensions import db
+
+    try:
+        db.session.rollback()
+    except SQLAlchemyError as exc:
+        app.logger.warning("rollback failed: %s", exc)
+
+
+def _human_bytes(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{round(size / (1024 * 1024), 1):g} MB"
+    return f"{round(size / 1024, 1):g} KB" if size >= 1024 else f"{size} bytes"
 
 
 def _same_origin(url: str | None) -> bool:

@@ -157,6 +157,7 @@ def test_body_over_max_content_length_is_413(client, clinician_a, bearer, beats)
     headers = bearer(clinician_a)
     response = client.post("/predict", json={"beats": beats(30)}, headers=headers)
     assert response.status_code == 413 and response.get_json()["error"]["code"] == "payload_too_large"
+    assert "19.5 KB limit" in response.get_json()["error"]["message"]
     upload = {"file": (io.BytesIO(_csv(beats(30))), "big.csv")}
     assert client.post("/predict", data=upload, headers=headers).status_code == 413
 
