@@ -115,3 +115,17 @@ def test_out_of_range_numbers_are_4xx(client, clinician_a, bearer, beats):
 def test_openapi_document_is_valid_openapi(client):
     validator = pytest.importorskip("openapi_spec_validator", reason="openapi-spec-validator not installed")
     validator.validate(client.get("/api/openapi.json").get_json())
+
+
+def test_error_answer_survives_a_failing_rollback(app, client, clinician_a, bearer, monkeypatch):
+    headers = bearer(clinician_a)
+    from ecg_backend.extensions import db
+    from ecg_backend.services import patients
+
+    def gone(*args, **kwargs):
+        raise OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+
+    monkeypatch.setattr(patients, "paginate", gone)
+    monkeypatch.setattr(db.session, "rollback", gone, raising=False)
+    response = client.get("/api/v1/patients", headers=headers)
+    assert response.status_code == 503 and _shape(response)["code"] == "database_unavailable"
