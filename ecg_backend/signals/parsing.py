@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,8 @@ ZIP_MAX_TOTAL = 1 << 30  # 1 GiB uncompressed
 ZIP_MAX_RATIO = 200
 MAX_CSV_COLUMNS = 64  # leads + a time column; wider files are refused before pandas spends minutes on them
 TIME_COLUMNS = ("time", "time_s", "t", "seconds", "sec", "timestamp", "elapsed time", "elapsed_time")
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, OSError,
+                    ValueError)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,100}$")
 
 
@@ -250,7 +253,7 @@ def _read_wfdb(folder: str, record: str, lead) -> ParsedRecording:
 def _unzip(blob: bytes) -> dict[str, bytes]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(blob))
-    except zipfile.BadZipFile:
+    except _ZIP_READ_ERRORS:
         raise InputError("the .zip file is not a valid zip archive", status=400)
     members = [m for m in archive.infolist() if not m.is_dir()]
     if len(members) > ZIP_MAX_MEMBERS:
@@ -267,8 +270,11 @@ def _unzip(blob: bytes) -> dict[str, bytes]:
         base = name.split("/")[-1]
         if name.startswith("__MACOSX/") or base.startswith("."):
             continue
-        with archive.open(m) as fh:
-            data = fh.read(m.file_size + 1)
+        try:
+            with archive.open(m) as fh:
+                data = fh.read(m.file_size + 1)
+        except _ZIP_READ_ERRORS as exc:  # corrupt data, bad CRC, encrypted or unsupported members
+            raise InputError(f"zip member {m.filename!r} could not be read ({exc})", status=400) from None
         if len(data) > m.file_size:
             raise InputError("a zip member is larger than its header says", status=400)
         out[base] = data
