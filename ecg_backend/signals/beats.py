@@ -14,6 +14,8 @@ from scipy.signal import butter, sosfiltfilt
 BEAT_LENGTH = 140
 # Fraction of the R-R interval that precedes the R peak in an ECG5000 beat (sample ~3 of 140).
 PRE_R_FRACTION = 0.025
+# R-R gaps longer than this multiple of the local median R-R are searched again for a missed beat.
+SEARCHBACK_GAP = 1.3
 
 
 def bandpass(signal: np.ndarray, fs: float, low: float = 0.5, high: float = 40.0) -> np.ndarray:
@@ -49,14 +51,14 @@ def _searchback(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarra
     """
     if len(peaks) < 4:
         return peaks
-    level = np.median(envelope[peaks])
+    level = np.median(local_energy(peaks, envelope, fs))
     guard = int(0.25 * fs)
     rr = np.diff(peaks)
     # local median R-R over ~9 intervals, robust to the gaps themselves
     pad = np.pad(rr, 4, mode="edge")
     local = np.median(np.lib.stride_tricks.sliding_window_view(pad, 9), axis=1)
     added = []
-    for i in np.where(rr > 1.5 * local)[0]:
+    for i in np.where(rr > SEARCHBACK_GAP * local)[0]:
         queue = [(int(peaks[i]), int(peaks[i + 1]))]
         while queue:
             a, b = queue.pop()
@@ -114,6 +116,16 @@ def detect_r_peaks(signal: np.ndarray, fs: float, filtered: np.ndarray | None = 
     return _merge_close(peaks, envelope, int(0.2 * fs)).astype(np.int64)
 
 
+def local_energy(peaks: np.ndarray, envelope: np.ndarray, fs: float, radius_s: float = 0.06) -> np.ndarray:
+    """QRS energy of each detection: the envelope's maximum within ``radius_s`` (detectors mark
+    different points of a complex, so the envelope at the mark itself is unreliable)."""
+    if len(peaks) == 0:
+        return np.zeros(0)
+    offsets = np.arange(-int(radius_s * fs), int(radius_s * fs) + 1)
+    idx = np.clip(np.asarray(peaks)[:, None] + offsets[None, :], 0, len(envelope) - 1)
+    return envelope[idx].max(axis=1)
+
+
 def _drop_t_waves(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarray:
     """Pan-Tompkins' T-wave rule: of two detections < 360 ms apart, one with under half the other's QRS energy is a T (or P) wave.
 
@@ -121,21 +133,22 @@ def _drop_t_waves(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndar
     """
     if len(peaks) < 3:
         return peaks
-    level = np.median(envelope[peaks])
-    keep = envelope[peaks] >= 0.15 * level
-    peaks = peaks[keep]
-    out = [peaks[0]]
-    for p in peaks[1:]:
+    energy = local_energy(peaks, envelope, fs)
+    keep = energy >= 0.15 * np.median(energy)
+    peaks, energy = peaks[keep], energy[keep]
+    out, out_e = [peaks[0]], [energy[0]]
+    for p, e in zip(peaks[1:], energy[1:]):
         gap = p - out[-1]
         # closer than 250 ms (240 bpm): one of the two is a P or T wave; keep the stronger
         ratio = 1.0 if gap < 0.25 * fs else 0.5
         if gap < 0.36 * fs:
-            if envelope[p] < ratio * envelope[out[-1]]:
+            if e < ratio * out_e[-1]:
                 continue
-            if envelope[out[-1]] < ratio * envelope[p]:  # the earlier one was a large P wave
-                out[-1] = p
+            if out_e[-1] < ratio * e:  # the earlier one was a large P wave
+                out[-1], out_e[-1] = p, e
                 continue
         out.append(p)
+        out_e.append(e)
     return np.asarray(out, dtype=np.int64)
 
 
