@@ -101,7 +101,8 @@ def recording_result(result, signal: np.ndarray, fs: float, lead: str | None) ->
         details.append({
             "index": int(i),
             "beat": _round(result.beat_matrix[i], 4),
-            "reconstruction": _round(result.reconstruction[i], 4) if result.reconstruction is not None else None,
+            "reconstruction": (_round(result.reconstruction[i], 4) if result.reconstruction is not None
+                               and np.isfinite(result.reconstruction[i]).all() else None),
         })
     return {
         "summary": result.summary,

@@ -17,6 +17,8 @@ from ecg_backend.signals import scoring
 from ecg_backend.signals.quality import assess_quality, fill_gaps
 
 CHUNK_S = 300.0
+MODEL_ALL_BEATS = 20_000
+MODEL_SAMPLE = 4_000
 PAD_S = 5.0
 MIN_FS, MAX_FS = 100.0, 1000.0
 
@@ -139,22 +141,49 @@ def analyze_recording(signal, fs: float, detector=None, progress: Callable[[floa
     morph = np.concatenate([p["morph"] for p in parts]) if parts else np.zeros((0, scoring.MORPH_POINTS))
     r_amp = np.concatenate([p["r_amp"] for p in parts])
     segments = _merge_segments([s for p in parts for s in p["segments"]])
+    # one complex found on both sides of a chunk boundary: keep the first
+    keep = np.concatenate([[True], np.diff(peaks) >= int(0.2 * fs)]) if len(peaks) else np.zeros(0, bool)
+    peaks, beat_matrix, morph, r_amp = peaks[keep], beat_matrix[keep], morph[keep], r_amp[keep]
     polarity = -1.0 if len(r_amp) and np.median(r_amp) > 0 else 1.0
     beat_matrix *= np.float32(polarity)
 
-    report(75.0, f"scoring {len(peaks)} beats")
-    recon = None
-    ae_error = np.full(len(peaks), np.nan)
-    if len(peaks):
-        result = detector.score(beat_matrix, batch_size=batch_size)
-        ae_error, recon = result.scores, result.reconstruction.astype(np.float32)
-    report(90.0, "comparing beats with the recording's dominant beat")
-    table = scoring.score_beats(peaks, fs, morph, ae_error, segments)
+    report(72.0, "comparing beats with the recording's dominant beat")
+    features = scoring.context_features(peaks, fs, morph, segments)
+    report(75.0, f"scoring {len(peaks)} beats with the model")
+    ae_error, recon, reference = _model_errors(detector, beat_matrix, features, batch_size)
+    table = scoring.combine(features, ae_error, ae_reference=reference)
+    report(95.0, "summarising")
     template = np.median(beat_matrix, axis=0).astype(np.float32) if len(peaks) else None
     summary = _summary(table, len(signal), fs, segments, detector)
+    summary["model_scored_beats"] = int(np.isfinite(ae_error).sum())
     report(100.0, "done")
     return RecordingAnalysis(beats=table, summary=summary, segments=segments, beat_matrix=beat_matrix,
                              reconstruction=recon, template=template)
+
+
+def _model_errors(detector, beat_matrix: np.ndarray, features: dict, batch_size: int):
+    """Reconstruction error (and reconstructions) from the detector.
+
+    Up to MODEL_ALL_BEATS beats, every beat is scored. Longer recordings (Holters) score the beats
+    whose flag can depend on the model (`scoring.may_be_flagged`) plus a fixed-seed uniform sample
+    of MODEL_SAMPLE beats for the median/MAD of the error. Skipped beats could not be flagged
+    whatever their error; only the normalisation of the others is estimated from the sample.
+    """
+    n = len(beat_matrix)
+    error = np.full(n, np.nan)
+    recon = np.full((n, B.BEAT_LENGTH), np.nan, dtype=np.float32)
+    if n == 0:
+        return error, None, None
+    if n <= MODEL_ALL_BEATS:
+        chosen, sample = np.arange(n), None
+    else:
+        sample = np.sort(np.random.default_rng(0).choice(n, MODEL_SAMPLE, replace=False))
+        chosen = np.union1d(np.where(scoring.may_be_flagged(features))[0], sample)
+    result = detector.score(beat_matrix[chosen], batch_size=batch_size)
+    error[chosen] = result.scores
+    recon[chosen] = result.reconstruction
+    reference = None if sample is None else error[sample]
+    return error, recon, reference
 
 
 def _merge_segments(segments: list[dict]) -> list[dict]:

@@ -63,17 +63,19 @@ def qrs_width(morph: np.ndarray) -> np.ndarray:
     return np.sqrt((slope * (t[None, :] - centre[:, None]) ** 2).sum(axis=1) / slope.sum(axis=1))
 
 
-def robust_z(x: np.ndarray) -> np.ndarray:
-    """(x - median) / (1.4826 * MAD), ignoring NaN; a zero MAD falls back to the std (or 1)."""
+def robust_z(x: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """(x - median) / (1.4826 * MAD) with median and MAD of ``reference`` (default ``x``), ignoring NaN;
+    a zero MAD falls back to the std (or 1)."""
     x = np.asarray(x, dtype=np.float64)
-    finite = np.isfinite(x)
-    if not finite.any():
+    ref = x if reference is None else np.asarray(reference, dtype=np.float64)
+    ref = ref[np.isfinite(ref)]
+    if len(ref) == 0:
         return np.zeros_like(x)
-    med = np.median(x[finite])
-    mad = 1.4826 * np.median(np.abs(x[finite] - med))
+    med = np.median(ref)
+    mad = 1.4826 * np.median(np.abs(ref - med))
     if mad <= 1e-12:
-        mad = float(np.std(x[finite])) or 1.0
-    return np.where(finite, (x - med) / mad, 0.0)
+        mad = float(np.std(ref)) or 1.0
+    return np.where(np.isfinite(x), (x - med) / mad, 0.0)
 
 
 def morphology_distance(morph: np.ndarray, peaks: np.ndarray, fs: float, rr_ratio: np.ndarray) -> np.ndarray:
@@ -129,36 +131,61 @@ def rr_features(peaks: np.ndarray, fs: float, segments: list) -> tuple[np.ndarra
     return rr, ratio
 
 
-def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.ndarray,
-                segments: list) -> pd.DataFrame:
-    """Combine the features (see the module docstring) into a score, a flag and a confidence.
-
-    is_anomaly = score > OPERATING_POINT; confidence = logistic(score - OPERATING_POINT).
-    """
+def context_features(peaks: np.ndarray, fs: float, morph: np.ndarray, segments: list) -> dict:
+    """The label-free recording-context features and ``context`` = morph_ratio * (1 + R-R and width terms)."""
     peaks = np.asarray(peaks, dtype=np.int64)
     rr, ratio = rr_features(peaks, fs, segments)
     dist = morphology_distance(morph, peaks, fs, ratio)
-    ae_error = np.asarray(ae_error, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        z_ae = robust_z(np.log(np.maximum(ae_error, 1e-12)))
-    z_ae = np.where(np.isfinite(ae_error), np.clip(z_ae, 0.0, 10.0), 0.0)
     next_ratio = np.append(ratio[1:], np.nan)
     prem = np.where(np.isfinite(ratio), np.maximum(0.9 - ratio, 0.0) / 0.1, 0.0)
     pause = np.where(np.isfinite(next_ratio), np.maximum(next_ratio - 1.1, 0.0) / 0.1, 0.0)
     width = qrs_width(morph)
     width_ratio = width / (np.median(width) if len(width) and np.median(width) > 0 else 1.0)
-    widening = np.maximum(width_ratio - 1.1, 0.0) / 0.1
-    score = dist * (1.0 + WEIGHT_RR * (prem + pause) + WEIGHT_WIDTH * widening + WEIGHT_AE * z_ae)
-    confidence = 1.0 / (1.0 + np.exp(-(score - OPERATING_POINT)))
+    factor = 1.0 + WEIGHT_RR * (prem + pause) + WEIGHT_WIDTH * np.maximum(width_ratio - 1.1, 0.0) / 0.1
+    return {"peaks": peaks, "fs": fs, "rr": rr, "ratio": ratio, "dist": dist, "width_ratio": width_ratio,
+            "factor": factor, "context": dist * factor}
+
+
+def may_be_flagged(features: dict) -> np.ndarray:
+    """Beats whose flag could depend on the model's error: since factor >= 1 and z_ae <= 10,
+    score <= context * (1 + 10 WEIGHT_AE), so beats below OPERATING_POINT / (1 + 10 WEIGHT_AE) never flag."""
+    return features["context"] > OPERATING_POINT / (1.0 + 10.0 * WEIGHT_AE)
+
+
+def combine(features: dict, ae_error: np.ndarray, ae_reference: np.ndarray | None = None) -> pd.DataFrame:
+    """Final score, flag and confidence per beat (see the module docstring).
+
+    Args:
+        features: from `context_features`.
+        ae_error: the detector's error per beat (NaN where it was not computed: counts as typical).
+        ae_reference: errors of a uniform sample of the recording's beats for the median/MAD of the
+            log error (default: all finite ``ae_error``).
+    """
+    ae_error = np.asarray(ae_error, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        log_err = np.log(np.maximum(ae_error, 1e-12))
+        ref = log_err if ae_reference is None else np.log(np.maximum(np.asarray(ae_reference, np.float64), 1e-12))
+    z_ae = robust_z(log_err, reference=ref)
+    z_ae = np.where(np.isfinite(ae_error), np.clip(z_ae, 0.0, 10.0), 0.0)
+    score = features["dist"] * (features["factor"] + WEIGHT_AE * z_ae)
+    with np.errstate(over="ignore"):
+        confidence = 1.0 / (1.0 + np.exp(-(score - OPERATING_POINT)))
+    peaks = features["peaks"]
     return pd.DataFrame({
         "r_peak": peaks,
-        "time_s": peaks / fs,
-        "rr_s": rr,
+        "time_s": peaks / features["fs"],
+        "rr_s": features["rr"],
         "score": score,
         "is_anomaly": score > OPERATING_POINT,
         "confidence": confidence,
-        "morph_distance": dist,
-        "rr_ratio": ratio,
-        "qrs_width_ratio": width_ratio,
+        "morph_distance": features["dist"],
+        "rr_ratio": features["ratio"],
+        "qrs_width_ratio": features["width_ratio"],
         "ae_error": ae_error,
     })
+
+
+def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.ndarray,
+                segments: list) -> pd.DataFrame:
+    """Context features and the model's error for every beat combined: ``combine(context_features(...))``."""
+    return combine(context_features(peaks, fs, morph, segments), ae_error)

@@ -134,3 +134,21 @@ def test_sig_rejects_bad_rate_and_shape(untrained):
         analyze_recording(np.zeros(5000), 50.0, detector=untrained)
     with pytest.raises(ValueError):
         analyze_recording(np.zeros((2, 5000)), 250.0, detector=untrained)
+
+
+def test_sig_long_recording_model_gating_keeps_flags(untrained, monkeypatch):
+    """Scoring only the beats whose flag can depend on the model (and a sample) keeps the flags here."""
+    from ecg_backend.signals import recording
+
+    fs = 250.0
+    signal, truth = synthetic_ecg(seconds=60, fs=fs, seed=7)
+    width = int(0.12 * fs)
+    for r in truth[4::9]:
+        signal[r - width:r + width] -= 1.2 * np.hanning(2 * width)
+    full = analyze_recording(signal, fs, detector=untrained)
+    monkeypatch.setattr(recording, "MODEL_ALL_BEATS", 10)
+    monkeypatch.setattr(recording, "MODEL_SAMPLE", 8)
+    gated = analyze_recording(signal, fs, detector=untrained)
+    assert gated.summary["model_scored_beats"] < full.summary["model_scored_beats"] == len(full.beats)
+    assert full.beats["is_anomaly"].sum() > 0
+    np.testing.assert_array_equal(gated.beats["is_anomaly"].to_numpy(), full.beats["is_anomaly"].to_numpy())
