@@ -107,7 +107,7 @@ _MESSAGES = {
 
 def register_errorhandlers(app) -> None:
     """Route every error through ``error_response`` so API clients always get the JSON shape."""
-    from flask import flash, redirect, request
+    from flask import flash, g, redirect, request
     from flask_limiter.errors import RateLimitExceeded
     from flask_wtf.csrf import CSRFError
     from sqlalchemy.exc import DataError, OperationalError
@@ -159,6 +159,10 @@ def register_errorhandlers(app) -> None:
     def handle_database_down(exc: OperationalError):
         _rollback(app)
         app.logger.error("database unavailable: %s", exc.orig)
+        # Flask-Login puts current_user into every template context, loading it from the database that is
+        # down: settle it as anonymous first, or rendering the error page raises again (a bare 500).
+        if "_login_user" not in g:
+            g._login_user = app.login_manager.anonymous_user()
         return error_response(503, "The database is unavailable; try again shortly.", "database_unavailable",
                               headers={"Retry-After": "5"})
 
