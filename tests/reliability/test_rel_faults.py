@@ -269,6 +269,10 @@ class TcpProxy:
                     pass
 
     def cut(self) -> None:
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() alone would not
+        except OSError:
+            pass
         self.listener.close()
         with self.lock:
             for a, b in self.pairs:
@@ -281,24 +285,39 @@ class TcpProxy:
             self.pairs.clear()
 
 
-@pytest.mark.postgres
-def test_rel_postgres_outage_answers_503_then_recovers(postgres_url, tmp_path, beats):
+@pytest.fixture
+def own_postgres_database(postgres_url):
+    """A fresh database for this test (the role has CREATEDB), dropped afterwards: no shared tables touched."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     from ecg_backend.config import normalise_database_url
-    from ecg_backend.extensions import db
-    from tests.conftest import dispose_app, make_test_app
 
     url = make_url(normalise_database_url(postgres_url))
+    name = f"ecg_rel_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_rel_postgres_outage_answers_503_then_recovers(own_postgres_database, beats):
+    """PostgreSQL behind a TCP proxy: cut every connection and refuse new ones, then bring it back."""
+    from tests.conftest import dispose_app, make_test_app
+
+    url = own_postgres_database
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     proxy.start()
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     app = make_test_app(proxied, SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True,
                                                             "connect_args": {"connect_timeout": 2}})
     try:
-        with app.app_context():
-            db.drop_all()
-            db.create_all()
         page_client, headers = _session_and_token(app, None)
         _check_recovered(app, page_client, headers, beats(2))
         proxy.cut()
@@ -306,10 +325,5 @@ def test_rel_postgres_outage_answers_503_then_recovers(postgres_url, tmp_path, b
         proxy.start()
         _check_recovered(app, page_client, headers, beats(2))
     finally:
-        proxy.cut()
-        proxy.start()
-        with app.app_context():
-            db.session.remove()
-            db.drop_all()
         dispose_app(app)
         proxy.cut()
