@@ -4,10 +4,11 @@ A bundle is a folder with three files:
 
 * ``model.json``: architecture config, threshold, calibration, scoring, metrics, checksums;
 * ``weights.pt``: the network's ``state_dict`` (loaded with ``torch.load(weights_only=True)``);
-* ``scaler.joblib``: the per-position standard scaler fitted on the training normals.
+* ``scaler.joblib``: the standard scaler fitted on the training normals.
 
-Scores are the position-weighted mean squared reconstruction error in the scaler's units;
-``sample_error`` is the plain squared error per sample in the input's units.
+Scores are the mean squared reconstruction error in the scaler's units (position-weighted when the
+bundle's ``scoring.position_weights`` is set); ``sample_error`` is the squared error per sample in
+the input's units.
 """
 from __future__ import annotations
 

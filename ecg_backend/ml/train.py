@@ -35,8 +35,8 @@ class TrainConfig:
 
     seed: int = 7
     n_members: int = 1
-    max_epochs: int = 200
-    patience: int = 25
+    max_epochs: int = 400
+    patience: int = 40
     batch_size: int = 32
     lr: float = 3e-3
     weight_decay: float = 1e-5
@@ -45,8 +45,8 @@ class TrainConfig:
     noise_std: float = 0.0         # denoising: Gaussian noise added to inputs (scaled units)
     amplitude_jitter: float = 0.0  # random per-beat gain in [1 - j, 1 + j]
     shift_max: int = 0             # random time shift of up to this many samples
-    position_weighted: bool = True
-    scaler: str = "position"       # "position": per-sample-position mean/std; "global": one mean/std
+    position_weighted: bool = False
+    scaler: str = "global"         # "global": one mean/std for all positions; "position": per position
     # One thread: on a shared 2-core machine two OpenMP threads spin against other work and a
     # tiny model trains many times slower; the result is also independent of the core count.
     num_threads: int = 1
