@@ -47,3 +47,7 @@ def _one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "load: starts gunicorn and drives it for a few seconds (benchmarks/load_test.py)")
