@@ -57,11 +57,19 @@ def enqueue(app, job_id: str, func_path: str) -> None:
     url = app.config.get("REDIS_URL")
     if url:
         from redis import Redis
+        from redis.exceptions import RedisError
         from rq import Queue
 
-        queue = Queue(QUEUE_NAME, connection=Redis.from_url(url))
-        queue.enqueue("ecg_backend.services.jobs.run_in_worker", job_id, func_path,
-                      job_timeout=JOB_TIMEOUT_S, job_id=job_id)
+        try:
+            queue = Queue(QUEUE_NAME, connection=Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5))
+            queue.enqueue("ecg_backend.services.jobs.run_in_worker", job_id, func_path,
+                          job_timeout=JOB_TIMEOUT_S, job_id=job_id)
+        except RedisError as exc:  # the row must not wait for a queue that never got the job
+            log.error("job %s could not be queued: %s", job_id, exc)
+            error = InputError("the job queue is unavailable, so nothing was analysed; try again shortly",
+                               status=503, code="queue_unavailable")
+            _fail(job_id, error)
+            raise error from None
     else:
         _pool(app).submit(run_job, app, job_id, func_path)
 
@@ -144,4 +152,36 @@ def get_job(owner: User, job_id: str) -> Job:
     job = db.session.scalar(select(Job).where(Job.id == str(job_id), Job.owner_id == owner.id))
     if job is None:
         raise InputError(f"job {job_id} not found", status=404)
+    if job.state in ("queued", "running"):
+        _check_queue(job)
     return job
+
+
+def _check_queue(job: Job) -> None:
+    """With RQ, fail a waiting job that the queue no longer holds (Redis restarted empty, worker died).
+
+    While Redis cannot be reached nothing can be known, so the row is left as it is.
+    """
+    from flask import current_app
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return
+    from redis import Redis
+    from redis.exceptions import RedisError
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job as QueuedJob
+
+    try:
+        status = QueuedJob.fetch(job.id, connection=Redis.from_url(url, socket_timeout=2,
+                                                                   socket_connect_timeout=2)).get_status()
+    except NoSuchJobError:
+        status = None
+    except RedisError:
+        return
+    if status is None or str(getattr(status, "value", status)) in ("failed", "stopped", "canceled"):
+        db.session.refresh(job)
+        if job.state in ("queued", "running"):  # the worker may have finished it meanwhile
+            _fail(job.id, InputError("the job queue lost this job (it restarted or its worker stopped); "
+                                     "upload the recording again"))
+            db.session.refresh(job)
