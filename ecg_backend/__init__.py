@@ -12,7 +12,6 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from ecg_backend import security
 from ecg_backend.config import Config, resolve_secret_key
 from ecg_backend.extensions import csrf, db, limiter, login_manager, migrate
 
@@ -84,7 +83,6 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
     csrf.init_app(app)
     limiter.init_app(app)
-    security.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -107,7 +107,13 @@ def _session_interface(base):
 
 
 def init_app(app: Flask) -> None:
-    """Register the headers hook and make sure the session cookies are HttpOnly, SameSite and (HTTPS) Secure."""
+    """Register the headers hook and make sure the session cookies are HttpOnly, SameSite and (HTTPS) Secure.
+
+    Idempotent: a second call on the same app changes nothing.
+    """
+    if app.extensions.get("ecg_security"):
+        return
+    app.extensions["ecg_security"] = True
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     if not app.config.get("SESSION_COOKIE_SAMESITE"):
         app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -115,3 +115,12 @@ def test_rel_dashboard_pages_need_no_inline_script(app, clinician_a, auth, beats
             assert (src and src.group(1).startswith("/")) or 'type="application/json"' in tag, (path, tag)
         assert not re.search(r"\son[a-z]+\s*=", html), path
         assert "javascript:" not in html.lower(), path
+
+
+def test_rel_security_hook_registered_once(app):
+    from ecg_backend import security
+
+    security.init_app(app)  # a second registration must not stack a second hook or session interface
+    hooks = [f for f in app.after_request_funcs.get(None, []) if f is security.set_security_headers]
+    assert len(hooks) == 1
+    assert type(app.session_interface).__mro__[1].__name__ != type(app.session_interface).__name__
