@@ -2,6 +2,8 @@
 (function () {
   "use strict";
   var CONFIG = { responsive: true, displaylogo: false };
+  // SVG for modest point counts (works everywhere); WebGL only where SVG would crawl (long Holters).
+  function lineType(n) { return n > 50000 ? "scattergl" : "scatter"; }
 
   function pollJob(url, onDone) {
     var bar = document.getElementById("job-progress");
@@ -61,19 +63,20 @@
       while (lo < hi) { var mid = (lo + hi) >> 1; if (trace.t[mid] < t) { lo = mid + 1; } else { hi = mid; } }
       ay.push(trace.y[lo]);
     });
-    Plotly.newPlot("trace-chart", [
-      { x: trace.t, y: trace.y, type: "scattergl", mode: "lines", name: "ECG", line: { width: 1 } },
-      { x: ax, y: ay, type: "scattergl", mode: "markers", name: "anomalous beat", marker: { color: "#c0392b", size: 8, symbol: "x" } }
+    var plots = [];
+    plots.push(Plotly.newPlot("trace-chart", [
+      { x: trace.t, y: trace.y, type: lineType(trace.t.length), mode: "lines", name: "ECG", line: { width: 1 } },
+      { x: ax, y: ay, type: lineType(ax.length), mode: "markers", name: "anomalous beat", marker: { color: "#c0392b", size: 8, symbol: "x" } }
     ], { height: 320, margin: { t: 20, r: 10, b: 40, l: 50 }, xaxis: { title: "time (s)", rangeslider: {} },
-         yaxis: { title: "amplitude" } }, CONFIG);
+         yaxis: { title: "amplitude" } }, CONFIG));
     var hr = [], hrt = [];
     for (var j = 0; j < n; j++) { if (beats.rr_s[j]) { hr.push(60 / beats.rr_s[j]); hrt.push(beats.time_s[j]); } }
-    Plotly.newPlot("timeline-chart", [
-      { x: hrt, y: hr, type: "scattergl", mode: "lines", name: "heart rate (bpm)" },
-      { x: beats.time_s, y: beats.score, type: "scattergl", mode: "markers", name: "score", yaxis: "y2",
+    plots.push(Plotly.newPlot("timeline-chart", [
+      { x: hrt, y: hr, type: lineType(hrt.length), mode: "lines", name: "heart rate (bpm)" },
+      { x: beats.time_s, y: beats.score, type: lineType(n), mode: "markers", name: "score", yaxis: "y2",
         marker: { size: 4, color: beats.is_anomaly.map(function (a) { return a ? "#c0392b" : "#7f8c8d"; }) } }
     ], { height: 300, margin: { t: 20, r: 50, b: 40, l: 50 }, xaxis: { title: "time (s)" },
-         yaxis: { title: "bpm" }, yaxis2: { title: "score", overlaying: "y", side: "right" } }, CONFIG);
+         yaxis: { title: "bpm" }, yaxis2: { title: "score", overlaying: "y", side: "right" } }, CONFIG));
     var body = document.querySelector("#anomaly-table tbody");
     rows.slice(0, 1000).forEach(function (i, k) {
       var tr = document.createElement("tr");
@@ -88,7 +91,10 @@
       tr.addEventListener("keydown", function (e) { if (e.key === "Enter") { show(); } });
       body.appendChild(tr);
     });
-    if (rows.length) { showBeat(rows[0], detailByIndex[rows[0]], res.template); }
+    if (rows.length) { plots.push(showBeat(rows[0], detailByIndex[rows[0]], res.template)); }
+    Promise.all(plots).then(function () {
+      document.getElementById("recording-view").setAttribute("data-rendered", "true");
+    });
   }
 
   function showBeat(index, detail, template) {
@@ -99,7 +105,9 @@
       data.push({ x: x, y: detail.beat, name: "beat", line: { color: "#c0392b" } });
       if (detail.reconstruction) { data.push({ x: x, y: detail.reconstruction, name: "model reconstruction" }); }
     }
-    Plotly.react("beat-chart", data, { height: 280, margin: { t: 30, r: 10, b: 40, l: 50 },
+    var el = document.getElementById("beat-chart");
+    el.setAttribute("data-beat-index", index);
+    return Plotly.react(el, data, { height: 280, margin: { t: 30, r: 10, b: 40, l: 50 },
       title: { text: detail ? "Beat at index " + index : "Beat details kept only for the 300 highest scores" },
       xaxis: { title: "sample (of 140)" } }, CONFIG);
   }

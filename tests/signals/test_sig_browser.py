@@ -1,0 +1,83 @@
+"""The recording pages in headless Chromium: upload with a progress bar, then the result page's charts."""
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.signals.helpers import synthetic_ecg
+from tests.ui.browser import ARTIFACTS, LiveServer, chromium_paths, start_chromium
+
+pytestmark = pytest.mark.browser
+PASSWORD = "correct horse battery staple 42"
+STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+              "connect-src 'self'")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    from ecg_backend.services.users import create_user
+    from tests.conftest import dispose_app, make_test_app
+
+    app = make_test_app(f"sqlite:///{tmp_path_factory.mktemp('rec') / 'ui.db'}")
+    with app.app_context():
+        create_user("rita@clinic.example.org", PASSWORD, name="Rita", role="clinician")
+
+    @app.after_request
+    def strict_csp(response):
+        response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
+        return response
+
+    with LiveServer(app) as server:
+        yield server
+    dispose_app(app)
+
+
+@pytest.fixture(scope="module")
+def driver():
+    chromium, chromedriver = chromium_paths()
+    if not chromium or not chromedriver:
+        pytest.fail("Chromium/chromedriver not found (set ECG_CHROMIUM and ECG_CHROMEDRIVER)", pytrace=False)
+    drv, profile = start_chromium()
+    yield drv
+    drv.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def _wait(drv, condition, timeout=60):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(drv, timeout).until(condition)
+
+
+def test_sig_upload_progress_and_recording_page(live, driver, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    signal, _ = synthetic_ecg(seconds=40, fs=250.0, seed=2)
+    width = 30
+    for r in np.arange(1500, len(signal) - 100, 2000):  # a few wide ectopic complexes to flag
+        signal[r - width:r + width] -= 1.5 * np.hanning(2 * width)
+    csv = tmp_path / "holter.csv"
+    csv.write_text("time,MLII\n" + "\n".join(f"{i / 250:.4f},{v:.4f}" for i, v in enumerate(signal)))
+
+    driver.get(live.url + "/login")
+    _wait(driver, lambda d: d.find_element(By.ID, "email")).send_keys("rita@clinic.example.org")
+    driver.find_element(By.ID, "password").send_keys(PASSWORD)
+    driver.find_element(By.ID, "password").submit()
+    _wait(driver, lambda d: d.current_url.rstrip("/") == live.url)
+
+    driver.get(live.url + "/recordings/new")
+    driver.find_element(By.ID, "rec-file").send_keys(str(csv))
+    driver.find_element(By.CSS_SELECTOR, "#recording-form button[type=submit]").click()
+    _wait(driver, lambda d: "/recordings/" in d.current_url and "/new" not in d.current_url)
+    _wait(driver, lambda d: d.find_element(By.ID, "recording-view").get_attribute("data-rendered") == "true")
+    assert driver.execute_script("return document.getElementById('trace-chart').data.length") == 2
+    rows = driver.find_elements(By.CSS_SELECTOR, "#anomaly-table tbody tr")
+    assert rows, "the flagged ectopic beats should be listed"
+    rows[-1].click()
+    index = rows[-1].get_attribute("data-beat-index")
+    _wait(driver, lambda d: d.find_element(By.ID, "beat-chart").get_attribute("data-beat-index") == index)
+    ARTIFACTS.mkdir(exist_ok=True)
+    driver.set_window_size(1300, 2200)
+    driver.save_screenshot(str(ARTIFACTS / "recording-page.png"))
+    errors = [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE" and "favicon" not in e["message"]]
+    assert errors == []
