@@ -7,6 +7,7 @@ at most every half second, so polling clients see it move without hammering the 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -33,8 +34,8 @@ def _pool(app) -> ThreadPoolExecutor:
     global _executor
     with _executor_lock:
         if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=int(app.config.get("JOB_WORKERS", 1) or 1),
-                                           thread_name_prefix="ecg-job")
+            workers = app.config.get("JOB_WORKERS") or os.environ.get("ECG_JOB_WORKERS") or 1
+            _executor = ThreadPoolExecutor(max_workers=max(int(workers), 1), thread_name_prefix="ecg-job")
         return _executor
 
 

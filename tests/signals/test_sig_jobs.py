@@ -79,6 +79,11 @@ def test_sig_bad_input_is_4xx_json(client, clinician_a, bearer, payload, status)
     assert response.get_json()["error"]["message"]
 
 
+def test_sig_openapi_documents_recording_routes(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    assert "post" in paths["/api/v1/recordings"] and "get" in paths["/api/v1/jobs/{job_id}"]
+
+
 def test_sig_unauthenticated_and_unknown_job(client, clinician_a, bearer):
     assert client.post("/api/v1/recordings", json={}).status_code == 401
     assert client.get("/api/v1/jobs/nope", headers=bearer(clinician_a)).status_code == 404
