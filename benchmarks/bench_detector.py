@@ -12,6 +12,7 @@ Figures printed:
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
@@ -47,7 +48,8 @@ def main() -> None:
     beats, source = _beats(4500)
     detector = AnomalyDetector.load(args.bundle)
     print(f"detector {detector.version}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{len(beats)} beats ({source})")
+          f"{len(beats)} beats ({source}); {os.cpu_count()} CPUs, load average before the run "
+          f"{os.getloadavg()[0]:.2f} (other processes slow every figure below)")
 
     detector.score(beats)  # warm-up
     runs = []
@@ -79,6 +81,7 @@ def main() -> None:
     print(f"naive (load from disk + score one beat, per beat): {naive * 1000:.1f} ms/beat = "
           f"{1 / naive:,.1f} beats/s")
     print(f"speed-up of batched loaded-once scoring over naive: {naive / batched:,.0f}x")
+    print(f"load average after the run {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
