@@ -370,3 +370,22 @@ def test_rel_hostile_json_bodies(outcomes, app, token_headers, path, body):
     outcomes.record("HTTP hostile JSON bodies (4 routes)", response.status_code)
     assert 400 <= response.status_code < 500, (path, body[:20], response.status_code)
     assert response.get_json()["error"]["message"]
+
+
+@HTTP
+@given(body=st.one_of(st.binary(max_size=2000), csv_documents()),
+       filename=st.sampled_from(["beats.csv", "../../x.csv", "b.exe", "a.CSV", "x.txt"]))
+def test_rel_dashboard_upload_hostile(outcomes, app, clinician_a, body, filename):
+    """The dashboard's upload form: a readable page (or the result's redirect), never a 500."""
+    import re
+
+    client = app.test_client()
+    client.post("/login", json={"email": clinician_a.email, "password": clinician_a.password})
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/analyse").get_data(as_text=True))
+    response = client.post("/analyse", data={"file": (io.BytesIO(body), filename), "csrf_token": token.group(1)},
+                           content_type="multipart/form-data")
+    outcomes.record("HTTP POST /analyse (dashboard upload form)", response.status_code)
+    assert response.status_code in (200, 303, 400, 413, 415, 422), response.status_code
+    if response.status_code != 303:
+        html = response.get_data(as_text=True)
+        assert "<html" in html.lower() and "Traceback" not in html
