@@ -155,7 +155,22 @@ def get_job(owner: User, job_id: str) -> Job:
         raise InputError(f"job {job_id} not found", status=404)
     if job.state in ("queued", "running"):
         _check_queue(job)
+        _expire_if_stale(job)
     return job
+
+
+def _expire_if_stale(job: Job) -> None:
+    """A job past its time limit (its worker process stopped or restarted) is reported failed, not 'running' forever."""
+    from flask import current_app
+
+    in_process = not current_app.config.get("REDIS_URL")  # an RQ queue may legitimately be long
+    since = job.started_at if job.state == "running" else (
+        job.created_at if job.state == "queued" and in_process else None)
+    if since is None or (_now() - since).total_seconds() <= JOB_TIMEOUT_S + 60:
+        return
+    _fail(job.id, InputError("the job did not finish within its time limit (its worker may have stopped); "
+                             "upload the recording again"))
+    db.session.refresh(job)
 
 
 def _check_queue(job: Job) -> None:

@@ -147,3 +147,22 @@ def test_sig_redis_rq_worker_runs_job(app, client, clinician_a, bearer, ecg_json
     done = client.get(job["url"], headers=headers).get_json()
     assert done["state"] == "finished", done
     assert client.get(done["result_url"], headers=headers).get_json()["kind"] == "recording"
+
+
+def test_sig_stale_running_job_reports_failed(app, client, clinician_a, bearer):
+    from datetime import timedelta
+
+    from ecg_backend.extensions import db
+    from ecg_backend.models import Job
+    from ecg_backend.services import jobs
+    from ecg_backend.services.users import get_user
+
+    with app.app_context():
+        job = jobs.create_job(get_user(clinician_a.id), "recording", {"sampling_rate": 250})
+        job.state, job.started_at = "running", jobs._now() - timedelta(seconds=jobs.JOB_TIMEOUT_S + 120)
+        db.session.commit()
+        job_id = job.id
+    body = client.get(f"/api/v1/jobs/{job_id}", headers=bearer(clinician_a)).get_json()
+    assert body["state"] == "failed" and "time limit" in body["error"]
+    with app.app_context():
+        assert db.session.get(Job, job_id).state == "failed"
