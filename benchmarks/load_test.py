@@ -370,10 +370,15 @@ def evaluate(report: dict) -> dict:
         growth = mem["end_rss"] / mem["start_rss"] - 1
         targets["worker memory growth < 10%"] = (growth < 0.10, f"RSS {growth:+.1%} (PSS "
                                                  f"{mem['end_pss'] / max(mem['start_pss'], 1e-9) - 1:+.1%})")
+    resets = {row["phase"]: row["connection_errors"] for row in report["phases"]}
     for phase, check in report["lost"].items():
-        ok = check["missing_from_db"] == 0 and check["rows_stored"] == check["ids_in_answers"] == check["ok_2xx"]
-        targets[f"nothing lost ({phase})"] = (ok, f"{check['ok_2xx']} 2xx, {check['rows_stored']} rows, "
-                                              f"{check['missing_from_db']} missing, {check['rows_without_2xx']} extra")
+        ok = check["missing_from_db"] == 0 and check["ids_in_answers"] == check["ok_2xx"]
+        targets[f"every 2xx analysis stored ({phase})"] = (ok, f"{check['ok_2xx']} 2xx, {check['missing_from_db']} "
+                                                             "missing from the database")
+        equal = check["rows_stored"] == check["ok_2xx"]
+        targets[f"stored rows == 2xx ({phase})"] = (equal, f"{check['rows_stored']} rows for {check['ok_2xx']} 2xx; "
+                                                    f"{check['rows_without_2xx']} row(s) whose answer was lost "
+                                                    f"({resets.get(phase, 0)} connection reset(s) in the phase)")
     return targets
 
 
