@@ -16,6 +16,7 @@ BEAT_LENGTH = 140
 PRE_R_FRACTION = 0.025
 # R-R gaps longer than this multiple of the local median R-R are searched again for a missed beat.
 SEARCHBACK_GAP = 1.3
+SUBGAP = 1.125
 
 
 def bandpass(signal: np.ndarray, fs: float, low: float = 0.5, high: float = 40.0) -> np.ndarray:
@@ -62,7 +63,8 @@ def _searchback(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarra
         queue = [(int(peaks[i]), int(peaks[i + 1]))]
         while queue:
             a, b = queue.pop()
-            if b - a < 2 * guard or b - a < 1.5 * local[i] * 0.75:
+            # a (sub-)gap is searched only while it is still longer than ~1.1 local R-R intervals
+            if b - a < max(2 * guard, SUBGAP * local[i]):
                 continue
             seg = envelope[a + guard:b - guard]
             if len(seg) == 0:
@@ -173,29 +175,32 @@ def recording_polarity(filtered: np.ndarray, peaks: np.ndarray) -> float:
     return -1.0 if np.median(filtered[peaks]) > 0 else 1.0
 
 
-def segment_beats(filtered: np.ndarray, peaks: np.ndarray, polarity: float = 1.0) -> np.ndarray:
+def segment_beats(filtered: np.ndarray, peaks: np.ndarray, polarity: float = 1.0,
+                  rr: np.ndarray | None = None) -> np.ndarray:
     """Cut one ECG5000-shaped beat per R peak: the following R-R interval, shifted to start 2.5% before R.
 
-    The last beat (no following R) uses the median R-R. Each window is linearly resampled to 140
-    samples, multiplied by ``polarity`` and z-normalised (a flat window gives zeros).
+    Each window is linearly resampled to 140 samples, multiplied by ``polarity`` and z-normalised
+    (a flat window gives zeros).
 
     Args:
         filtered: band-passed 1-D signal.
         peaks: sorted R-peak indices.
         polarity: +1 or -1 (see `recording_polarity`).
+        rr: the following R-R interval of each beat in samples; by default the gaps between
+            consecutive ``peaks``, the last beat taking the median.
     Returns:
         (len(peaks), 140) float32 array.
     """
     peaks = np.asarray(peaks, dtype=np.float64)
     if len(peaks) == 0:
         return np.zeros((0, BEAT_LENGTH), dtype=np.float32)
-    rr = np.diff(peaks)
-    fallback = float(np.median(rr)) if len(rr) else 200.0
-    rr = np.append(rr, fallback)
+    if rr is None:
+        rr = np.diff(peaks)
+        rr = np.append(rr, float(np.median(rr)) if len(rr) else 200.0)
+    rr = np.asarray(rr, dtype=np.float64)
     start = peaks - PRE_R_FRACTION * rr
     grid = np.linspace(0.0, 1.0, BEAT_LENGTH, endpoint=False)
-    positions = start[:, None] + rr[:, None] * grid[None, :]
-    positions = np.clip(positions, 0, len(filtered) - 1)
+    positions = np.clip(start[:, None] + rr[:, None] * grid[None, :], 0, len(filtered) - 1)
     lo = np.floor(positions).astype(np.int64)
     hi = np.minimum(lo + 1, len(filtered) - 1)
     frac = positions - lo

@@ -93,15 +93,7 @@ def _segment(filtered, peaks, rr_next, fs):
         return np.zeros((0, B.BEAT_LENGTH), np.float32)
     ok = (rr_next > 0.2 * fs) & (rr_next < 3.0 * fs)
     fallback = float(np.median(rr_next[ok])) if ok.any() else 0.8 * fs
-    rr = np.where(ok, rr_next, fallback)
-    # segment_beats derives R-R from consecutive peaks; pass explicit ends via a per-beat call
-    start = peaks - B.PRE_R_FRACTION * rr
-    grid = np.linspace(0.0, 1.0, B.BEAT_LENGTH, endpoint=False)
-    pos = np.clip(start[:, None] + rr[:, None] * grid[None, :], 0, len(filtered) - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, len(filtered) - 1)
-    frac = pos - lo
-    return B.znormalise(filtered[lo] * (1 - frac) + filtered[hi] * frac).astype(np.float32)
+    return B.segment_beats(filtered, peaks, rr=np.where(ok, rr_next, fallback))
 
 
 def analyze_recording(signal, fs: float, detector=None, progress: Callable[[float, str], None] | None = None,
