@@ -96,8 +96,9 @@ def evaluate_bundle(bundle_dir: Path | None = None, data_dir: Path | None = None
     """Load the bundle and evaluate it on TEST."""
     from .detector import AnomalyDetector
 
+    detector = AnomalyDetector.load(bundle_dir)
     test = load_ecg5000("TEST", data_dir)
-    report = evaluate_detector(AnomalyDetector.load(bundle_dir), test.beats, test.labels)
+    report = evaluate_detector(detector, test.beats, test.labels)
     report["split"] = "TEST"
     return report
 

@@ -150,4 +150,4 @@ def test_shipped_bundle_quality_on_test(shipped, ecg5000_dir):
     assert roc_auc_score(y, result.scores) >= 0.99
     assert (result.is_anomaly == y).mean() >= 0.95
     # the figures recorded in the card are the ones the bundle produces
-    assert roc_auc_score(y, result.scores) == pytest.approx(shipped.card["metrics"]["roc_auc"], abs=1e-6)
+    assert roc_auc_score(y, result.scores) == pytest.approx(shipped.card["metrics"]["roc_auc"], abs=1e-4)
