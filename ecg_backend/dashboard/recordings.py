@@ -5,6 +5,7 @@ from flask import jsonify, render_template, url_for
 from flask_login import current_user, login_required
 
 from ecg_backend.dashboard import bp, queries
+from ecg_backend.security import allow_eval
 
 
 @bp.route("/recordings/new")
@@ -17,6 +18,7 @@ def recording_new():
 
 @bp.route("/recordings/<int:analysis_id>")
 @login_required
+@allow_eval  # long traces are drawn with plotly's WebGL (scattergl), whose shader compiler needs eval
 def recording_page(analysis_id: int):
     """Whole trace with flagged beats, heart-rate and score timelines, and the anomalous-beat table."""
     analysis = queries.analysis_or_404(current_user.id, analysis_id)

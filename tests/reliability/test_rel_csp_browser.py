@@ -1,0 +1,87 @@
+"""Which pages may evaluate code: only the recording page (plotly's WebGL traces compile shaders with eval).
+
+The Chromium check shows the reason on plotly itself: under the strict policy an SVG trace draws with no
+violation and a WebGL trace (scattergl, used for long recordings) raises 'script-src eval' violations;
+under the recording page's policy it raises none.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ecg_backend.security import content_security_policy
+
+
+def _script_src(response) -> str:
+    csp = response.headers["Content-Security-Policy"]
+    return next(part for part in csp.split("; ") if part.startswith("script-src"))
+
+
+def test_rel_only_the_recording_page_allows_eval(app, clinician_a, auth, beats):
+    auth.login(clinician_a)
+    client = auth.client
+    analysis_id = client.post("/predict", json={"beats": beats(2), "store": True},
+                              headers=auth.csrf_headers()).get_json()["analysis_id"]
+    assert _script_src(client.get(f"/recordings/{analysis_id}")) == "script-src 'self' 'unsafe-eval'"
+    for path in ("/", "/patients", "/analyse", "/model", "/recordings/new", f"/analyses/{analysis_id}",
+                 f"/recordings/{analysis_id}/data.json", "/login", "/healthz"):
+        assert _script_src(client.get(path)) == "script-src 'self'", path
+    anonymous = app.test_client().get(f"/recordings/{analysis_id}")  # the redirect to /login stays strict
+    assert _script_src(anonymous) == "script-src 'self'"
+
+
+@pytest.mark.browser
+def test_rel_plotly_webgl_needs_eval_svg_does_not():
+    from flask import Flask, Response
+    from plotly.offline import get_plotlyjs
+
+    from tests.ui.browser import LiveServer, chromium_paths, start_chromium
+
+    if not all(chromium_paths()):
+        pytest.fail("Chromium/chromedriver not found (apt-get install chromium chromium-driver)", pytrace=False)
+    bundle = get_plotlyjs()
+    page = ('<!doctype html><html><body><div id="c" style="width:600px;height:300px"></div>'
+            '<script src="/listen.js"></script><script src="/plotly.js"></script>'
+            '<script src="/draw-{kind}.js"></script></body></html>')
+    site = Flask("csp_probe")
+
+    @site.route("/<kind>/<int:allow>")
+    def chart(kind, allow):
+        return Response(page.format(kind=kind),
+                        headers={"Content-Security-Policy": content_security_policy(allow_eval=bool(allow))})
+
+    @site.route("/listen.js")
+    def listen():
+        return Response("window.violations=[];document.addEventListener('securitypolicyviolation',"
+                        "function(e){window.violations.push(e.violatedDirective)});", mimetype="text/javascript")
+
+    @site.route("/plotly.js")
+    def plotly():
+        return Response(bundle, mimetype="text/javascript")
+
+    @site.route("/draw-<kind>.js")
+    def draw(kind):
+        return Response("Plotly.newPlot('c',[{type:'%s',mode:'lines',x:[1,2,3,4,5,6],y:[3,1,2,5,4,6]}])"
+                        ".then(function(){document.title='drawn'});" % kind, mimetype="text/javascript")
+
+    driver, profile = start_chromium()
+    seen = {}
+    try:
+        with LiveServer(site) as server:
+            for kind in ("scatter", "scattergl"):
+                for allow in (0, 1):
+                    driver.get(f"{server.url}/{kind}/{allow}")
+                    deadline = time.monotonic() + 20
+                    while driver.title != "drawn" and time.monotonic() < deadline:
+                        time.sleep(0.2)
+                    time.sleep(0.5)
+                    seen[(kind, allow)] = driver.execute_script("return window.violations;")
+    finally:
+        driver.quit()
+        import shutil
+
+        shutil.rmtree(profile, ignore_errors=True)
+    assert seen[("scatter", 0)] == [] and seen[("scatter", 1)] == []
+    assert "script-src" in " ".join(seen[("scattergl", 0)]), seen  # blocked: the long trace would not draw
+    assert seen[("scattergl", 1)] == [], seen
