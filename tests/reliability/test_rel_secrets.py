@@ -10,12 +10,16 @@ SECRET = "Sup3r-Secret-Passw0rd-7d1f"
 
 
 @pytest.fixture
-def all_logs(caplog):
-    """Capture every logger at DEBUG (the app's, werkzeug's, sqlalchemy's ...)."""
+def all_logs(caplog, app):
+    """Capture every logger at DEBUG (the app's, werkzeug's, sqlalchemy's with SQL parameters ...)."""
     caplog.set_level(logging.DEBUG)
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)  # SQL statements and their parameters
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict)] + [app.logger]
+    levels = [(logger, logger.level) for logger in loggers if isinstance(logger, logging.Logger)]
+    for logger, _ in levels:
+        logger.setLevel(logging.DEBUG)
     yield caplog
-    logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
+    for logger, level in levels:
+        logger.setLevel(level)
 
 
 def _form_token(client, path="/login") -> str:
