@@ -17,7 +17,7 @@ The server runs as the README says (``gunicorn ecg_backend.wsgi:app`` with gunic
 SQLite database with a generated admin password; the script logs in, makes a token and a patient, and
 afterwards checks that nothing was lost: every 2xx ``analysis_id`` is in the database and the number
 of stored analyses equals the number of 2xx answers (per phase). Worker memory (RSS and PSS from
-/proc) is read after a warm-up and at the end. Targets (2 cores): zero 5xx; predict1 throughput >= 50%
+/proc) is read after a warm-up and after the load phases (before a worker is killed or the server stopped). Targets (2 cores): zero 5xx; predict1 throughput >= 50%
 of healthz; predict1 p99 < 100 ms; worker memory growth < 10%. The script prints a table and a verdict
 and can write everything as JSON (``--json``). Loopback only; every phase is bounded in time and count.
 """
@@ -415,7 +415,7 @@ def main(argv=None) -> int:
         results, marks, end_mem, end_workers = [], {}, {}, []
         for name in phases:
             spec = specs["stored1" if name in ("kill", "sigterm") else name]
-            if name == "sigterm":  # memory is read before the server is asked to stop
+            if name in ("kill", "sigterm") and not end_mem:  # before a worker is killed or the server stopped
                 end_workers, end_mem = server.workers(), memory(server.workers())
             interrupt = kill_one_worker(server) if name == "kill" else terminate_server(server) if name == "sigterm" else None
             marks[name + ":before"] = stored_analyses(server.db_path) if name in STORING else set()
