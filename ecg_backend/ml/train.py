@@ -1,6 +1,6 @@
 """Train the autoencoder on normal TRAIN beats, calibrate on TRAIN out-of-fold scores, write the bundle.
 
-Protocol (TEST is never read here):
+Protocol (TEST is read only after the bundle is fixed, to record its metrics in model.json):
 
 1. TRAIN is split into ``n_folds`` stratified folds. For each fold an autoencoder is trained on the
    *normal* beats of the other folds (a slice of them held out for early stopping) and scores every
@@ -272,12 +272,33 @@ def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: Autoencoder
         "data": {"dataset": "ECG5000 (UCR 2018)", "sha256": dataset_checksums(data_dir)},
         "versions": _library_versions(),
     }
-    write_bundle(out_dir, net, scaler, card)
+    previous = _read_previous_card(out_dir)
+    card = write_bundle(out_dir, net, scaler, card)
     if evaluate_test:
         from .evaluate import evaluate_bundle, record_metrics
 
         report = evaluate_bundle(out_dir, data_dir)
         card = record_metrics(out_dir, report)
+    return _keep_ablation_if_same_weights(out_dir, card, previous)
+
+
+def _read_previous_card(out_dir: Path) -> dict:
+    import json
+
+    try:
+        return json.loads((Path(out_dir) / "model.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _keep_ablation_if_same_weights(out_dir: Path, card: dict, previous: dict) -> dict:
+    """A retrain that reproduces the same weights keeps the ablation table; any other drops it."""
+    import json
+
+    old_sha = previous.get("files", {}).get("weights", {}).get("sha256")
+    if "ablation" in previous and old_sha == card["files"]["weights"]["sha256"]:
+        card = {**card, "ablation": previous["ablation"]}
+        (Path(out_dir) / "model.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
     return card
 
 

@@ -66,3 +66,17 @@ def test_calibrate_from_errors_on_hand_made_errors():
     assert cal["a"] > 0 and cal["weights"] is None
     weighted = calibrate_from_errors(errors, y, position_weighted=True)
     assert_allclose(weighted["weights"], np.ones(140))
+
+
+def test_retrain_keeps_ablation_only_for_identical_weights(tmp_path):
+    import json
+
+    from ecg_backend.ml.train import _keep_ablation_if_same_weights
+
+    previous = {"files": {"weights": {"sha256": "abc"}}, "ablation": [{"model": "cnn"}]}
+    same = {"files": {"weights": {"sha256": "abc"}}, "threshold": 1.0}
+    kept = _keep_ablation_if_same_weights(tmp_path, same, previous)
+    assert kept["ablation"] == [{"model": "cnn"}]
+    assert json.loads((tmp_path / "model.json").read_text())["ablation"] == [{"model": "cnn"}]
+    other = {"files": {"weights": {"sha256": "def"}}}
+    assert "ablation" not in _keep_ablation_if_same_weights(tmp_path / "x", other, previous)
