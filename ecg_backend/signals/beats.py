@@ -94,7 +94,8 @@ def detect_r_peaks(signal: np.ndarray, fs: float, filtered: np.ndarray | None = 
     """R-peak sample indices of a single-lead ECG.
 
     sleepecg's detector (fast, compiled) finds most beats; a search-back in long gaps recovers
-    skipped wide beats, and each peak is moved to the QRS extremum of the band-passed signal.
+    skipped wide beats, each peak is moved to the QRS extremum of the band-passed signal, and the
+    T/P-wave rule is applied again to the refined positions.
 
     Args:
         signal: 1-D ECG without NaN (raw or filtered).
@@ -115,7 +116,10 @@ def detect_r_peaks(signal: np.ndarray, fs: float, filtered: np.ndarray | None = 
     peaks = _drop_t_waves(peaks, envelope, fs)
     peaks = _searchback(peaks, envelope, fs)
     peaks = refine_peaks(peaks, filtered, fs)
-    return _merge_close(peaks, envelope, int(0.2 * fs)).astype(np.int64)
+    peaks = _merge_close(peaks, envelope, int(0.2 * fs))
+    # the T/P-wave rule once more on the refined positions: a large P wave ~200 ms before its R
+    # (or a search-back find beside a T wave) is only seen closer than 250 ms after refinement
+    return _drop_t_waves(peaks, envelope, fs).astype(np.int64)
 
 
 def local_energy(peaks: np.ndarray, envelope: np.ndarray, fs: float, radius_s: float = 0.06) -> np.ndarray:

@@ -77,10 +77,12 @@ def _process_chunk(signal: np.ndarray, fs: float, a: int, b: int) -> dict:
     rr_next = np.where(nxt > 0, nxt - peaks_core, 0).astype(np.float64)
     beats = _segment(filtered, peaks_core, rr_next, fs)
     morph = scoring.qrs_morphology(filtered, peaks_core, fs)
+    wave = scoring.beat_waveform(filtered, peaks_core, fs)
     return {
         "peaks": peaks_core + lo,
         "beats": beats,
         "morph": morph,
+        "wave": wave,
         "r_amp": filtered[peaks_core] if len(peaks_core) else np.zeros(0),
         "segments": [{**s, "start_s": round(s["start_s"] + a / fs, 3), "end_s": round(s["end_s"] + a / fs, 3)}
                      for s in quality.segments],
@@ -131,16 +133,17 @@ def analyze_recording(signal, fs: float, detector=None, progress: Callable[[floa
     peaks = np.concatenate([p["peaks"] for p in parts]).astype(np.int64)
     beat_matrix = np.concatenate([p["beats"] for p in parts]) if parts else np.zeros((0, 140), np.float32)
     morph = np.concatenate([p["morph"] for p in parts]) if parts else np.zeros((0, scoring.MORPH_POINTS))
+    wave = np.concatenate([p["wave"] for p in parts]) if parts else np.zeros((0, scoring.WAVE_POINTS))
     r_amp = np.concatenate([p["r_amp"] for p in parts])
     segments = _merge_segments([s for p in parts for s in p["segments"]])
     # one complex found on both sides of a chunk boundary: keep the first
     keep = np.concatenate([[True], np.diff(peaks) >= int(0.2 * fs)]) if len(peaks) else np.zeros(0, bool)
-    peaks, beat_matrix, morph, r_amp = peaks[keep], beat_matrix[keep], morph[keep], r_amp[keep]
+    peaks, beat_matrix, morph, wave, r_amp = peaks[keep], beat_matrix[keep], morph[keep], wave[keep], r_amp[keep]
     polarity = -1.0 if len(r_amp) and np.median(r_amp) > 0 else 1.0
     beat_matrix *= np.float32(polarity)
 
     report(72.0, "comparing beats with the recording's dominant beat")
-    features = scoring.context_features(peaks, fs, morph, segments)
+    features = scoring.context_features(peaks, fs, morph, segments, wave=wave)
     report(75.0, f"scoring {len(peaks)} beats with the model")
     ae_error, recon, reference = _model_errors(detector, beat_matrix, features, batch_size)
     table = scoring.combine(features, ae_error, ae_reference=reference)

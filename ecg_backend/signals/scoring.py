@@ -5,16 +5,18 @@ chf07" as much as "abnormal". Inside one recording, though, most beats are the p
 so each feature is normalised robustly (median / MAD) within the recording and anomalies are beats
 far from that bulk. Features (no labels used at inference):
 
-- ``morph``: RMS distance of the QRS-centred waveform (R-100 ms .. R+150 ms, in the recording's units)
-  from the dominant (median, non-premature) waveform of its 5-minute block, divided by the recording's median distance (floored
-  at 6% of the median R amplitude so a very regular recording does not magnify tiny differences);
+- ``morph``: RMS distance of the beat's waveform from R-100 ms to R+300 ms (QRS, ST segment and the start
+  of the T wave, in the recording's units) from the dominant (median, non-premature) waveform of its
+  5-minute block, divided by the recording's median distance (floored at 6% of the median R amplitude so
+  a very regular recording does not magnify tiny differences). Ventricular beats change the QRS *and*
+  the repolarisation (discordant ST-T), so the longer window separates them better than the QRS alone;
 - ``prematurity`` / ``pause``: how much shorter the preceding R-R is, and how much longer the following
   R-R is, than the local median R-R (ectopic beats come early and are often followed by a pause);
-- ``width``: a QRS width proxy, the spread (second moment) of the waveform's absolute slope around
-  its centre, relative to the recording's median (ventricular beats are wide);
+- ``width``: a QRS width proxy, the spread (second moment) of the QRS waveform's (R-100 ms .. R+150 ms)
+  absolute slope around its centre, relative to the recording's median (ventricular beats are wide);
 - ``ae``: the detector's reconstruction error (log), robust-z within the recording.
 
-    score = morph_ratio * (1 + 0.3 (prematurity + pause) + 0.3 widening + 0.1 clip(z_ae, 0, 10))
+    score = morph_ratio * (1 + 0.5 (prematurity + pause) + 0.3 widening + 0.1 clip(z_ae, 0, 10))
 
 with prematurity = max(0.9 - rr_ratio, 0) / 0.1, pause = max(next_rr_ratio - 1.1, 0) / 0.1 and
 widening = max(width_ratio - 1.1, 0) / 0.1. Every feature is relative to the recording itself, so the
@@ -27,24 +29,40 @@ import pandas as pd
 
 MORPH_POINTS = 32
 MORPH_PRE_S, MORPH_POST_S = 0.10, 0.15
+# the waveform compared with the dominant beat: QRS plus ST-T onset, ~7 ms per point
+WAVE_POINTS = 56
+WAVE_PRE_S, WAVE_POST_S = 0.10, 0.30
+WAVE_SHIFT_POINTS = 4
 TEMPLATE_BLOCK_S = 300.0
 MIN_TEMPLATE_BEATS = 30
 SHIFT_POINTS = 2
 LOCAL_RR_BEATS = 9
 # Shipped operating point: fixed here, never tuned per record (see docs/MODEL_CARD.md "Long recordings").
 MORPH_FLOOR = 0.06
-WEIGHT_RR = 0.3
+WEIGHT_RR = 0.5
 WEIGHT_WIDTH = 0.3
 WEIGHT_AE = 0.1
-OPERATING_POINT = 8.0
+OPERATING_POINT = 8.25
 
 
 def qrs_morphology(filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
     """QRS-centred waveforms, (n, MORPH_POINTS), each minus its own median (amplitude kept)."""
+    return sample_waveforms(filtered, peaks, fs, MORPH_PRE_S, MORPH_POST_S, MORPH_POINTS)
+
+
+def beat_waveform(filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
+    """QRS plus ST-T onset (R-100 ms .. R+300 ms), (n, WAVE_POINTS), each minus its own median."""
+    return sample_waveforms(filtered, peaks, fs, WAVE_PRE_S, WAVE_POST_S, WAVE_POINTS)
+
+
+def sample_waveforms(filtered: np.ndarray, peaks: np.ndarray, fs: float, pre_s: float, post_s: float,
+                     points: int) -> np.ndarray:
+    """``points`` linearly interpolated samples from R - pre_s to R + post_s per peak (clipped at the
+    signal's ends), each row minus its own median."""
     peaks = np.asarray(peaks, dtype=np.float64)
     if len(peaks) == 0:
-        return np.zeros((0, MORPH_POINTS))
-    offsets = np.linspace(-MORPH_PRE_S * fs, MORPH_POST_S * fs, MORPH_POINTS)
+        return np.zeros((0, points))
+    offsets = np.linspace(-pre_s * fs, post_s * fs, points)
     pos = np.clip(peaks[:, None] + offsets[None, :], 0, len(filtered) - 1)
     lo = np.floor(pos).astype(np.int64)
     hi = np.minimum(lo + 1, len(filtered) - 1)
@@ -78,12 +96,13 @@ def robust_z(x: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     return np.where(np.isfinite(x), (x - med) / mad, 0.0)
 
 
-def morphology_distance(morph: np.ndarray, peaks: np.ndarray, fs: float, rr_ratio: np.ndarray) -> np.ndarray:
+def morphology_distance(morph: np.ndarray, peaks: np.ndarray, fs: float, rr_ratio: np.ndarray,
+                        shift: int = SHIFT_POINTS) -> np.ndarray:
     """Distance of each QRS waveform from its block's dominant waveform, relative to the typical distance.
 
     The dominant waveform of a 5-minute block is the median of its beats that are not premature
     (R-R ratio >= 0.9), so a run of bigeminy cannot pull the template halfway to the ectopic shape.
-    The distance tolerates +-2 points (~16 ms) of misalignment of the R peak.
+    The distance tolerates +-``shift`` points of misalignment of the R peak (~30 ms for `beat_waveform`).
     """
     n = len(morph)
     if n == 0:
@@ -97,8 +116,8 @@ def morphology_distance(morph: np.ndarray, peaks: np.ndarray, fs: float, rr_rati
         idx = np.where(block == b)[0]
         chosen = idx[regular[idx]]
         templates[idx] = np.median(morph[chosen], axis=0) if len(chosen) >= MIN_TEMPLATE_BEATS else fallback
-    k = SHIFT_POINTS
-    core = slice(k, MORPH_POINTS - k)
+    k = shift
+    core = slice(k, morph.shape[1] - k)
     raw = np.min([np.sqrt(np.mean((np.roll(morph, shift, axis=1)[:, core] - templates[:, core]) ** 2, axis=1))
                   for shift in range(-k, k + 1)], axis=0)
     return raw / max(float(np.median(raw)), MORPH_FLOOR * scale)
@@ -131,11 +150,20 @@ def rr_features(peaks: np.ndarray, fs: float, segments: list) -> tuple[np.ndarra
     return rr, ratio
 
 
-def context_features(peaks: np.ndarray, fs: float, morph: np.ndarray, segments: list) -> dict:
-    """The label-free recording-context features and ``context`` = morph_ratio * (1 + R-R and width terms)."""
+def context_features(peaks: np.ndarray, fs: float, morph: np.ndarray, segments: list,
+                     wave: np.ndarray | None = None) -> dict:
+    """The label-free recording-context features and ``context`` = morph_ratio * (1 + R-R and width terms).
+
+    Args:
+        morph: `qrs_morphology` rows (QRS width proxy; also the distance when ``wave`` is None).
+        wave: `beat_waveform` rows for the distance from the dominant beat.
+    """
     peaks = np.asarray(peaks, dtype=np.int64)
     rr, ratio = rr_features(peaks, fs, segments)
-    dist = morphology_distance(morph, peaks, fs, ratio)
+    if wave is None:
+        dist = morphology_distance(morph, peaks, fs, ratio)
+    else:
+        dist = morphology_distance(wave, peaks, fs, ratio, shift=WAVE_SHIFT_POINTS)
     next_ratio = np.append(ratio[1:], np.nan)
     prem = np.where(np.isfinite(ratio), np.maximum(0.9 - ratio, 0.0) / 0.1, 0.0)
     pause = np.where(np.isfinite(next_ratio), np.maximum(next_ratio - 1.1, 0.0) / 0.1, 0.0)
@@ -186,6 +214,6 @@ def combine(features: dict, ae_error: np.ndarray, ae_reference: np.ndarray | Non
 
 
 def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.ndarray,
-                segments: list) -> pd.DataFrame:
+                segments: list, wave: np.ndarray | None = None) -> pd.DataFrame:
     """Context features and the model's error for every beat combined: ``combine(context_features(...))``."""
-    return combine(context_features(peaks, fs, morph, segments), ae_error)
+    return combine(context_features(peaks, fs, morph, segments, wave=wave), ae_error)

@@ -152,3 +152,43 @@ def test_sig_long_recording_model_gating_keeps_flags(untrained, monkeypatch):
     assert gated.summary["model_scored_beats"] < full.summary["model_scored_beats"] == len(full.beats)
     assert full.beats["is_anomaly"].sum() > 0
     np.testing.assert_array_equal(gated.beats["is_anomaly"].to_numpy(), full.beats["is_anomaly"].to_numpy())
+
+
+def test_sig_beat_waveform_spans_qrs_and_st_t():
+    from ecg_backend.signals import scoring
+
+    fs = 100.0
+    ramp = np.arange(1000, dtype=np.float64)  # value == sample index
+    wave = scoring.beat_waveform(ramp, np.array([300, 500]), fs)
+    assert wave.shape == (2, scoring.WAVE_POINTS)
+    # R-100 ms .. R+300 ms: 40 samples at 100 Hz, each row minus its median
+    np.testing.assert_allclose(wave[:, -1] - wave[:, 0], 40.0)
+    np.testing.assert_allclose(np.median(wave, axis=1), 0.0, atol=1e-9)
+    assert scoring.beat_waveform(ramp, np.array([], dtype=np.int64), fs).shape == (0, scoring.WAVE_POINTS)
+
+
+def test_sig_morphology_distance_shift_tolerance_and_outlier():
+    from ecg_backend.signals.scoring import morphology_distance
+
+    t = np.arange(56, dtype=np.float64)
+    normal = np.exp(-0.5 * ((t - 14) / 2.0) ** 2)
+    rows = [normal + 0.01 * np.sin(i + t) for i in range(40)]
+    rows.append(np.roll(normal, 3))  # the same beat, R marked 3 points late
+    rows.append(-normal)  # opposite polarity: a different beat
+    morph = np.array(rows)
+    peaks = np.arange(len(morph)) * 100
+    ratio = np.ones(len(morph))
+    tolerant = morphology_distance(morph, peaks, 100.0, ratio, shift=4)
+    strict = morphology_distance(morph, peaks, 100.0, ratio, shift=0)
+    assert tolerant[-1] == tolerant.max() and tolerant[-1] > 5
+    assert tolerant[-2] < 3 < strict[-2]
+
+
+def test_sig_drop_t_waves_removes_large_p_wave_before_r():
+    fs = 100.0
+    envelope = np.zeros(600)
+    peaks = np.array([100, 200, 279, 300, 400, 500])  # 279: a P wave 210 ms before the R at 300
+    energy = np.array([1.0, 1.0, 0.6, 1.0, 1.0, 1.0])
+    envelope[peaks] = energy
+    kept = B._drop_t_waves(peaks, envelope, fs)
+    assert kept.tolist() == [100, 200, 300, 400, 500]
