@@ -255,7 +255,7 @@ def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: Autoencoder
                                           label="final")
     train_seconds = time.perf_counter() - started
     card = {
-        "name": "ecg5000-hybrid-cnn-lstm-ae",
+        "name": "ecg5000-hybrid-cnn-lstm-ae" if cfg.branches == "hybrid" else f"ecg5000-{cfg.branches}-only-ae",
         "threshold": cal["threshold"],
         "calibration": {"method": "logistic_log_score", "a": cal["a"], "b": cal["b"],
                         "fitted_on": "TRAIN out-of-fold scores (all classes)"},
