@@ -1,46 +1,26 @@
 """The recording pages in headless Chromium: upload with a progress bar, then the result page's charts."""
-import shutil
 
 import numpy as np
 import pytest
 
 from tests.signals.helpers import synthetic_ecg
-from tests.ui.browser import ARTIFACTS, LiveServer, chromium_paths, start_chromium
+from tests.ui.browser import ARTIFACTS, chromium_driver, live_app_with_clinician
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple 42"
-STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-              "connect-src 'self'")
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    from ecg_backend.services.users import create_user
-    from tests.conftest import dispose_app, make_test_app
-
-    app = make_test_app(f"sqlite:///{tmp_path_factory.mktemp('rec') / 'ui.db'}")
-    with app.app_context():
-        create_user("rita@clinic.example.org", PASSWORD, name="Rita", role="clinician")
-
-    @app.after_request
-    def strict_csp(response):
-        response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
-        return response
-
-    with LiveServer(app) as server:
+    with live_app_with_clinician(tmp_path_factory.mktemp("rec") / "ui.db", "rita@clinic.example.org",
+                                 PASSWORD, "Rita") as server:
         yield server
-    dispose_app(app)
 
 
 @pytest.fixture(scope="module")
 def driver():
-    chromium, chromedriver = chromium_paths()
-    if not chromium or not chromedriver:
-        pytest.fail("Chromium/chromedriver not found (set ECG_CHROMIUM and ECG_CHROMEDRIVER)", pytrace=False)
-    drv, profile = start_chromium()
-    yield drv
-    drv.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium_driver() as drv:
+        yield drv
 
 
 def _wait(drv, condition, timeout=60):

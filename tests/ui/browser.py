@@ -5,7 +5,10 @@ import os
 import shutil
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from werkzeug.serving import make_server
 
@@ -13,6 +16,11 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--no-first-run", "--window-size=1366,900")
+
+
+# The policy the product is meant to run under: no inline or third-party scripts. Plotly sets inline styles.
+STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+              "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
 
 
 class LiveServer:
@@ -55,3 +63,44 @@ def start_chromium():
     driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
     driver.set_page_load_timeout(30)
     return driver, profile
+
+
+@contextmanager
+def live_app_with_clinician(db_path: Path, email: str, password: str, name: str):
+    """A live server for a fresh test app (temp SQLite, untrained detector) holding one clinician.
+
+    Responses carry STRICT_CSP unless the app set a policy itself, so a page that needed an inline script
+    breaks and logs a console error.
+    """
+    from ecg_backend.services.users import create_user
+    from tests.conftest import dispose_app, make_test_app
+
+    app = make_test_app(f"sqlite:///{db_path}")
+    with app.app_context():
+        create_user(email, password, name=name, role="clinician")
+
+    @app.after_request
+    def strict_csp(response):
+        response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
+        return response
+
+    try:
+        with LiveServer(app) as server:
+            yield server
+    finally:
+        dispose_app(app)
+
+
+@contextmanager
+def chromium_driver():
+    """A headless Chromium session, failing the test with a clear message when Chromium is missing."""
+    chromium, chromedriver = chromium_paths()
+    if not chromium or not chromedriver:
+        pytest.fail("Chromium/chromedriver not found: apt-get install chromium chromium-driver, "
+                    "or set ECG_CHROMIUM and ECG_CHROMEDRIVER", pytrace=False)
+    driver, profile = start_chromium()
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

@@ -2,7 +2,6 @@
 open a beat from the overview, download the results, log out; bad uploads and anonymous visits."""
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -10,48 +9,25 @@ import urllib.request
 
 import pytest
 
-from tests.ui.browser import ARTIFACTS, LiveServer, chromium_paths, start_chromium
+from tests.ui.browser import ARTIFACTS, chromium_driver, live_app_with_clinician
 from tests.ui.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_beats.csv"
 WAIT = 20
-# The policy the product is meant to run under: no inline or third-party scripts. Plotly sets inline styles.
-STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-              "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
-
-
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory):
     """One app and live server for the module (temp SQLite, untrained detector) with one clinician."""
-    from ecg_backend.services.users import create_user
-    from tests.conftest import dispose_app, make_test_app
-
-    app = make_test_app(f"sqlite:///{tmp_path_factory.mktemp('live') / 'ui.db'}")
-    with app.app_context():
-        create_user("carol@clinic.example.org", PASSWORD, name="Carol Reyes", role="clinician")
-
-    @app.after_request
-    def strict_csp(response):  # a page that needed an inline script would break here and log a console error
-        response.headers.setdefault("Content-Security-Policy", STRICT_CSP)
-        return response
-
-    with LiveServer(app) as server:
+    with live_app_with_clinician(tmp_path_factory.mktemp("live") / "ui.db", "carol@clinic.example.org",
+                                 PASSWORD, "Carol Reyes") as server:
         yield server
-    dispose_app(app)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    chromium, chromedriver = chromium_paths()
-    if not chromium or not chromedriver:
-        pytest.fail("Chromium/chromedriver not found: apt-get install chromium chromium-driver, "
-                    "or set ECG_CHROMIUM and ECG_CHROMEDRIVER", pytrace=False)
-    driver, profile = start_chromium()
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium_driver() as driver:
+        yield driver
 
 
 def wait_for(driver, condition, timeout=WAIT):
