@@ -92,7 +92,15 @@ def _start_session(user, remember: bool) -> None:
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    """End the session (POST from the page's form carries the CSRF token; GET is accepted for links)."""
+    """End the session on POST (the page's form carries the CSRF token).
+
+    GET changes nothing: a signed-in user gets a page with a sign-out button, so a link or image on
+    another site cannot sign anyone out.
+    """
+    if request.method == "GET":
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return render_template("auth/logout.html")
     logout_user()
     if request.is_json:
         return jsonify({"status": "logged out"})

@@ -80,9 +80,19 @@ def test_disabled_account_cannot_log_in_and_loses_its_session(app, client, clini
 def test_logout_ends_the_session(client, clinician_a, auth):
     auth.login(clinician_a)
     assert client.get("/api/v1/me").status_code == 200
-    response = client.get("/logout")
+    response = client.post("/logout", headers=auth.csrf_headers())
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     assert client.get("/api/v1/me").status_code == 401
+
+
+def test_logout_by_get_only_asks_and_keeps_the_session(client, clinician_a, auth):
+    auth.login(clinician_a)
+    page = client.get("/logout")
+    assert page.status_code == 200 and b'action="/logout"' in page.data and b'name="csrf_token"' in page.data
+    assert client.get("/api/v1/me").status_code == 200
+    client.post("/logout", headers=auth.csrf_headers())
+    anonymous = client.get("/logout")
+    assert anonymous.status_code == 302 and anonymous.headers["Location"] == "/login"
 
 
 def test_anonymous_page_redirects_to_login_but_api_answers_401_json(client):

@@ -40,7 +40,7 @@ def test_b_gets_404_for_a_records(client, clinician_b, bearer, auth, a_records, 
     response = getattr(client, method)(url, json=body, headers=headers)
     assert response.status_code == 404, (url, response.get_json())
     assert response.get_json()["error"]["code"] == "not_found"
-    client.get("/logout")
+    client.post("/logout", headers=auth.csrf_headers())
     # A's records are untouched
     a = a_records["headers"]
     assert client.get(f"/api/v1/patients/{a_records['patient']}", headers=a).get_json()["name"] == "A's patient"
