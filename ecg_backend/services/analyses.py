@@ -7,6 +7,7 @@ from sqlalchemy import select
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Analysis, User, is_valid_id
+from ecg_backend.services import add_and_commit
 from ecg_backend.services.detection import get_detector
 from ecg_backend.services.pagination import paginate
 from ecg_backend.services.patients import get_patient
@@ -51,25 +52,14 @@ def analyse_beats(owner: User, beats: np.ndarray, *, patient_id: int | None = No
         input={"beats": np.asarray(beats, dtype=np.float64).round(6).tolist()},
         result={"beats": response["beats"], "summary": summary, "model_version": response["model_version"]},
     )
-    db.session.add(analysis)
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    save_analysis(analysis)
     response["analysis_id"] = analysis.id
     return response, analysis
 
 
 def save_analysis(analysis: Analysis) -> Analysis:
-    """Commit an Analysis built elsewhere (e.g. a recording's result), rolling back on failure."""
-    db.session.add(analysis)
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return analysis
+    """Store an Analysis (beats from /predict, or a recording's result) in one transaction."""
+    return add_and_commit(analysis)
 
 
 def _owned(owner: User):

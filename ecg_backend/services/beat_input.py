@@ -14,7 +14,6 @@ JSON beats count from 1).
 from __future__ import annotations
 
 import csv
-import io
 import math
 from itertools import chain
 from numbers import Real

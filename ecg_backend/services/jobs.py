@@ -18,6 +18,7 @@ from sqlalchemy import select
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Job, User
+from ecg_backend.services import add_and_commit
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "ecg"
@@ -44,13 +45,7 @@ def create_job(owner: User, kind: str, params: dict, input_path: str | None = No
     """Insert a queued Job row for ``owner``."""
     job = Job(owner_id=owner.id, patient_id=patient_id, kind=kind, state="queued", progress=0.0,
               message="waiting for a worker", params=params, input_path=input_path)
-    db.session.add(job)
-    try:
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    return job
+    return add_and_commit(job)
 
 
 def enqueue(app, job_id: str, func_path: str) -> None:
