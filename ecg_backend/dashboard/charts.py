@@ -210,13 +210,8 @@ def roc_figure(card: Mapping[str, Any]) -> go.Figure | None:
                              line=dict(color=SIGNAL_COLOUR, width=2),
                              hovertemplate="false-positive rate %{x:.3f}<br>true-positive rate %{y:.3f}"
                                            "<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
-                             line=dict(color=THRESHOLD_COLOUR, dash="dot"), hoverinfo="skip"))
-    fig.update_layout(**_layout(hovermode="closest"), height=380,
-                      title=dict(text="ROC curve on the TEST split", x=0, y=0.95, yanchor="top"))
-    fig.update_xaxes(title_text="false-positive rate", range=[0, 1])
-    fig.update_yaxes(title_text="true-positive rate", range=[0, 1.02])
-    return fig
+    return _with_diagonal(fig, "chance", "ROC curve on the TEST split", 380,
+                          "false-positive rate", "true-positive rate")
 
 
 def reliability_figure(rows: Any) -> go.Figure | None:
@@ -238,12 +233,19 @@ def reliability_figure(rows: Any) -> go.Figure | None:
         x=[r["mean_confidence"] for r in points], y=[r["observed_rate"] for r in points], mode="lines+markers",
         name="model", text=[f"{r.get('count', '?')} beats" for r in points], line=dict(color=SIGNAL_COLOUR),
         hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>%{text}<extra></extra>"))
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect calibration",
+    return _with_diagonal(fig, "perfect calibration", "Calibration on the TEST split", 340,
+                          "predicted probability of abnormal", "observed share abnormal")
+
+
+def _with_diagonal(fig: go.Figure, diagonal_name: str, title: str, height: int, x_title: str,
+                   y_title: str) -> go.Figure:
+    """Finish a unit-square chart (ROC, reliability): the dotted y = x reference line, title and axes."""
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name=diagonal_name,
                              line=dict(color=THRESHOLD_COLOUR, dash="dot"), hoverinfo="skip"))
-    fig.update_layout(**_layout(hovermode="closest"), height=340,
-                      title=dict(text="Calibration on the TEST split", x=0, y=0.95, yanchor="top"))
-    fig.update_xaxes(title_text="predicted probability of abnormal", range=[0, 1])
-    fig.update_yaxes(title_text="observed share abnormal", range=[0, 1.02])
+    fig.update_layout(**_layout(hovermode="closest"), height=height,
+                      title=dict(text=title, x=0, y=0.95, yanchor="top"))
+    fig.update_xaxes(title_text=x_title, range=[0, 1])
+    fig.update_yaxes(title_text=y_title, range=[0, 1.02])
     return fig
 
 
