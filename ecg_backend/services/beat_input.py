@@ -4,8 +4,9 @@ Accepted inputs:
 
 * JSON ``{"beats": [[140 numbers], ...]}`` or ``{"beat": [140 numbers]}``;
 * CSV text, one beat per row: comma, semicolon or tab separated; an optional header row; an optional
-  leading label column when rows have 141 values (the ECG5000 layout); a UTF-8 BOM and blank lines are
-  ignored; semicolon files may use decimal commas (``0,51;0,73``).
+  leading label column when rows have 141 values (the ECG5000 layout); UTF-8 (with or without a BOM) or
+  UTF-16 with a BOM (:func:`~ecg_backend.signals.parsing.decode_text`); blank lines are ignored;
+  semicolon files may use decimal commas (``0,51;0,73``).
 
 Every problem raises :class:`~ecg_backend.errors.InputError` whose message names the row and says what
 to fix, e.g. ``"row 3 has 139 values; each beat needs 140"`` (CSV rows count file lines, header included;
@@ -21,6 +22,7 @@ from numbers import Real
 import numpy as np
 
 from ecg_backend.errors import InputError
+from ecg_backend.signals.parsing import decode_text
 
 BEAT_LENGTH = 140
 MAX_ABS_VALUE = 1e6  # the detector refuses larger amplitudes; say so with the row number
@@ -87,17 +89,6 @@ def _finite(value: Real) -> bool:
         return False
 
 
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        return data.lstrip("\ufeff")
-    utf16 = data.startswith((b"\xff\xfe", b"\xfe\xff"))
-    try:
-        return data.decode("utf-16" if utf16 else "utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"the file is not {'UTF-16' if utf16 else 'UTF-8'} text (byte {exc.start + 1}); "
-                         "save it as a UTF-8 CSV", status=422) from None
-
-
 def _sniff_delimiter(line: str) -> str:
     # Tab, then semicolon: a file using either rarely contains it as data, whereas commas may be decimals.
     for delimiter in ("\t", ";"):
@@ -116,7 +107,7 @@ def _is_number(cell: str) -> bool:
 
 def beats_from_csv(data: bytes | str, max_beats: int) -> np.ndarray:
     """Beats from CSV text or bytes; see the module docstring for the accepted layouts."""
-    text = _decode(data)
+    text = decode_text(data)
     lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not lines:
         raise InputError("the file is empty: expected one beat of 140 values per row", status=422)

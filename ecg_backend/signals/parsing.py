@@ -7,6 +7,7 @@ client can act on.
 """
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import os
@@ -33,6 +34,10 @@ TIME_COLUMNS = ("time", "time_s", "t", "seconds", "sec", "timestamp", "elapsed t
 _ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, OSError,
                     ValueError)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,100}$")
+# Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+         (codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+         (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"))
 
 
 @dataclass
@@ -96,6 +101,38 @@ def _finish(signal, fs, names, index, source, annotations=None) -> ParsedRecordi
                            annotations=annotations)
 
 
+def decode_text(data: bytes | str, what: str = "the file") -> str:
+    """Text of an uploaded file, decoded by its byte-order mark.
+
+    UTF-8 with or without a BOM, and UTF-16 / UTF-32 (little or big endian) with one: Excel's
+    "Unicode text" export is UTF-16 LE with a BOM. The BOM is not part of the returned text.
+
+    Args:
+        data: the uploaded bytes (``str`` is returned without leading BOMs).
+        what: how messages name the input, e.g. ``"the CSV file"``.
+
+    Raises:
+        InputError: 422 when the bytes are not valid text in that encoding (naming the first bad byte),
+            or hold NUL characters (binary files, UTF-16 saved without a BOM).
+    """
+    if isinstance(data, str):
+        text = data.lstrip("\ufeff")
+    else:
+        bom, codec, label = next((row for row in _BOMS if data.startswith(row[0])), (b"", "utf-8", "UTF-8"))
+        try:
+            text = data[len(bom):].decode(codec)
+        except UnicodeDecodeError as exc:
+            byte = len(bom) + exc.start + 1
+            raise InputError(f"{what} is not {label} text (byte {byte} cannot be decoded); save it as UTF-8 "
+                             "(or as UTF-16 with a byte-order mark, Excel's \"Unicode text\")", status=422,
+                             details={"encoding": label, "byte": byte}) from None
+    if "\x00" in text:
+        raise InputError(f"{what} contains NUL characters, so it is not plain text (a binary file, or UTF-16 "
+                         "saved without a byte-order mark); save it as UTF-8", status=422,
+                         details={"encoding": "unknown"})
+    return text
+
+
 # ---------------------------------------------------------------------------- JSON
 def parse_json_signal(payload, lead=None, sampling_rate=None) -> ParsedRecording:
     """``{"signal": [...] | [[...], [...]], "sampling_rate": 360, "leads": [names]?}``."""
@@ -127,7 +164,7 @@ def parse_csv(data: bytes | str, sampling_rate=None, lead=None) -> ParsedRecordi
     """One column per lead, optional header and time column (seconds) that gives the rate when none is passed."""
     import pandas as pd
 
-    text = data.decode("utf-8-sig", errors="replace") if isinstance(data, bytes) else data
+    text = decode_text(data, "the CSV file")
     if not text.strip():
         raise InputError("the CSV file is empty")
     first = text.lstrip().splitlines()[0]
@@ -296,9 +333,10 @@ def parse_upload(files: dict[str, bytes], upload_dir, sampling_rate=None, lead=N
     if ext in (".csv", ".txt", ".tsv"):
         return parse_csv(content, sampling_rate=sampling_rate, lead=lead)
     if ext == ".json":
+        text = decode_text(content, "the JSON file")
         try:
-            payload = json.loads(content.decode("utf-8-sig") if isinstance(content, bytes) else content)
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+            payload = json.loads(text)
+        except (json.JSONDecodeError, RecursionError):
             raise InputError("the JSON file is not valid JSON (or nests too deeply)", status=400)
         return parse_json_signal(payload, lead=lead, sampling_rate=sampling_rate or None)
     raise InputError(f"unsupported file type {ext or name!r}; send .csv, .json, .hea + .dat or .zip", status=415)
