@@ -3,6 +3,11 @@
 A job is a ``Job`` row (state queued -> running -> finished | failed, progress 0-100, message, error)
 plus a function that does the work. Workers report progress through a callback that writes the row
 at most every half second, so polling clients see it move without hammering the database.
+
+In-process jobs die with their process (a gunicorn worker killed or recycled mid-job): they record the
+process that holds them and a heartbeat (``job_workers``), and a job read here whose worker is gone is
+reported failed at once; a process sweeps such jobs when it starts its pool. RQ jobs are checked against
+the queue instead (``_check_queue``).
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Job, User
 from ecg_backend.services import add_and_commit
+from ecg_backend.services.job_workers import (ACTIVE_STATES, claim, fail_abandoned, fail_orphaned_jobs, keeper,
+                                              worker_stopped)
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "ecg"
@@ -37,7 +44,12 @@ def _pool(app) -> ThreadPoolExecutor:
         if _executor is None:
             workers = app.config.get("JOB_WORKERS") or os.environ.get("ECG_JOB_WORKERS") or 1
             _executor = ThreadPoolExecutor(max_workers=max(int(workers), 1), thread_name_prefix="ecg-job")
-        return _executor
+            started = True
+        else:
+            started = False
+    if started:  # a new worker process: jobs that a previous one left behind are reported now
+        fail_orphaned_jobs(app)
+    return _executor
 
 
 def create_job(owner: User, kind: str, params: dict, input_path: str | None = None,
@@ -67,7 +79,9 @@ def enqueue(app, job_id: str, func_path: str) -> None:
             _fail(job_id, error)
             raise error from None
     else:
-        _pool(app).submit(run_job, app, job_id, func_path)
+        pool = _pool(app)
+        claim(app, job_id)
+        pool.submit(_run_here, app, job_id, func_path)
 
 
 def run_in_worker(job_id: str, func_path: str) -> None:
@@ -130,6 +144,13 @@ def run_job(app, job_id: str, func_path: str) -> None:
         db.session.commit()
 
 
+def _run_here(app, job_id: str, func_path: str) -> None:
+    try:
+        run_job(app, job_id, func_path)
+    finally:
+        keeper(app).discard(job_id)
+
+
 def _fail(job_id: str, exc: Exception) -> None:
     if isinstance(exc, (InputError, ValueError)):
         message = str(exc)
@@ -148,8 +169,9 @@ def get_job(owner: User, job_id: str) -> Job:
     job = db.session.scalar(select(Job).where(Job.id == str(job_id), Job.owner_id == owner.id))
     if job is None:
         raise InputError(f"job {job_id} not found", status=404)
-    if job.state in ("queued", "running"):
+    if job.state in ACTIVE_STATES:
         _check_queue(job)
+        _check_worker(job)
         _expire_if_stale(job)
     return job
 
@@ -166,6 +188,12 @@ def _expire_if_stale(job: Job) -> None:
     _fail(job.id, InputError("the job did not finish within its time limit (its worker may have stopped); "
                              "upload the recording again"))
     db.session.refresh(job)
+
+
+def _check_worker(job: Job) -> None:
+    if worker_stopped(job):
+        fail_abandoned(job.id)
+        db.session.refresh(job)
 
 
 def _check_queue(job: Job) -> None:
