@@ -15,10 +15,12 @@ from ecg_backend.ml.cli import ecg_cli
 @click.option("--records", default="", help="Comma-separated record names (default: every annotated record).")
 @click.option("--bundle", "bundle_dir", default=None, help="Model bundle folder (default: the app's loaded model).")
 @click.option("--untrained", is_flag=True, help="Random-weight model: measures the recording-context scoring alone.")
-def evaluate_mitdb_command(directory: str | None, records: str, bundle_dir: str | None, untrained: bool) -> None:
+@click.option("--halves", is_flag=True, help="Also pool the even and the odd positions of the sorted record list.")
+def evaluate_mitdb_command(directory: str | None, records: str, bundle_dir: str | None, untrained: bool,
+                           halves: bool = False) -> None:
     """Per-record R-peak Se/PPV (150 ms), AUC of V vs normal beats and VEB Se/PPV at the shipped operating point."""
     from ecg_backend.ml.detector import ModelBundleError
-    from ecg_backend.signals.evaluate import evaluate_dir, format_table, load_detector
+    from ecg_backend.signals.evaluate import evaluate_dir, format_halves, format_table, load_detector
     from ecg_backend.signals.mitdb import default_mitdb_dir
 
     detector = None if (untrained or bundle_dir) else current_app.extensions.get("ecg_detector")
@@ -33,3 +35,5 @@ def evaluate_mitdb_command(directory: str | None, records: str, bundle_dir: str 
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(format_table(rows))
+    if halves:
+        click.echo(format_halves(rows))

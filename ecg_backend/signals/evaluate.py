@@ -111,6 +111,17 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def format_halves(rows: list[dict]) -> str:
+    """The pooled rows of `format_table` for the even and the odd positions of ``rows`` (sorted records):
+    the split used to design on one half and check on the other."""
+    out = []
+    for label, half in (("even", rows[0::2]), ("odd", rows[1::2])):
+        if half:
+            out.append(f"\n{label} positions ({', '.join(r['record'] for r in half)}):")
+            out.extend(format_table(half).splitlines()[len(half) + 3:])
+    return "\n".join(out)
+
+
 def evaluate_dir(directory, detector, records: list[str] | None = None, echo=print) -> list[dict]:
     """Evaluate every annotated record in ``directory`` (or the named ones); prints as it goes via ``echo``."""
     names = records or list_records(directory)
@@ -139,6 +150,9 @@ def main(argv=None) -> None:
     parser.add_argument("--model-dir", default=None)
     parser.add_argument("--untrained", action="store_true",
                         help="random-weight detector: measures the recording-context scoring alone")
+    parser.add_argument("--halves", action="store_true",
+                        help="also print the pooled rows of the even and odd positions of the sorted record list "
+                             "(design on one half, check on the other)")
     args = parser.parse_args(argv)
     import torch
 
@@ -147,6 +161,8 @@ def main(argv=None) -> None:
     records = [r for r in args.records.split(",") if r] or None
     rows = evaluate_dir(Path(args.dir), detector, records)
     print(format_table(rows))
+    if args.halves:
+        print(format_halves(rows))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,11 @@
 The recording is cut into 2-second windows; each is checked for missing samples (NaN/inf), a flat
 line, clipping at the recorder's rails and heavy noise. Consecutive bad windows with the same reason
 merge into one unusable segment ``(start_s, end_s, reason)``.
+
+Ventricular flutter is not bad signal but a rhythm without separable beats: `flutter_leakage` and
+`flutter_windows` find it with Kuo & Dillman's VF-filter leakage (how well the signal is cancelled by
+itself shifted by half its mean period: near 0 for a sinusoid, ~0.7-0.9 for beats with an isoelectric
+baseline between them).
 """
 from __future__ import annotations
 
@@ -19,6 +24,11 @@ NOISE_SPIKINESS = 4.5
 # A window whose filtered peak-to-peak exceeds this multiple of the recording's median is an artefact.
 ARTEFACT_RATIO = 6.0
 REASONS = ("missing", "flat", "clipped", "noise")
+# Ventricular flutter: an episode holds a 2-s window whose 4-s VF-filter leakage is below FLUTTER_CORE,
+# extends over its neighbours below FLUTTER_EXTEND and lasts at least FLUTTER_MIN_WINDOWS windows (6 s).
+FLUTTER_CORE = 0.5
+FLUTTER_EXTEND = 0.6
+FLUTTER_MIN_WINDOWS = 3
 
 
 @dataclass
@@ -156,3 +166,54 @@ def fill_gaps(signal: np.ndarray) -> np.ndarray:
         return np.zeros_like(signal)
     idx = np.arange(len(signal))
     return np.interp(idx, idx[finite], signal[finite])
+
+
+def vf_filter_leakage(x: np.ndarray) -> float:
+    """Kuo & Dillman's VF-filter leakage of a band-passed stretch (1.0 for a stretch too flat to judge).
+
+    The mean half-period is N = round(pi * sum|x| / sum|dx|) samples (exact for a sinusoid); the leakage
+    is sum|x[i] + x[i-N]| / sum(|x[i]| + |x[i-N]|): a sinusoid shifted by half its period cancels itself.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    adx = float(np.abs(np.diff(x)).sum())
+    if len(x) < 4 or adx <= 1e-12:
+        return 1.0
+    half = int(np.floor(np.pi * float(np.abs(x).sum()) / adx + 0.5))
+    if half < 1 or half >= len(x):
+        return 1.0
+    a, b = x[half:], x[:-half]
+    den = float((np.abs(a) + np.abs(b)).sum())
+    return float(np.abs(a + b).sum() / den) if den > 1e-12 else 1.0
+
+
+def flutter_leakage(filtered: np.ndarray, fs: float, start: int, stop: int) -> np.ndarray:
+    """VF-filter leakage for each 2-s window of ``filtered[start:stop]``, over the 4 s centred on it
+    (context outside [start, stop) is used where ``filtered`` has it)."""
+    window = max(int(round(WINDOW_S * fs)), 1)
+    n_windows = -(-(stop - start) // window)
+    out = np.ones(n_windows)
+    for i in range(n_windows):
+        a = max(start + i * window - window // 2, 0)
+        b = min(start + (i + 1) * window + window // 2, len(filtered))
+        out[i] = vf_filter_leakage(filtered[a:b])
+    return out
+
+
+def flutter_windows(leakage: np.ndarray) -> np.ndarray:
+    """Windows inside ventricular-flutter episodes (see FLUTTER_CORE), from per-window leakage."""
+    leakage = np.asarray(leakage, dtype=np.float64)
+    out = np.zeros(len(leakage), dtype=bool)
+    i = 0
+    while i < len(leakage):
+        if leakage[i] < FLUTTER_CORE:
+            a = b = i
+            while b + 1 < len(leakage) and leakage[b + 1] < FLUTTER_EXTEND:
+                b += 1
+            while a - 1 >= 0 and leakage[a - 1] < FLUTTER_EXTEND:
+                a -= 1
+            if b - a + 1 >= FLUTTER_MIN_WINDOWS:
+                out[a:b + 1] = True
+            i = b + 1
+        else:
+            i += 1
+    return out

@@ -1,5 +1,9 @@
 """Analyse a long single-lead recording: quality, R peaks, beats, recording-aware anomaly scores.
 
+Ventricular flutter has no separable beats: its episodes are reported as such (``episodes``, summary
+``flutter_s``) and the detections inside them, which are flutter waves rather than R peaks, are left out
+of the beat table.
+
 `analyze_recording` works through the signal in 5-minute chunks (with 5 s of overlap each side, so
 filters and the detector see context) to keep memory flat for 24-hour Holters; beats from all chunks
 are then scored together because the scoring is relative to the patient's own recording.
@@ -14,7 +18,7 @@ import pandas as pd
 
 from ecg_backend.signals import beats as B
 from ecg_backend.signals import scoring
-from ecg_backend.signals.quality import assess_quality, fill_gaps
+from ecg_backend.signals.quality import QualityReport, assess_quality, fill_gaps, flutter_leakage, flutter_windows
 
 CHUNK_S = 300.0
 MODEL_ALL_BEATS = 20_000
@@ -35,6 +39,8 @@ class RecordingAnalysis:
         beat_matrix: (n_beats, 140) float32 segmented beats as the detector saw them.
         reconstruction: (n_beats, 140) float32 detector reconstructions (None without a detector).
         template: (140,) the patient's typical beat (median of the beats).
+        episodes: rhythm episodes without separable beats ``{"start_s", "end_s", "rhythm"}``
+            (rhythm ``"ventricular_flutter"``); no beat is reported inside them.
     """
 
     beats: pd.DataFrame
@@ -43,6 +49,7 @@ class RecordingAnalysis:
     beat_matrix: np.ndarray | None = None
     reconstruction: np.ndarray | None = None
     template: np.ndarray | None = None
+    episodes: list = field(default_factory=list)
 
 
 def _resolve_detector(detector):
@@ -84,8 +91,8 @@ def _process_chunk(signal: np.ndarray, fs: float, a: int, b: int) -> dict:
         "morph": morph,
         "wave": wave,
         "r_amp": filtered[peaks_core] if len(peaks_core) else np.zeros(0),
-        "segments": [{**s, "start_s": round(s["start_s"] + a / fs, 3), "end_s": round(s["end_s"] + a / fs, 3)}
-                     for s in quality.segments],
+        "reasons": quality.reasons,
+        "leakage": flutter_leakage(filtered, fs, a - lo, b - lo),
     }
 
 
@@ -135,7 +142,17 @@ def analyze_recording(signal, fs: float, detector=None, progress: Callable[[floa
     morph = np.concatenate([p["morph"] for p in parts]) if parts else np.zeros((0, scoring.MORPH_POINTS))
     wave = np.concatenate([p["wave"] for p in parts]) if parts else np.zeros((0, scoring.WAVE_POINTS))
     r_amp = np.concatenate([p["r_amp"] for p in parts])
-    segments = _merge_segments([s for p in parts for s in p["segments"]])
+    # ventricular flutter: a rhythm, not bad signal and not beats
+    flutter = flutter_windows(np.concatenate([p["leakage"] for p in parts]))
+    reasons = [None if f else r for f, r in zip(flutter, (r for p in parts for r in p["reasons"]))]
+    segments = QualityReport(fs=fs, n_samples=len(signal), window=window, reasons=reasons).segments
+    episodes = [{"start_s": s["start_s"], "end_s": s["end_s"], "rhythm": "ventricular_flutter"}
+                for s in QualityReport(fs=fs, n_samples=len(signal), window=window,
+                                       reasons=["flutter" if f else None for f in flutter]).segments]
+    if len(peaks) and flutter.any():
+        outside = ~flutter[np.minimum(peaks // window, len(flutter) - 1)]
+        peaks, beat_matrix, morph, wave, r_amp = (peaks[outside], beat_matrix[outside], morph[outside],
+                                                  wave[outside], r_amp[outside])
     # one complex found on both sides of a chunk boundary: keep the first
     keep = np.concatenate([[True], np.diff(peaks) >= int(0.2 * fs)]) if len(peaks) else np.zeros(0, bool)
     peaks, beat_matrix, morph, wave, r_amp = peaks[keep], beat_matrix[keep], morph[keep], wave[keep], r_amp[keep]
@@ -150,10 +167,12 @@ def analyze_recording(signal, fs: float, detector=None, progress: Callable[[floa
     report(95.0, "summarising")
     template = np.median(beat_matrix, axis=0).astype(np.float32) if len(peaks) else None
     summary = _summary(table, len(signal), fs, segments, detector)
+    summary["flutter_s"] = round(float(sum(e["end_s"] - e["start_s"] for e in episodes)), 3)
+    summary["flutter_episodes"] = len(episodes)
     summary["model_scored_beats"] = int(np.isfinite(ae_error).sum())
     report(100.0, "done")
     return RecordingAnalysis(beats=table, summary=summary, segments=segments, beat_matrix=beat_matrix,
-                             reconstruction=recon, template=template)
+                             reconstruction=recon, template=template, episodes=episodes)
 
 
 def _model_errors(detector, beat_matrix: np.ndarray, features: dict, batch_size: int):
@@ -179,16 +198,6 @@ def _model_errors(detector, beat_matrix: np.ndarray, features: dict, batch_size:
     recon[chosen] = result.reconstruction
     reference = None if sample is None else error[sample]
     return error, recon, reference
-
-
-def _merge_segments(segments: list[dict]) -> list[dict]:
-    out = []
-    for s in segments:
-        if out and out[-1]["reason"] == s["reason"] and abs(out[-1]["end_s"] - s["start_s"]) < 1e-6:
-            out[-1]["end_s"] = s["end_s"]
-        else:
-            out.append(dict(s))
-    return out
 
 
 def _summary(table: pd.DataFrame, n: int, fs: float, segments: list, detector) -> dict:

@@ -31,3 +31,27 @@ def test_sig_evaluate_mitdb_command(mitdb_dir, runner):
 def test_sig_evaluate_mitdb_missing_dir(tmp_path, runner):
     result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(tmp_path), "--untrained"])
     assert result.exit_code != 0 and "no WFDB records" in result.output
+
+
+def test_sig_mitdb_207_flutter_reported_as_episodes(mitdb_dir, untrained):
+    """Record 207's annotated ventricular flutter comes back as flutter episodes, not as beats."""
+    from ecg_backend.signals.mitdb import read_record
+    from ecg_backend.signals.recording import analyze_recording
+
+    rec = read_record(mitdb_dir, "207")
+    result = analyze_recording(rec.signal, rec.fs, detector=untrained)
+    annotated = sum(b - a for a, b in rec.vf_episodes) / rec.fs
+    found = [(e["start_s"] * rec.fs, e["end_s"] * rec.fs) for e in result.episodes]
+    overlap = sum(max(0.0, min(b, d) - max(a, c)) for a, b in rec.vf_episodes for c, d in found) / rec.fs
+    assert annotated > 60 and overlap > 0.8 * annotated, (annotated, overlap, result.episodes)
+    assert result.summary["flutter_s"] < 1.2 * annotated
+    r = result.beats["r_peak"].to_numpy()
+    in_vf = sum(((r >= a) & (r < b)).sum() for a, b in rec.vf_episodes)
+    assert in_vf < 20
+
+
+def test_sig_evaluate_mitdb_command_halves(mitdb_dir, runner):
+    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_dir), "--records", "119,124",
+                                 "--untrained", "--halves"])
+    assert result.exit_code == 0, result.output
+    assert "even positions (119)" in result.output and "odd positions (124)" in result.output

@@ -1,0 +1,98 @@
+"""Ventricular flutter reported as a rhythm episode; slow morphology drift not flagged as ectopy."""
+import numpy as np
+import pytest
+
+from ecg_backend.signals.quality import flutter_windows, vf_filter_leakage
+from ecg_backend.signals.recording import analyze_recording
+from tests.signals.helpers import synthetic_ecg
+
+
+def test_sig_vf_filter_leakage_sinusoid_vs_beats():
+    fs = 250.0
+    t = np.arange(int(4 * fs)) / fs
+    assert vf_filter_leakage(np.sin(2 * np.pi * 4.5 * t)) < 0.1
+    signal, _ = synthetic_ecg(seconds=20, fs=fs, seed=1)
+    from ecg_backend.signals.beats import bandpass
+
+    filtered = bandpass(signal, fs)
+    assert vf_filter_leakage(filtered[: int(4 * fs)]) > 0.6
+    assert vf_filter_leakage(np.zeros(100)) == 1.0
+
+
+def test_sig_flutter_windows_need_a_core_and_a_minimum_length():
+    leak = np.array([0.8, 0.55, 0.4, 0.45, 0.58, 0.8, 0.45, 0.8, 0.55, 0.55, 0.7])
+    # 1..4: core 0.4 extended over neighbours < 0.6 (4 windows); 6: a single low window is not an episode;
+    # 8..9: below the extension level but without a core
+    assert np.where(flutter_windows(leak))[0].tolist() == [1, 2, 3, 4]
+
+
+def _with_flutter(fs, seed=2):
+    signal, truth = synthetic_ecg(seconds=80, fs=fs, seed=seed)
+    a, b = int(30 * fs), int(50 * fs)
+    t = np.arange(b - a) / fs
+    amp = np.percentile(np.abs(signal - np.median(signal)), 99.9)
+    signal[a:b] = np.median(signal) + amp * np.sin(2 * np.pi * 4.5 * t)
+    return signal, truth, a, b
+
+
+@pytest.mark.parametrize("fs", [250.0, 360.0])
+def test_sig_flutter_reported_as_an_episode_without_beats(fs, untrained):
+    signal, truth, a, b = _with_flutter(fs)
+    result = analyze_recording(signal, fs, detector=untrained)
+    episodes = result.episodes
+    assert len(episodes) == 1 and episodes[0]["rhythm"] == "ventricular_flutter", episodes
+    # the episode covers the flutter (2-s windows, so within one window of its edges)
+    assert abs(episodes[0]["start_s"] - 30.0) <= 2.0 and abs(episodes[0]["end_s"] - 50.0) <= 2.0
+    assert result.summary["flutter_episodes"] == 1
+    assert result.summary["flutter_s"] == pytest.approx(episodes[0]["end_s"] - episodes[0]["start_s"])
+    r = result.beats["r_peak"].to_numpy()
+    inside = (r > int(episodes[0]["start_s"] * fs)) & (r < int(episodes[0]["end_s"] * fs))
+    assert not inside.any()
+    # sinus beats outside the episode are all still there
+    outside_truth = truth[(truth < a - 2 * fs) | (truth > b + 2 * fs)]
+    found = np.abs(r[None, :] - outside_truth[:, None]).min(axis=1) < 0.05 * fs
+    assert found.mean() > 0.98
+    # flutter is not unusable signal
+    assert not any(s["start_s"] < 45 and s["end_s"] > 35 for s in result.segments), result.segments
+
+
+def test_sig_sinus_rhythm_has_no_flutter_episode(untrained):
+    signal, _ = synthetic_ecg(seconds=60, fs=360.0, heart_rate=110, seed=4)
+    result = analyze_recording(signal, 360.0, detector=untrained)
+    assert result.episodes == [] and result.summary["flutter_s"] == 0.0
+
+
+def test_sig_slow_morphology_drift_is_not_flagged(untrained):
+    """QRS amplitude shrinking by 40% and the T wave flattening over 10 minutes, with baseline wander:
+    every beat stays close to its neighbours, so (almost) none may be flagged."""
+    fs = 250.0
+    signal, truth = synthetic_ecg(seconds=600, fs=fs, heart_rate=75, seed=6)
+    n = len(signal)
+    ramp = np.linspace(0.0, 1.0, n)
+    base = np.median(signal)
+    signal = base + (signal - base) * (1.0 - 0.4 * ramp) + 0.1 * np.sin(2 * np.pi * 0.05 * np.arange(n) / fs)
+    result = analyze_recording(signal, fs, detector=untrained)
+    assert abs(len(result.beats) - len(truth)) <= 3
+    assert result.beats["is_anomaly"].mean() < 0.01, result.beats["score"].describe()
+
+
+def test_sig_wide_premature_beats_flagged_among_drifting_sinus(untrained):
+    """The same drift, with a wide, early, inverted complex every 12th beat: those are flagged."""
+    fs = 250.0
+    signal, truth = synthetic_ecg(seconds=300, fs=fs, heart_rate=72, seed=8)
+    base = np.median(signal)
+    signal = base + (signal - base) * (1.0 - 0.3 * np.linspace(0.0, 1.0, len(signal)))
+    odd = truth[6:-2:12]
+    width = int(0.14 * fs)
+    for r in odd:
+        early = r - int(0.2 * fs)
+        signal[r - 20:r + 20] = base
+        signal[early - width:early + width] -= 1.5 * np.hanning(2 * width)
+    result = analyze_recording(signal, fs, detector=untrained)
+    r = result.beats["r_peak"].to_numpy()
+    flagged = result.beats["is_anomaly"].to_numpy()
+    near = np.abs(r[None, :] - (odd - int(0.2 * fs))[:, None])
+    hit = near.min(axis=1) < 0.1 * fs
+    assert hit.mean() > 0.9
+    assert flagged[near.argmin(axis=1)[hit]].mean() > 0.9
+    assert flagged.sum() <= len(odd) + 3
