@@ -6,6 +6,7 @@ from flask import g, jsonify
 from ecg_backend.api import bp
 from ecg_backend.api.auth import api_admin_required, api_login_required, current_api_user
 from ecg_backend.api.helpers import json_body, no_content
+from ecg_backend.auth.sessions import rebind_session
 from ecg_backend.errors import InputError
 from ecg_backend.services import tokens, users
 
@@ -63,7 +64,11 @@ def create_user():
 @bp.patch("/api/v1/users/<int:user_id>")
 @api_admin_required
 def update_user(user_id: int):
-    """Disable/enable an account (``is_active``) or reset its password (``password``)."""
+    """Disable/enable an account (``is_active``) or reset its password (``password``).
+
+    A reset signs out the account's sessions (all but the caller's own, when admins reset their own
+    password) and revokes its API tokens; the answer says so in ``password_reset``.
+    """
     payload = json_body()
     unknown = set(payload) - {"is_active", "password"}
     if unknown or not payload:
@@ -76,5 +81,9 @@ def update_user(user_id: int):
     if "password" in payload:
         if not isinstance(payload["password"], str):
             raise InputError("'password' must be a string", details={"field": "password"})
-        user = users.reset_password(user_id, payload["password"])
+        reset = users.reset_password(user_id, payload["password"])
+        kept = g.auth_method == "session" and rebind_session(reset.user)
+        return jsonify({**reset.user.to_dict(), "password_reset": {
+            "other_sessions_signed_out": True, "this_session_kept": kept,
+            "api_tokens_revoked": reset.tokens_revoked, "message": reset.summary()}})
     return jsonify(user.to_dict())

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
 from ecg_backend.auth import bp
 from ecg_backend.auth.forms import LoginForm
+from ecg_backend.auth.sessions import load_session_user, start_session
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import csrf, limiter, login_manager
 from ecg_backend.services.users import authenticate
@@ -57,7 +58,7 @@ def login():
     if form.validate_on_submit():
         user = authenticate(form.email.data, form.password.data)
         if user is not None:
-            _start_session(user, bool(form.remember.data))
+            start_session(user, bool(form.remember.data))
             return redirect(safe_next(request.args.get("next")) or url_for("dashboard.index"))
         g.login_failed = True
         return render_template("auth/login.html", form=form, error=BAD_CREDENTIALS), 200
@@ -80,14 +81,8 @@ def _login_json():
     if user is None:
         g.login_failed = True
         raise InputError(BAD_CREDENTIALS, status=401)
-    _start_session(user, bool(payload.get("remember") is True))
+    start_session(user, bool(payload.get("remember") is True))
     return jsonify({"user": user.to_dict(), "csrf_token": generate_csrf()})
-
-
-def _start_session(user, remember: bool) -> None:
-    # A permanent session expires after PERMANENT_SESSION_LIFETIME instead of living until the browser closes.
-    session.permanent = True
-    login_user(user, remember=remember)
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -120,12 +115,5 @@ def unauthorized():
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """The session's user, or None when the id is stale or the account was disabled (logs them out)."""
-    from ecg_backend.extensions import db
-    from ecg_backend.models import User
-
-    try:
-        user = db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
-        return None
-    return user if user is not None and user.is_active else None
+    """The session's user, or None (signed out) when the account is gone or disabled, or its password changed."""
+    return load_session_user(user_id)

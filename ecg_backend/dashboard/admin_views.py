@@ -9,6 +9,7 @@ from functools import wraps
 from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from ecg_backend.auth.sessions import rebind_session
 from ecg_backend.dashboard import bp, queries
 from ecg_backend.dashboard.forms import ConfirmForm, PasswordResetForm, UserCreateForm
 from ecg_backend.errors import InputError
@@ -73,16 +74,21 @@ def admin_user_toggle(user_id: int):
 @bp.route("/admin/users/<int:user_id>/password", methods=["POST"])
 @admin_required
 def admin_user_password(user_id: int):
-    """Set a new password for an account (tell the person through a trusted channel)."""
+    """Set a new password for an account (tell the person through a trusted channel).
+
+    The account's other sessions are signed out and its API tokens revoked (``users.reset_password``);
+    admins resetting their own password stay signed in here.
+    """
     user = queries.user_or_404(user_id)
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            users_service.reset_password(user.id, form.password.data)
+            reset = users_service.reset_password(user.id, form.password.data)
         except InputError as exc:
             flash(exc.message, "error")
         else:
-            flash(f"Password of {user.email} was reset.", "success")
+            kept = " You stay signed in here." if rebind_session(reset.user) else ""
+            flash(f"Password of {user.email} was reset. {reset.summary()}{kept}", "success")
     else:
         flash("Password not reset: " + " ".join(form.password.errors or ["the form expired; try again."]), "error")
     return redirect(url_for(".admin"), code=303)

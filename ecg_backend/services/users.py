@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import secrets
 from functools import lru_cache
+from typing import NamedTuple
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
-from ecg_backend.models import ROLES, User, is_valid_id
+from ecg_backend.models import ROLES, ApiToken, User, is_valid_id, utcnow
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -89,11 +90,31 @@ def set_active(user_id: int, active: bool, acting_user: User | None = None) -> U
     return user
 
 
-def reset_password(user_id: int, password: str) -> User:
+class PasswordReset(NamedTuple):
+    user: User
+    tokens_revoked: int
+
+    def summary(self) -> str:
+        """One sentence on what the reset cut off, for the API answer, the admin page and the CLI."""
+        tokens = f"{self.tokens_revoked} API token{'' if self.tokens_revoked == 1 else 's'}"
+        return f"Every other session of {self.user.email} was signed out and {tokens} revoked."
+
+
+def reset_password(user_id: int, password: str) -> PasswordReset:
+    """Set a new password and cut every credential issued under the old one.
+
+    Sessions are bound to the password hash (``ecg_backend/auth/sessions.py``), so every session and
+    remember-me cookie of the account ends with the change; the caller may re-bind the one session that
+    made it. The account's API tokens are revoked too, in the same commit: a reset is what people do after
+    a compromise, and a token stolen with the password would otherwise outlive it. The owner creates new
+    tokens after signing in.
+    """
     user = get_user(user_id)
     user.password_hash = hash_password(password)
+    revoked = db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
     db.session.commit()
-    return user
+    return PasswordReset(user, revoked.rowcount or 0)
 
 
 def count_users() -> int:
