@@ -40,17 +40,17 @@ def list_users_command() -> None:
 @click.option("--email", required=True)
 @click.option("--password", required=True)
 def set_password_command(email: str, password: str) -> None:
-    """Reset an account's password."""
+    """Reset an account's password (signs out its sessions and revokes its API tokens)."""
     from ecg_backend.services.users import find_by_email, reset_password
 
     user = find_by_email(email)
     if user is None:
         raise click.ClickException(f"no account for {email}")
     try:
-        reset_password(user.id, password)
+        reset = reset_password(user.id, password)
     except InputError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(f"password changed for {user.email}")
+    click.echo(f"password changed for {user.email}. {reset.summary()}")
 
 
 @tokens_cli.command("create")

@@ -106,6 +106,7 @@ def test_sessions_cli_reset_revokes_too(app, runner, clinician_a, bearer):
     token = bearer(clinician_a)
     result = runner.invoke(args=["users", "set-password", "--email", clinician_a.email, "--password", NEW_PASSWORD])
     assert result.exit_code == 0, result.output
+    assert "1 API token revoked" in result.output
     assert not _signed_in(browser)
     assert app.test_client().get("/api/v1/me", headers=token).status_code == 401
 
