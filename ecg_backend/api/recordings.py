@@ -2,15 +2,36 @@
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ecg_backend.api.auth import api_login_required, current_api_user
 from ecg_backend.api.helpers import json_body, optional_int
 from ecg_backend.api.openapi import add_paths
-from ecg_backend.errors import InputError
+from ecg_backend.errors import InputError, error_response
 from ecg_backend.services import jobs, recordings
 from ecg_backend.signals import parsing
 
 bp = Blueprint("recordings", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def _recording_upload_limit():
+    """Recording uploads get their own byte limit (`recordings.upload_limit`), read before the body is."""
+    if request.endpoint == "recordings.create_recording":
+        request.max_content_length = recordings.upload_limit()
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _recording_too_large(exc):
+    limit = request.max_content_length
+    if request.endpoint == "recordings.create_recording" and limit:
+        message = (f"The recording is larger than the {recordings.human_bytes(limit)} limit for recording uploads "
+                   f"(server setting {recordings.RECORDING_LIMIT_ENV}); send a shorter recording or a compact "
+                   f"format (WFDB .hea + .dat, or a zip).")
+    else:
+        message = f"The request is larger than the {recordings.human_bytes(limit)} limit." if limit \
+            else "The request is too large."
+    return error_response(413, message, details={"max_bytes": limit})
 
 
 def _parse_request() -> tuple[parsing.ParsedRecording, str | None, int | None]:
@@ -65,7 +86,9 @@ add_paths({
         "description": "Multipart 'file' (CSV with one column per lead, JSON, WFDB .hea+.dat[+.atr] as several "
                        "'file' parts, or a zip) with form fields sampling_rate, lead, patient_id; or JSON "
                        "{\"signal\": [...] | [[...], ...], \"sampling_rate\": 360, \"lead\": ..., \"patient_id\": ...}. "
-                       "Returns 202 with the job; poll GET /api/v1/jobs/{id}.",
+                       "Returns 202 with the job; poll GET /api/v1/jobs/{id}. The body may be as large as the "
+                       "server's recording upload limit (ECG_MAX_RECORDING_BYTES, by default MAX_CONTENT_LENGTH); "
+                       "a larger one gets 413 with details.max_bytes.",
         "requestBody": {"content": {
             "multipart/form-data": {"schema": {"type": "object", "properties": {
                 "file": {"type": "string", "format": "binary"}, "sampling_rate": {"type": "number"},

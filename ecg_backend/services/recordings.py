@@ -16,11 +16,41 @@ from ecg_backend.signals.parsing import ParsedRecording
 
 MAX_TRACE_POINTS = 200_000
 MAX_DETAIL_BEATS = 300
+# Recording uploads may need more than the app-wide MAX_CONTENT_LENGTH: a 24-h Holter is ~90 MB as a
+# 2-lead WFDB record and ~250 MB as a one-column CSV at 360 Hz. Unset, they share MAX_CONTENT_LENGTH.
+RECORDING_LIMIT_ENV = "ECG_MAX_RECORDING_BYTES"
 
 
 def upload_dir() -> str:
     """The app's upload area (``UPLOAD_DIR`` or ``<instance>/uploads``)."""
     return current_app.config.get("UPLOAD_DIR") or os.path.join(current_app.instance_path, "uploads")
+
+
+def upload_limit() -> int | None:
+    """Byte limit for one recording upload: app config ``ECG_MAX_RECORDING_BYTES``, else that environment
+    variable, else the app-wide ``MAX_CONTENT_LENGTH``.
+
+    A value that is not a positive integer is a deployment error: it is logged and the app-wide limit applies.
+    """
+    value = current_app.config.get(RECORDING_LIMIT_ENV)
+    if value in (None, ""):
+        value = os.environ.get(RECORDING_LIMIT_ENV, "").strip()
+    if value in (None, ""):
+        return current_app.config.get("MAX_CONTENT_LENGTH")
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        limit = 0
+    if limit <= 0:
+        current_app.logger.error("%s must be a positive integer (bytes), got %r; using MAX_CONTENT_LENGTH",
+                                 RECORDING_LIMIT_ENV, value)
+        return current_app.config.get("MAX_CONTENT_LENGTH")
+    return limit
+
+
+def human_bytes(n: int) -> str:
+    """1048576 -> '1 MB' (binary megabytes, as the limits are configured)."""
+    return f"{n / 2 ** 20:.0f} MB" if n >= 2 ** 20 else f"{n / 1024:.0f} kB" if n >= 1024 else f"{n} bytes"
 
 
 def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str | None = None,
