@@ -36,6 +36,7 @@ def test_sig_job_runs_in_process_and_stores_analysis(client, clinician_a, clinic
     assert analysis["kind"] == "recording" and analysis["n_beats"] > 25
     summary = analysis["result"]["summary"]
     assert summary["duration_s"] == pytest.approx(30.0) and "burden_percent" in summary
+    assert analysis["result"]["episodes"] == [] and summary["flutter_s"] == 0.0
     assert len(analysis["result"]["beats"]["r_peak"]) == analysis["n_beats"]
     # another clinician sees neither the job nor the analysis
     other = bearer(clinician_b)
