@@ -67,6 +67,9 @@ def get_job(job_id: str):
 
 def _job_json(job) -> dict:
     data = job.to_dict()
+    if isinstance(data.get("params"), dict):
+        # The runner's host id, pid and heartbeat are for the server's own liveness checks only.
+        data["params"] = {key: value for key, value in data["params"].items() if key != "worker"}
     data["url"] = url_for("recordings.get_job", job_id=job.id)
     if job.analysis_id is not None:
         data["result_url"] = url_for("api.get_analysis", analysis_id=job.analysis_id)
