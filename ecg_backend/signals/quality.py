@@ -29,6 +29,9 @@ REASONS = ("missing", "flat", "clipped", "noise")
 FLUTTER_CORE = 0.5
 FLUTTER_EXTEND = 0.6
 FLUTTER_MIN_WINDOWS = 3
+# Flutter/fibrillation oscillate at ~2.5-8 Hz (150-480 /min); a slower or faster sinusoid (a drifting
+# disconnected lead, residual mains) is not judged, whatever its leakage.
+FLUTTER_MIN_HZ, FLUTTER_MAX_HZ = 2.0, 10.0
 
 
 @dataclass
@@ -168,11 +171,12 @@ def fill_gaps(signal: np.ndarray) -> np.ndarray:
     return np.interp(idx, idx[finite], signal[finite])
 
 
-def vf_filter_leakage(x: np.ndarray) -> float:
+def vf_filter_leakage(x: np.ndarray, fs: float | None = None) -> float:
     """Kuo & Dillman's VF-filter leakage of a band-passed stretch (1.0 for a stretch too flat to judge).
 
     The mean half-period is N = round(pi * sum|x| / sum|dx|) samples (exact for a sinusoid); the leakage
     is sum|x[i] + x[i-N]| / sum(|x[i]| + |x[i-N]|): a sinusoid shifted by half its period cancels itself.
+    With ``fs``, a stretch whose mean frequency fs / 2N is outside FLUTTER_MIN_HZ..FLUTTER_MAX_HZ gets 1.0.
     """
     x = np.asarray(x, dtype=np.float64)
     adx = float(np.abs(np.diff(x)).sum())
@@ -180,6 +184,8 @@ def vf_filter_leakage(x: np.ndarray) -> float:
         return 1.0
     half = int(np.floor(np.pi * float(np.abs(x).sum()) / adx + 0.5))
     if half < 1 or half >= len(x):
+        return 1.0
+    if fs is not None and not (FLUTTER_MIN_HZ <= fs / (2.0 * half) <= FLUTTER_MAX_HZ):
         return 1.0
     a, b = x[half:], x[:-half]
     den = float((np.abs(a) + np.abs(b)).sum())
@@ -195,7 +201,7 @@ def flutter_leakage(filtered: np.ndarray, fs: float, start: int, stop: int) -> n
     for i in range(n_windows):
         a = max(start + i * window - window // 2, 0)
         b = min(start + (i + 1) * window + window // 2, len(filtered))
-        out[i] = vf_filter_leakage(filtered[a:b])
+        out[i] = vf_filter_leakage(filtered[a:b], fs)
     return out
 
 

@@ -17,6 +17,10 @@ def test_sig_vf_filter_leakage_sinusoid_vs_beats():
     filtered = bandpass(signal, fs)
     assert vf_filter_leakage(filtered[: int(4 * fs)]) > 0.6
     assert vf_filter_leakage(np.zeros(100)) == 1.0
+    # outside the flutter/fibrillation band a sinusoid is not judged: slow drift, residual mains
+    assert vf_filter_leakage(np.sin(2 * np.pi * 4.5 * t), fs) < 0.1
+    assert vf_filter_leakage(np.sin(2 * np.pi * 0.8 * t), fs) == 1.0
+    assert vf_filter_leakage(np.sin(2 * np.pi * 30.0 * t), fs) == 1.0
 
 
 def test_sig_flutter_windows_need_a_core_and_a_minimum_length():
@@ -54,6 +58,15 @@ def test_sig_flutter_reported_as_an_episode_without_beats(fs, untrained):
     assert found.mean() > 0.98
     # flutter is not unusable signal
     assert not any(s["start_s"] < 45 and s["end_s"] > 35 for s in result.segments), result.segments
+
+
+def test_sig_slow_swing_of_a_loose_lead_is_not_flutter(untrained):
+    fs = 250.0
+    signal, truth = synthetic_ecg(seconds=60, fs=fs, seed=9)
+    a, b = int(20 * fs), int(40 * fs)
+    signal[a:b] = np.median(signal) + 2.0 * np.sin(2 * np.pi * 0.8 * np.arange(b - a) / fs)
+    result = analyze_recording(signal, fs, detector=untrained)
+    assert result.episodes == []
 
 
 def test_sig_sinus_rhythm_has_no_flutter_episode(untrained):
