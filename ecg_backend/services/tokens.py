@@ -5,7 +5,9 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
@@ -14,6 +16,15 @@ from ecg_backend.models import ApiToken, User, is_valid_id, utcnow
 TOKEN_PREFIX = "ecg_"  # nosec B105 - a public marker for token scanners, not a secret
 # last_used_at is a convenience, not an audit log: write it at most once a minute per token.
 _LAST_USED_RESOLUTION = timedelta(seconds=60)
+# The user's columns and the token's id and last use, for an active token of an active account.
+_USER_ATTRIBUTES = tuple((attr.key, attr.columns[0]) for attr in inspect(User).column_attrs)
+_TOKEN_OWNER = (
+    select(*(column for _, column in _USER_ATTRIBUTES), ApiToken.id.label("token_id"),
+           ApiToken.last_used_at.label("token_last_used_at"))
+    .select_from(User.__table__.join(ApiToken.__table__, ApiToken.user_id == User.id))
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
+           User.is_active.is_(True))
+)
 
 
 def _digest(raw: str) -> str:
@@ -34,17 +45,29 @@ def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
 
 
 def authenticate_token(raw: str) -> User | None:
-    """The active owner of an active token, or ``None``."""
+    """The active owner of an active token, or ``None``.
+
+    One query joins the token to its user and filters out revoked tokens and disabled accounts, so a
+    revocation (or a disabled account) counts from the very next request, in every process. It runs
+    on every token request, so it is a plain column query: the user is built from the row and attached
+    to the session as if the ORM had loaded it, which costs a fraction of loading two ORM entities.
+    """
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
-    if token is None or token.revoked_at is not None or not token.user.is_active:
+    # The statement object is reused, so SQLAlchemy computes its cache key once per process.
+    row = db.session.connection().execute(_TOKEN_OWNER, {"token_hash": _digest(raw)}).first()
+    if row is None:
         return None
+    user = db.session.identity_map.get(identity_key(User, row.id))
+    if user is None:
+        user = User(**{key: row._mapping[column] for key, column in _USER_ATTRIBUTES})
+        make_transient_to_detached(user)  # persistent once added: no INSERT, no history
+        db.session.add(user)
     now = utcnow()
-    if token.last_used_at is None or now - token.last_used_at > _LAST_USED_RESOLUTION:
-        token.last_used_at = now
+    if row.token_last_used_at is None or now - row.token_last_used_at > _LAST_USED_RESOLUTION:
+        db.session.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
         db.session.commit()
-    return token.user
+    return user
 
 
 def list_tokens(user: User) -> list[ApiToken]:
