@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import orjson
 from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import event
@@ -43,13 +44,34 @@ def create_app(config=None) -> Flask:
 
 
 class SafeJSONProvider(DefaultJSONProvider):
-    """Flask's JSON, with absurdly nested input treated as malformed (400) instead of a RecursionError."""
+    """Flask's JSON, with absurdly nested input treated as malformed (400) instead of a RecursionError.
+
+    JSON responses (``jsonify``) are encoded with orjson: a /predict answer carries 280 floats per
+    beat, which the standard library encodes about ten times slower. The output is the same JSON
+    (sorted keys, compact; dates and dataclasses through Flask's own ``default``), except that non-ASCII
+    text is sent as UTF-8 instead of ``\\u`` escapes and NaN/Infinity become ``null``. Anything orjson
+    refuses (integers beyond 64 bits, nesting deeper than 255) falls back to the standard library.
+    Parsing and ``dumps`` (templates' ``tojson``) stay on the standard library.
+    """
+
+    _ORJSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+                       | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS)
 
     def loads(self, s, **kwargs):
         try:
             return super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+
+    def response(self, *args, **kwargs):
+        obj = self._prepare_response_obj(args, kwargs)
+        if self._app.debug:  # pretty-printed, as Flask does in debug mode
+            return super().response(obj)
+        try:
+            body = orjson.dumps(obj, default=self.default, option=self._ORJSON_OPTIONS) + b"\n"
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            return super().response(obj)
+        return self._app.response_class(body, mimetype=self.mimetype)
 
 
 def configure(app: Flask, config) -> None:
