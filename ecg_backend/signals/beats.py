@@ -46,9 +46,11 @@ def qrs_envelope(filtered: np.ndarray, fs: float) -> np.ndarray:
 def _searchback(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarray:
     """Recover beats the primary detector skipped (often wide ventricular beats) inside long R-R gaps.
 
-    A gap longer than 1.5x the local median R-R is searched for the envelope maximum at least
-    ~250 ms from both neighbours; it becomes a beat when its QRS energy reaches 40% of the
-    recording's typical beat energy.
+    A gap longer than SEARCHBACK_GAP times its reference interval is searched for the envelope maximum
+    at least ~250 ms from both neighbours; it becomes a beat when its QRS energy reaches 40% of the
+    recording's typical beat energy. The reference is the local median R-R or, if shorter, the shorter
+    of the two neighbouring intervals: a beat missed inside a run of fast (ventricular) beats leaves a
+    gap about twice its neighbours although the run is too short to move the median.
     """
     if len(peaks) < 4:
         return peaks
@@ -58,6 +60,8 @@ def _searchback(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarra
     # local median R-R over ~9 intervals, robust to the gaps themselves
     pad = np.pad(rr, 4, mode="edge")
     local = np.median(np.lib.stride_tricks.sliding_window_view(pad, 9), axis=1)
+    neighbours = np.minimum(np.concatenate([rr[:1], rr[:-1]]), np.concatenate([rr[1:], rr[-1:]]))
+    local = np.minimum(local, neighbours)
     added = []
     for i in np.where(rr > SEARCHBACK_GAP * local)[0]:
         queue = [(int(peaks[i]), int(peaks[i + 1]))]
