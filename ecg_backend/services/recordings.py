@@ -121,7 +121,7 @@ def downsample_trace(signal: np.ndarray, fs: float, max_points: int = MAX_TRACE_
 
 def recording_result(result, signal: np.ndarray, fs: float, lead: str | None) -> dict:
     """JSON for the Analysis row: summary, per-beat columns, unusable segments, rhythm episodes without
-    separable beats (ventricular flutter), trace and beat details."""
+    separable beats (ventricular flutter), runs of fast anomalous beats, trace and beat details."""
     table = result.beats
     beats = {col: (_round(table[col], 5) if table[col].dtype.kind == "f" else table[col].tolist())
              for col in ("r_peak", "time_s", "rr_s", "score", "confidence", "morph_distance", "ae_error")}
@@ -140,6 +140,7 @@ def recording_result(result, signal: np.ndarray, fs: float, lead: str | None) ->
         "lead": lead,
         "segments": result.segments,
         "episodes": result.episodes,
+        "runs": result.runs,
         "beats": beats,
         "template": _round(result.template, 4) if result.template is not None else None,
         "details": details,

@@ -7,6 +7,9 @@
 the shipped operating point. R-peak PPV is reported over the whole record and, as ANSI/AAMI EC57
 does, without detections inside annotated ventricular flutter/fibrillation episodes. VEB PPV is strict: a flagged detection that matches no reference beat
 counts as a false positive; a second VEB PPV leaves out the flagged detections inside those episodes.
+Runs of fast anomalous beats (`scoring.anomalous_runs`) are compared with the annotated ventricular
+tachycardia episodes (rhythm annotation '(VT'): how many runs overlap one, how many episodes a run overlaps.
+`--halves` also pools the even and the odd positions of the sorted record list.
 """
 from __future__ import annotations
 
@@ -55,6 +58,13 @@ def evaluate_record(directory, name: str, detector) -> dict:
     is_veb = np.isin(sym, list(VEB_SYMBOLS))
     veb_tp = int((ref_flag & is_veb).sum())
     veb_fp = int((ref_flag & ~is_veb).sum()) + int((flag & ~det_matched).sum())
+    fs = rec.fs
+    runs = [(r["start_s"] * fs, r["end_s"] * fs) for r in analysis.runs]
+    vt = rec.vt_episodes or []
+
+    def overlaps(a, b, spans):
+        return any(min(b, d) >= max(a, c) for c, d in spans)
+
     in_vf = np.zeros(len(det), dtype=bool)
     for a, b in rec.vf_episodes or []:
         in_vf |= (det >= a) & (det < b)
@@ -72,6 +82,10 @@ def evaluate_record(directory, name: str, detector) -> dict:
         "veb_fp": veb_fp,
         "veb_fp_vf": int((in_vf & flag & ~det_matched).sum()),
         "flagged": int(flag.sum()),
+        "runs": len(runs),
+        "runs_on_vt": sum(overlaps(a, b, vt) for a, b in runs),
+        "vt_episodes": len(vt),
+        "vt_found": sum(overlaps(a, b, runs) for a, b in vt),
         "unusable_s": analysis.summary["unusable_s"],
         "seconds": elapsed,
     }
@@ -108,6 +122,10 @@ def format_table(rows: list[dict]) -> str:
     vf_vf = sum(r.get("veb_fp_vf", 0) for r in rows)
     lines.append(f"pooled VEB PPV outside ventricular flutter/fibrillation episodes (EC57 convention): "
                  f"{_pct(vt, vt + vf - vf_vf):.2f}%  ({vf_vf} of the FP are flagged flutter waves)")
+    runs, on_vt = sum(r.get("runs", 0) for r in rows), sum(r.get("runs_on_vt", 0) for r in rows)
+    n_vt, found = sum(r.get("vt_episodes", 0) for r in rows), sum(r.get("vt_found", 0) for r in rows)
+    lines.append(f"runs of >= 3 anomalous beats at > 100/min: {runs}, {on_vt} overlapping an annotated "
+                 f"ventricular tachycardia episode; annotated VT episodes overlapped by a run: {found} of {n_vt}")
     return "\n".join(lines)
 
 

@@ -28,6 +28,7 @@ class MitdbRecord:
     ref_samples: np.ndarray
     ref_symbols: np.ndarray
     vf_episodes: list = None  # [(start, end)] sample ranges of ventricular flutter/fibrillation ('[' .. ']')
+    vt_episodes: list = None  # [(start, end)] sample ranges of the rhythm annotation '(VT' (to the next rhythm)
 
 
 def default_mitdb_dir() -> Path:
@@ -66,6 +67,17 @@ def read_record(directory: str | Path, name: str) -> MitdbRecord:
             start = None
     if start is not None:
         episodes.append((start, len(rec.p_signal)))
+    vt, vt_start = [], None
+    for sample, symbol, aux in zip(ann.sample, symbols, ann.aux_note or [""] * len(symbols)):
+        if symbol != "+":
+            continue
+        if vt_start is not None:
+            vt.append((vt_start, int(sample)))
+            vt_start = None
+        if (aux or "").strip("\x00").startswith("(VT"):
+            vt_start = int(sample)
+    if vt_start is not None:
+        vt.append((vt_start, len(rec.p_signal)))
     return MitdbRecord(
         name=name,
         signal=rec.p_signal[:, 0].astype(np.float64),
@@ -74,6 +86,7 @@ def read_record(directory: str | Path, name: str) -> MitdbRecord:
         ref_samples=np.asarray(ann.sample)[is_beat].astype(np.int64),
         ref_symbols=symbols[is_beat],
         vf_episodes=episodes,
+        vt_episodes=vt,
     )
 
 

@@ -41,6 +41,8 @@ class RecordingAnalysis:
         template: (140,) the patient's typical beat (median of the beats).
         episodes: rhythm episodes without separable beats ``{"start_s", "end_s", "rhythm"}``
             (rhythm ``"ventricular_flutter"``); no beat is reported inside them.
+        runs: runs of >= 3 consecutive anomalous beats faster than 100 /min (`scoring.anomalous_runs`):
+            ``{"start_s", "end_s", "n_beats", "rate_bpm"}``, e.g. non-sustained ventricular tachycardia.
     """
 
     beats: pd.DataFrame
@@ -50,6 +52,7 @@ class RecordingAnalysis:
     reconstruction: np.ndarray | None = None
     template: np.ndarray | None = None
     episodes: list = field(default_factory=list)
+    runs: list = field(default_factory=list)
 
 
 def _resolve_detector(detector):
@@ -169,10 +172,14 @@ def analyze_recording(signal, fs: float, detector=None, progress: Callable[[floa
     summary = _summary(table, len(signal), fs, segments, detector)
     summary["flutter_s"] = round(float(sum(e["end_s"] - e["start_s"] for e in episodes)), 3)
     summary["flutter_episodes"] = len(episodes)
+    runs = scoring.anomalous_runs(table)
+    summary["anomalous_runs"] = len(runs)
+    summary["longest_anomalous_run"] = max((r["n_beats"] for r in runs), default=0)
     summary["model_scored_beats"] = int(np.isfinite(ae_error).sum())
     report(100.0, "done")
     return RecordingAnalysis(beats=table, summary=summary, segments=segments, beat_matrix=beat_matrix,
-                             reconstruction=recon, template=template, episodes=episodes)
+                             reconstruction=recon, template=template, episodes=episodes,
+                             runs=runs)
 
 
 def _model_errors(detector, beat_matrix: np.ndarray, features: dict, batch_size: int):

@@ -43,6 +43,10 @@ WEIGHT_RR = 0.5
 WEIGHT_WIDTH = 0.3
 WEIGHT_AE = 0.1
 OPERATING_POINT = 8.25
+# A run: >= 3 consecutive flagged beats, every R-R inside it < 0.6 s (> 100 /min) - the pattern of
+# (non-sustained) ventricular tachycardia when the flagged beats are ventricular.
+RUN_MIN_BEATS = 3
+RUN_MAX_RR_S = 0.6
 
 
 def qrs_morphology(filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
@@ -217,3 +221,27 @@ def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.nd
                 segments: list, wave: np.ndarray | None = None) -> pd.DataFrame:
     """Context features and the model's error for every beat combined: ``combine(context_features(...))``."""
     return combine(context_features(peaks, fs, morph, segments, wave=wave), ae_error)
+
+
+def anomalous_runs(table: pd.DataFrame) -> list[dict]:
+    """Runs of RUN_MIN_BEATS or more consecutive flagged beats whose R-R intervals are all < RUN_MAX_RR_S.
+
+    Args:
+        table: the beat table (`combine`): ``is_anomaly``, ``rr_s`` (preceding R-R), ``time_s``.
+    Returns:
+        ``[{"start_s", "end_s", "n_beats", "rate_bpm"}]`` in time order (start/end: first and last R peak).
+    """
+    flag = table["is_anomaly"].to_numpy(dtype=bool)
+    rr = table["rr_s"].to_numpy(dtype=np.float64)
+    t = table["time_s"].to_numpy(dtype=np.float64)
+    # beat i continues the run of beat i-1 when both are flagged and the interval between them is fast
+    with np.errstate(invalid="ignore"):
+        joins = flag[1:] & flag[:-1] & (rr[1:] < RUN_MAX_RR_S)
+    runs = []
+    edges = np.diff(np.concatenate([[0], joins.astype(np.int8), [0]]))
+    for a, b in zip(np.where(edges == 1)[0], np.where(edges == -1)[0]):  # joins a..b-1: beats a..b
+        n_beats = int(b - a + 1)
+        if n_beats >= RUN_MIN_BEATS:
+            runs.append({"start_s": round(float(t[a]), 3), "end_s": round(float(t[b]), 3), "n_beats": n_beats,
+                         "rate_bpm": round(60.0 / float(np.mean(rr[a + 1:b + 1])), 1)})
+    return runs

@@ -109,3 +109,37 @@ def test_sig_wide_premature_beats_flagged_among_drifting_sinus(untrained):
     assert hit.mean() > 0.9
     assert flagged[near.argmin(axis=1)[hit]].mean() > 0.9
     assert flagged.sum() <= len(odd) + 3
+
+
+def test_sig_anomalous_runs_by_hand():
+    import pandas as pd
+
+    from ecg_backend.signals.scoring import anomalous_runs
+
+    flags = [0, 1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1]
+    rr = [0.8, 0.5, 0.4, 0.4, 0.9, 0.5, 0.5, 0.8, 0.5, 0.5, 0.5, 0.5, 0.8, 0.5, 0.7, 0.5]
+    t = np.cumsum(rr)
+    table = pd.DataFrame({"is_anomaly": np.array(flags, bool), "rr_s": rr, "time_s": t})
+    runs = anomalous_runs(table)
+    # beats 1-3 (3 beats), 8-11 (4 beats); 5-6 is too short; 13-15 is broken by a 0.7-s interval
+    assert [(r["n_beats"], r["start_s"]) for r in runs] == [(3, round(t[1], 3)), (4, round(t[8], 3))]
+    assert runs[0]["end_s"] == round(t[3], 3) and runs[0]["rate_bpm"] == 150.0
+    assert anomalous_runs(table.iloc[:0]) == []
+
+
+def test_sig_salvo_of_wide_beats_is_reported_as_a_run(untrained):
+    fs = 250.0
+    signal, truth = synthetic_ecg(seconds=120, fs=fs, heart_rate=70, seed=11)
+    base = np.median(signal)
+    width = int(0.14 * fs)
+    k = np.searchsorted(truth, 60 * fs)
+    start = truth[k] - int(0.3 * fs)
+    salvo = start + np.arange(5) * int(0.46 * fs)  # five wide beats at 130 /min
+    signal[truth[k] - 30:truth[k + 3] + 30] = base
+    for r in salvo:
+        signal[r - width:r + width] -= 1.5 * np.hanning(2 * width)
+    result = analyze_recording(signal, fs, detector=untrained)
+    runs = result.runs
+    assert len(runs) == 1, runs
+    assert runs[0]["n_beats"] >= 4 and abs(runs[0]["start_s"] - salvo[0] / fs) < 0.2 and runs[0]["rate_bpm"] > 110
+    assert result.summary["anomalous_runs"] == 1 and result.summary["longest_anomalous_run"] == runs[0]["n_beats"]
