@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecg_backend.extensions import db
@@ -97,9 +97,17 @@ class Patient(db.Model):
                 "updated_at": iso(self.updated_at)}
 
 
+IDEMPOTENCY_KEY_MAX = 255
+
+
 class Analysis(db.Model):
     __tablename__ = "analyses"
-    __table_args__ = (Index("ix_analyses_owner_created", "owner_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_analyses_owner_created", "owner_id", "created_at"),
+        # One analysis per client-chosen Idempotency-Key and owner; the database settles a race between
+        # two requests carrying the same key. NULL keys (requests without one) never collide.
+        UniqueConstraint("owner_id", "idempotency_key", name="uq_analyses_owner_idempotency_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -115,6 +123,8 @@ class Analysis(db.Model):
     model_version: Mapped[str | None] = mapped_column(String(64), default=None)
     input: Mapped[dict | None] = mapped_column(JSON, default=None)
     result: Mapped[dict | None] = mapped_column(JSON, default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX), default=None)
+    request_hash: Mapped[str | None] = mapped_column(String(64), default=None)  # sha256 hex of the request
 
     patient: Mapped[Patient | None] = relationship(back_populates="analyses")
 

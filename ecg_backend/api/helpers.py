@@ -4,7 +4,9 @@ from __future__ import annotations
 from flask import request
 
 from ecg_backend.errors import InputError
-from ecg_backend.models import MAX_ID
+from ecg_backend.models import IDEMPOTENCY_KEY_MAX, MAX_ID
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def json_body(required: bool = True) -> dict:
@@ -35,6 +37,24 @@ def optional_int(value, name: str, status: int = 422) -> int | None:
         raise InputError(f"'{name}' must be a positive integer id, got {value!r}", status=status,
                          details={"field": name})
     return number
+
+
+def idempotency_key() -> str | None:
+    """The request's ``Idempotency-Key`` header (``None`` when absent), or a 400 InputError.
+
+    A key is 1 to 255 printable ASCII characters (a UUID is a good choice); surrounding double quotes
+    (the structured-header form ``"key"``) are dropped.
+    """
+    value = request.headers.get(IDEMPOTENCY_HEADER)
+    if value is None:
+        return None
+    key = value.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isascii() or not key.isprintable():
+        raise InputError(f"the {IDEMPOTENCY_HEADER} header must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII "
+                         "characters, e.g. a UUID", status=400, details={"header": IDEMPOTENCY_HEADER})
+    return key
 
 
 def no_content():

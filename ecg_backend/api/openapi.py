@@ -37,6 +37,18 @@ PAGE_PARAMS = [
                                                    "default": 20}},
 ]
 _STR = {"type": "string"}
+IDEMPOTENCY_KEY_PARAM = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
+    "description": "A key of your choice (a new UUID per logical request) that makes a storing request "
+                   "safe to retry. The first analysis stored with this key is kept; sending the same key "
+                   "and the same request again (same beats, patient_id, store and file name) answers that "
+                   "stored analysis again (same `analysis_id`, header `Idempotent-Replayed: true`) and stores "
+                   "nothing new, also when two such requests arrive at once. The same key with a different "
+                   "request is a 422 (`idempotency_key_reused`). Keys are per account, kept as long as the "
+                   "analysis; a request that stores nothing keeps no key. 1-255 printable ASCII "
+                   "characters, else 400.",
+}
 _NULLABLE_STR = {"type": ["string", "null"]}
 
 SPEC: dict = {
@@ -169,8 +181,11 @@ add_paths({
                          "properties": {"email": _STR, "password": _STR}}), tag="auth", public=True)},
     "/logout": {"post": _op("Log out", {"302": {"description": "to /login"}}, tag="auth", public=True)},
     "/predict": {"post": _op("Score beats: JSON, a CSV upload (field 'file') or a text/csv body", {
-        "200": _json(_ref("PredictResponse"), "per-beat results"), **_WRITE_ERRORS,
-        "404": _err("NotFound"), "413": _err("PayloadTooLarge")}, tag="predict", body={
+        "200": {**_json(_ref("PredictResponse"), "per-beat results"), "headers": {"Idempotent-Replayed": {
+            "description": "`true` when the answer is the stored one of an earlier request with the same "
+                           "Idempotency-Key", "schema": {"type": "string", "enum": ["true"]}}}},
+        **_WRITE_ERRORS, "404": _err("NotFound"), "413": _err("PayloadTooLarge")}, tag="predict",
+        params=[IDEMPOTENCY_KEY_PARAM], body={
         "required": True, "content": {
             "application/json": {"schema": _ref("PredictJSON")},
             "multipart/form-data": {"schema": {"type": "object", "required": ["file"], "properties": {

@@ -7,9 +7,9 @@ from flask import current_app, jsonify, request
 
 from ecg_backend.api import bp
 from ecg_backend.api.auth import api_login_required, current_api_user
-from ecg_backend.api.helpers import json_body, optional_int
+from ecg_backend.api.helpers import idempotency_key, json_body, optional_int
 from ecg_backend.errors import InputError
-from ecg_backend.services.analyses import analyse_beats
+from ecg_backend.services.analyses import analyse_beats, analyse_beats_once
 from ecg_backend.services.beat_input import beats_from_csv, beats_from_json
 
 CSV_EXTENSIONS = {"", ".csv", ".txt", ".tsv"}
@@ -51,9 +51,19 @@ def read_predict_request(max_beats: int) -> tuple:
 @bp.post("/predict")
 @api_login_required
 def predict():
-    """Score beats; stores the analysis when ``patient_id`` (owner-checked) or ``store`` is given."""
+    """Score beats; stores the analysis when ``patient_id`` (owner-checked) or ``store`` is given.
+
+    With an ``Idempotency-Key`` header a stored analysis is made once per key: a retry gets the first
+    answer again, marked ``Idempotent-Replayed: true``.
+    """
+    key = idempotency_key()
     beats, patient_id, store, source, filename = read_predict_request(
         current_app.config["MAX_BEATS_PER_REQUEST"])
-    response, _ = analyse_beats(current_api_user(), beats, patient_id=patient_id, store=store,
-                                source=source, filename=filename)
-    return jsonify(response)
+    options = {"patient_id": patient_id, "store": store, "source": source, "filename": filename}
+    if key is None:
+        return jsonify(analyse_beats(current_api_user(), beats, **options)[0])
+    response, _, replayed = analyse_beats_once(current_api_user(), beats, key, **options)
+    answer = jsonify(response)
+    if replayed:
+        answer.headers["Idempotent-Replayed"] = "true"
+    return answer

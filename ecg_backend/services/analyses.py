@@ -1,8 +1,12 @@
 """Analyse beats with the loaded detector and keep the result as an owner-scoped ``Analysis``."""
 from __future__ import annotations
 
+import hashlib
+import json
+
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
@@ -28,11 +32,13 @@ def score_beats(beats: np.ndarray) -> dict:
 
 
 def analyse_beats(owner: User, beats: np.ndarray, *, patient_id: int | None = None, store: bool = False,
-                  source: str = "api", filename: str | None = None) -> tuple[dict, Analysis | None]:
+                  source: str = "api", filename: str | None = None, idempotency_key: str | None = None,
+                  request_hash: str | None = None) -> tuple[dict, Analysis | None]:
     """Score beats and, when ``store`` or a ``patient_id`` is given, keep them as one Analysis.
 
     The patient is owner-checked before any work (404 for someone else's id). The row is written in a
-    single commit, so a failure leaves nothing half-stored.
+    single commit, so a failure leaves nothing half-stored. ``idempotency_key`` and ``request_hash`` are
+    stored on the row (see :func:`analyse_beats_once`).
 
     Returns:
         (response dict as ``score_beats`` plus ``analysis_id`` when stored, the Analysis or None).
@@ -51,10 +57,72 @@ def analyse_beats(owner: User, beats: np.ndarray, *, patient_id: int | None = No
         model_version=response["model_version"],
         input={"beats": np.asarray(beats, dtype=np.float64).round(6).tolist()},
         result={"beats": response["beats"], "summary": summary, "model_version": response["model_version"]},
+        idempotency_key=idempotency_key, request_hash=request_hash,
     )
     save_analysis(analysis)
     response["analysis_id"] = analysis.id
     return response, analysis
+
+
+def request_fingerprint(beats: np.ndarray, *, patient_id: int | None, store: bool, source: str,
+                        filename: str | None) -> str:
+    """sha256 hex of what a /predict request asks for: the beats' values and the storing options.
+
+    Parsed values, not raw bytes, so a retry of the same request matches even when the client encodes
+    it differently (another multipart boundary, other whitespace, ``beat`` vs ``beats``).
+    """
+    options = json.dumps([patient_id, bool(store or patient_id is not None), source, filename or None])
+    digest = hashlib.sha256(options.encode("utf-8"))
+    array = np.ascontiguousarray(beats, dtype="<f8")
+    digest.update(repr(array.shape).encode("ascii"))
+    digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def analyse_beats_once(owner: User, beats: np.ndarray, idempotency_key: str, *, patient_id: int | None = None,
+                       store: bool = False, source: str = "api",
+                       filename: str | None = None) -> tuple[dict, Analysis | None, bool]:
+    """``analyse_beats`` under a client's ``Idempotency-Key``: a retried request is stored only once.
+
+    The first stored analysis with this owner and key is answered again (same ``analysis_id``) when the
+    request is the same (same beats and options); a different request under a used key is a 422. Two
+    concurrent requests with one key race to insert; the unique constraint lets one win and the other
+    answers the winner's analysis. A request that stores nothing keeps no key.
+
+    Returns:
+        (response, the Analysis or None, whether the response is a replay of an earlier one).
+    """
+    fingerprint = request_fingerprint(beats, patient_id=patient_id, store=store, source=source,
+                                      filename=filename)
+    earlier = _analysis_for_key(owner, idempotency_key)
+    if earlier is not None:
+        return _replay(earlier, fingerprint, idempotency_key), earlier, True
+    try:
+        response, analysis = analyse_beats(owner, beats, patient_id=patient_id, store=store, source=source,
+                                           filename=filename, idempotency_key=idempotency_key,
+                                           request_hash=fingerprint)
+    except IntegrityError:
+        # A concurrent request with the same key committed first (add_and_commit rolled back ours).
+        earlier = _analysis_for_key(owner, idempotency_key)
+        if earlier is None:
+            raise
+        return _replay(earlier, fingerprint, idempotency_key), earlier, True
+    return response, analysis, False
+
+
+def _analysis_for_key(owner: User, key: str) -> Analysis | None:
+    return db.session.scalar(_owned(owner).where(Analysis.idempotency_key == key))
+
+
+def _replay(analysis: Analysis, fingerprint: str, key: str) -> dict:
+    """The stored answer of ``analysis``; 422 when the key came with a different request."""
+    if analysis.request_hash != fingerprint:
+        raise InputError(f"the Idempotency-Key {key!r} was already used for a different request; send a new "
+                         "key with each new request", status=422, code="idempotency_key_reused",
+                         details={"header": "Idempotency-Key", "analysis_id": analysis.id})
+    result = analysis.result or {}
+    return {"beats": result.get("beats", []), "summary": result.get("summary"),
+            "model_version": result.get("model_version"), "analysis_id": analysis.id}
 
 
 def save_analysis(analysis: Analysis) -> Analysis:
