@@ -16,7 +16,11 @@ Phases (each with ``--clients`` threads for ``--duration`` seconds):
 The server runs as the README says (``gunicorn ecg_backend.wsgi:app`` with gunicorn.conf.py) on a temp
 SQLite database with a generated admin password; the script logs in, makes a token and a patient, and
 afterwards checks that nothing was lost: every 2xx ``analysis_id`` is in the database and the number
-of stored analyses equals the number of 2xx answers (per phase). Worker memory (RSS and PSS from
+of stored analyses equals the number of logical requests answered 2xx (per phase). Storing phases send
+an ``Idempotency-Key`` (unique per logical request) and re-send a request with the same key after a
+connection error (reset, refused), as a careful client does: a request whose worker was killed after it
+had stored the analysis is answered again from the stored row (``Idempotent-Replayed: true``), so a
+killed worker leaves no stored row that its client never heard of. Worker memory (RSS and PSS from
 /proc) is read after a warm-up and after the load phases (before a worker is killed or the server stopped). Targets (2 cores): zero 5xx; predict1 throughput >= 50%
 of healthz; predict1 p99 < 100 ms; worker memory growth < 10%. The script prints a table and a verdict
 and can write everything as JSON (``--json``). Loopback only; every phase is bounded in time and count.
@@ -211,6 +215,9 @@ class PhaseResult:
     statuses: dict = field(default_factory=dict)
     connection_errors: int = 0
     analysis_ids: list = field(default_factory=list)
+    answers: list = field(default_factory=list)  # storing phases: (idempotency key, analysis id, replayed)
+    retries: int = 0  # storing phases: requests re-sent with the same key after a connection error
+    abandoned_keys: list = field(default_factory=list)  # keys still unanswered when the phase ended
     events: list = field(default_factory=list)
 
     def summary(self) -> dict:
@@ -224,7 +231,8 @@ class PhaseResult:
                 "p99_ms": round(float(np.nanpercentile(lat, 99)), 1),
                 "status_4xx": sum(v for k, v in self.statuses.items() if 400 <= int(k) < 500),
                 "status_5xx": sum(v for k, v in self.statuses.items() if int(k) >= 500),
-                "connection_errors": self.connection_errors, "events": self.events}
+                "connection_errors": self.connection_errors, "retries": self.retries,
+                "replayed_2xx": sum(1 for _, _, replayed in self.answers if replayed), "events": self.events}
 
 
 def run_phase(server: Server, name: str, spec: tuple, clients: int, duration: float,
@@ -237,32 +245,46 @@ def run_phase(server: Server, name: str, spec: tuple, clients: int, duration: fl
     stop_at = time.monotonic() + duration
     stop = threading.Event()
 
-    def client() -> None:
-        local_lat, local_status, local_ids, errors = [], {}, [], 0
-        for _ in range(MAX_REQUESTS_PER_CLIENT):
+    run_id = os.urandom(4).hex()
+
+    def client(index: int) -> None:
+        local_lat, local_status, local_answers, errors, retries = [], {}, [], 0, 0
+        key = None  # the Idempotency-Key of the logical request in progress (storing phases)
+        for sequence in range(MAX_REQUESTS_PER_CLIENT):
             if stop.is_set() or time.monotonic() >= stop_at:
                 break
+            if name in STORING and key is None:
+                key = f"{name}-{run_id}-{index}-{sequence}"
             started = time.perf_counter()
             try:
-                status, data, _ = request(server.port, method, path, body, headers, timeout=30)
-            except OSError:  # refused / reset: a killed worker or a stopped server
+                status, data, answer_headers = request(server.port, method, path, body,
+                                                       headers if key is None else {**headers, "Idempotency-Key": key},
+                                                       timeout=30)
+            except (OSError, http.client.HTTPException):  # refused / reset: a killed worker or a stopped server
                 errors += 1
+                retries += key is not None  # the next round re-sends the same key
                 time.sleep(0.05)
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             local_status[status] = local_status.get(status, 0) + 1
             if 200 <= status < 300:
                 local_lat.append(elapsed)
-                if name in STORING:
-                    local_ids.append(json.loads(data).get("analysis_id"))
+                if key is not None:
+                    local_answers.append((key, json.loads(data).get("analysis_id"),
+                                          answer_headers.get("Idempotent-Replayed") == "true"))
+            key = None
         with lock:
             result.latencies_ms.extend(local_lat)
-            for key, value in local_status.items():
-                result.statuses[key] = result.statuses.get(key, 0) + value
-            result.analysis_ids.extend(local_ids)
+            for code, value in local_status.items():
+                result.statuses[code] = result.statuses.get(code, 0) + value
+            result.answers.extend(local_answers)
+            result.analysis_ids.extend(answer[1] for answer in local_answers)
             result.connection_errors += errors
+            result.retries += retries
+            if key is not None:
+                result.abandoned_keys.append(key)
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(index,), daemon=True) for index in range(clients)]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -311,22 +333,35 @@ def terminate_server(server: Server):
 
 
 # ---------------------------------------------------------------------------- checks
-def stored_analyses(db_path: Path) -> set[int]:
+def stored_analyses(db_path: Path) -> dict[int, str | None]:
+    """Stored analysis ids and their Idempotency-Keys."""
     with sqlite3.connect(db_path) as connection:
-        return {row[0] for row in connection.execute("SELECT id FROM analyses")}
+        return dict(connection.execute("SELECT id, idempotency_key FROM analyses"))
 
 
-def lost_check(results: list[PhaseResult], before: dict[str, set], after: set[int]) -> dict:
-    """Per storing phase: 2xx ids missing from the database, and stored rows without a 2xx answer."""
+def lost_check(results: list[PhaseResult], before: dict[str, dict], after: dict[int, str | None]) -> dict:
+    """Per storing phase: 2xx ids missing from the database, and stored rows without a 2xx answer.
+
+    ``ok_2xx`` counts 2xx answers; each logical request (one key) is answered at most once, because a
+    client re-sends only when it got no answer. ``rows_without_2xx`` are rows stored in the phase whose
+    key (and id) no 2xx answer carried: a request whose answer was lost and never retried successfully.
+    """
     out = {}
     for result in results:
         if result.name not in STORING:
             continue
-        new_rows = before[result.name + ":after"] - before[result.name + ":before"]
+        new_rows = {i: k for i, k in before[result.name + ":after"].items() if i not in before[result.name + ":before"]}
         ids = [i for i in result.analysis_ids if i is not None]
-        out[result.name] = {"ok_2xx": len(result.analysis_ids), "ids_in_answers": len(ids),
-                            "missing_from_db": len(set(ids) - after), "rows_stored": len(new_rows),
-                            "rows_without_2xx": len(new_rows - set(ids)), "duplicate_ids": len(ids) - len(set(ids))}
+        answered_keys = {key for key, _, _ in result.answers}
+        out[result.name] = {
+            "ok_2xx": len(result.analysis_ids), "unique_keys_2xx": len(answered_keys), "ids_in_answers": len(ids),
+            "replayed_2xx": sum(1 for _, _, replayed in result.answers if replayed), "retries": result.retries,
+            "missing_from_db": len(set(ids) - set(after)), "rows_stored": len(new_rows),
+            "rows_without_2xx": sum(1 for i, k in new_rows.items() if i not in set(ids) and k not in answered_keys),
+            "duplicate_ids": len({(k, i) for k, i, _ in result.answers}) - len(set(ids)),
+            "keys_stored_twice": len(new_rows) - len(set(new_rows.values())),
+            "abandoned_keys": len(result.abandoned_keys),
+            "abandoned_keys_stored": sum(1 for k in new_rows.values() if k in set(result.abandoned_keys))}
     return out
 
 
@@ -375,10 +410,12 @@ def evaluate(report: dict) -> dict:
         ok = check["missing_from_db"] == 0 and check["ids_in_answers"] == check["ok_2xx"]
         targets[f"every 2xx analysis stored ({phase})"] = (ok, f"{check['ok_2xx']} 2xx, {check['missing_from_db']} "
                                                              "missing from the database")
-        equal = check["rows_stored"] == check["ok_2xx"]
-        targets[f"stored rows == 2xx ({phase})"] = (equal, f"{check['rows_stored']} rows for {check['ok_2xx']} 2xx; "
-                                                    f"{check['rows_without_2xx']} row(s) whose answer was lost "
-                                                    f"({resets.get(phase, 0)} connection reset(s) in the phase)")
+        equal = check["rows_stored"] == check["unique_keys_2xx"] == check["ok_2xx"]
+        targets[f"stored rows == 2xx ({phase})"] = (
+            equal, f"{check['rows_stored']} rows for {check['ok_2xx']} 2xx ({check['unique_keys_2xx']} keys); "
+                   f"{check['rows_without_2xx']} row(s) whose answer was lost; {resets.get(phase, 0)} connection "
+                   f"error(s), {check['retries']} retried with the same key, {check['replayed_2xx']} answered "
+                   "from the stored row")
     return targets
 
 
@@ -418,10 +455,10 @@ def main(argv=None) -> int:
             if name in ("kill", "sigterm") and not end_mem:  # before a worker is killed or the server stopped
                 end_workers, end_mem = server.workers(), memory(server.workers())
             interrupt = kill_one_worker(server) if name == "kill" else terminate_server(server) if name == "sigterm" else None
-            marks[name + ":before"] = stored_analyses(server.db_path) if name in STORING else set()
+            marks[name + ":before"] = stored_analyses(server.db_path) if name in STORING else {}
             print(f"phase {name}: {args.clients} clients for {args.duration:g} s ...", flush=True)
             results.append(run_phase(server, name, spec, args.clients, args.duration, interrupt))
-            marks[name + ":after"] = stored_analyses(server.db_path) if name in STORING else set()
+            marks[name + ":after"] = stored_analyses(server.db_path) if name in STORING else {}
         if not end_workers:
             end_workers, end_mem = server.workers(), memory(server.workers())
         report["machine_after"] = machine_load()
