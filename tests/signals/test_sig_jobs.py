@@ -167,3 +167,19 @@ def test_sig_stale_running_job_reports_failed(app, client, clinician_a, bearer):
     assert body["state"] == "failed" and "time limit" in body["error"]
     with app.app_context():
         assert db.session.get(Job, job_id).state == "failed"
+
+
+def test_sig_flutter_and_runs_shown_on_the_recording_page(client, auth, clinician_a, bearer):
+    from tests.signals.test_sig_rhythm import _with_flutter
+
+    signal, _, _, _ = _with_flutter(250.0)
+    headers = bearer(clinician_a)
+    job = client.post("/api/v1/recordings", json={"signal": np.round(signal, 4).tolist(), "sampling_rate": 250},
+                      headers=headers).get_json()
+    done = _wait(client, job["url"], headers)
+    result = client.get(done["result_url"], headers=headers).get_json()["result"]
+    assert [e["rhythm"] for e in result["episodes"]] == ["ventricular_flutter"]
+    assert result["summary"]["flutter_episodes"] == 1 and isinstance(result["runs"], list)
+    auth.login(clinician_a)
+    page = client.get(done["page_url"]).data.decode()
+    assert "Ventricular flutter" in page and 'id="sum-flutter"' in page
