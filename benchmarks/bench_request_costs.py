@@ -7,7 +7,7 @@ Prints milliseconds of process CPU time per call (best of 5 rounds of ``--n`` ca
 the whole ``GET /healthz``, single-beat ``POST /predict`` (scored only, and stored with a patient), and
 the parts of a single-beat predict: token authentication (with session set-up and tear-down), parsing,
 ``AnomalyDetector.score`` of one beat, one forward pass (eager network, and the detector's inference
-path), and ``jsonify`` of the answer. CPU time, not wall time, so other work on the machine disturbs it
+path), and ``jsonify`` of the answer (production settings, rate limits off). CPU time, not wall time, so other work on the machine disturbs it
 less (but still some: run it on a quiet machine and compare checkouts back to back).
 """
 from __future__ import annotations
