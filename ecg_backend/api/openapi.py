@@ -210,7 +210,11 @@ add_paths({
                 "email": _STR, "password": _STR, "name": _STR, "role": {"enum": ["admin", "clinician"]}}}),
             tag="admin")},
     "/api/v1/users/{user_id}": {"patch": _op("Disable/enable an account or reset its password (admin)", {
-        "200": _json(_ref("User"), "updated"), "403": _err("Forbidden"), "404": _err("NotFound"),
+        "200": _json({"allOf": [_ref("User"), {"type": "object", "properties": {"password_reset": {
+            "type": "object", "description": "present after a password reset: the account's other sessions "
+            "are signed out and its API tokens revoked", "properties": {
+                "other_sessions_signed_out": {"type": "boolean"}, "this_session_kept": {"type": "boolean"},
+                "api_tokens_revoked": {"type": "integer"}, "message": _STR}}}}]}, "updated"), "403": _err("Forbidden"), "404": _err("NotFound"),
         "409": _err("Conflict"), **_WRITE_ERRORS}, body=_json_body({"type": "object", "properties": {
             "is_active": {"type": "boolean"}, "password": _STR}}), params=_ID("user_id"), tag="admin")},
     "/api/v1/patients": {
