@@ -143,6 +143,10 @@ class Analysis(db.Model):
 
 class Job(db.Model):
     __tablename__ = "jobs"
+    __table_args__ = (
+        # One recording job per client-chosen Idempotency-Key and owner (NULL keys never collide).
+        UniqueConstraint("owner_id", "idempotency_key", name="uq_jobs_owner_idempotency_key"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -160,6 +164,8 @@ class Job(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(IDEMPOTENCY_KEY_MAX), default=None)
+    request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
     def to_dict(self) -> dict:
         return {"id": self.id, "patient_id": self.patient_id, "kind": self.kind, "state": self.state,

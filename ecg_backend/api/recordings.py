@@ -5,8 +5,8 @@ from flask import Blueprint, jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ecg_backend.api.auth import api_login_required, current_api_user
-from ecg_backend.api.helpers import json_body, optional_int
-from ecg_backend.api.openapi import add_paths
+from ecg_backend.api.helpers import idempotency_key, json_body, optional_int
+from ecg_backend.api.openapi import IDEMPOTENCY_KEY_PARAM, add_paths
 from ecg_backend.errors import InputError, error_response
 from ecg_backend.services import jobs, recordings
 from ecg_backend.signals import parsing
@@ -53,10 +53,19 @@ def create_recording():
     if not request.is_json and not request.files:
         raise InputError("send a file (multipart field 'file') or JSON {\"signal\": [...], \"sampling_rate\": Hz}",
                          status=415)
+    key = idempotency_key()
     parsed, filename, patient_id = _parse_request()
-    job = recordings.start_recording_job(current_api_user(), parsed, filename=filename, patient_id=patient_id)
+    replayed = False
+    if key is None:
+        job = recordings.start_recording_job(current_api_user(), parsed, filename=filename, patient_id=patient_id)
+    else:
+        job, replayed = recordings.start_recording_job_once(current_api_user(), parsed, key, filename=filename,
+                                                            patient_id=patient_id)
     body = _job_json(job)
-    return jsonify(body), 202, {"Location": body["url"]}
+    headers = {"Location": body["url"]}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return jsonify(body), 202, headers
 
 
 @bp.get("/jobs/<job_id>")
@@ -97,7 +106,12 @@ add_paths({
                 "file": {"type": "string", "format": "binary"}, "sampling_rate": {"type": "number"},
                 "lead": {"type": "string"}, "patient_id": {"type": "integer"}}}},
             "application/json": {"schema": {"type": "object", "required": ["signal", "sampling_rate"]}}}},
-        "responses": {"202": {"description": "job queued", "content": {"application/json": {"schema": _JOB}}},
+        "parameters": [{**IDEMPOTENCY_KEY_PARAM, "description": "A key of your choice (a new UUID per upload) "
+                        "that makes the upload safe to retry: the same key with the same recording answers the "
+                        "first job again (header `Idempotent-Replayed: true`) and starts no second one; the same "
+                        "key with a different recording or options is a 422 (`idempotency_key_reused`)."}],
+        "responses": {"202": {"description": "job queued (or, with a used Idempotency-Key, the earlier job)",
+                              "content": {"application/json": {"schema": _JOB}}},
                       "400": _ERR, "401": {"$ref": "#/components/responses/Unauthorized"},
                       "404": {"$ref": "#/components/responses/NotFound"},
                       "413": {"$ref": "#/components/responses/PayloadTooLarge"},

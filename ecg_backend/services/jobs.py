@@ -53,10 +53,12 @@ def _pool(app) -> ThreadPoolExecutor:
 
 
 def create_job(owner: User, kind: str, params: dict, input_path: str | None = None,
-               patient_id: int | None = None) -> Job:
-    """Insert a queued Job row for ``owner``."""
+               patient_id: int | None = None, idempotency_key: str | None = None,
+               request_hash: str | None = None) -> Job:
+    """Insert a queued Job row for ``owner`` (IntegrityError when ``idempotency_key`` is already used)."""
     job = Job(owner_id=owner.id, patient_id=patient_id, kind=kind, state="queued", progress=0.0,
-              message="waiting for a worker", params=params, input_path=input_path)
+              message="waiting for a worker", params=params, input_path=input_path,
+              idempotency_key=idempotency_key, request_hash=request_hash)
     return add_and_commit(job)
 
 

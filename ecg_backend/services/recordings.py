@@ -1,14 +1,19 @@
 """Recording analysis as a use-case: accept an upload, run it as a job, store the result as an Analysis."""
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import uuid
 
 import numpy as np
 from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ecg_backend.errors import InputError
-from ecg_backend.models import Analysis, User
+from ecg_backend.extensions import db
+from ecg_backend.models import Analysis, Job, User
 from ecg_backend.services import jobs
 from ecg_backend.services.analyses import save_analysis
 from ecg_backend.services.patients import get_patient
@@ -54,8 +59,13 @@ def human_bytes(n: int) -> str:
 
 
 def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str | None = None,
-                        patient_id: int | None = None) -> "jobs.Job":
-    """Save the parsed lead beside the upload area, create a queued Job and start it."""
+                        patient_id: int | None = None, idempotency_key: str | None = None,
+                        request_hash: str | None = None) -> Job:
+    """Save the parsed lead beside the upload area, create a queued Job and start it.
+
+    With ``idempotency_key`` an IntegrityError means another request took the key first; the saved
+    lead is removed again before it is re-raised.
+    """
     if patient_id is not None:
         get_patient(owner, patient_id)
     folder = os.path.join(upload_dir(), "jobs")
@@ -63,9 +73,67 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
     path = os.path.join(folder, f"{uuid.uuid4().hex}.npy")
     np.save(path, parsed.signal.astype(np.float32))
     params = {"sampling_rate": parsed.fs, "lead": parsed.lead, "leads": parsed.leads, "source": parsed.source,
-              "filename": (filename or "")[:255] or None, "n_samples": int(len(parsed.signal))}
-    job = jobs.create_job(owner, "recording", params, input_path=path, patient_id=patient_id)
+              "filename": _stored_filename(filename), "n_samples": int(len(parsed.signal))}
+    try:
+        job = jobs.create_job(owner, "recording", params, input_path=path, patient_id=patient_id,
+                              idempotency_key=idempotency_key, request_hash=request_hash)
+    except Exception:
+        os.remove(path)
+        raise
     jobs.enqueue(current_app._get_current_object(), job.id, "ecg_backend.services.recordings.run_recording_job")
+    return job
+
+
+def _stored_filename(filename: str | None) -> str | None:
+    return (filename or "")[:255] or None
+
+
+def recording_fingerprint(parsed: ParsedRecording, *, filename: str | None, patient_id: int | None) -> str:
+    """sha256 hex of what a recording request asks for: the chosen lead's samples, rate, lead and options.
+
+    Parsed values, not raw bytes, so a retry matches even with another multipart boundary or encoding.
+    """
+    options = json.dumps([patient_id, float(parsed.fs), parsed.lead, _stored_filename(filename)])
+    digest = hashlib.sha256(options.encode("utf-8"))
+    samples = np.ascontiguousarray(parsed.signal, dtype="<f4")
+    digest.update(repr(samples.shape).encode("ascii"))
+    digest.update(samples.tobytes())
+    return digest.hexdigest()
+
+
+def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_key: str, *,
+                             filename: str | None = None, patient_id: int | None = None) -> tuple[Job, bool]:
+    """``start_recording_job`` under a client's ``Idempotency-Key``: a retried upload starts one job.
+
+    The first job with this owner and key is answered again when the request is the same; the same key
+    with a different recording or options is a 422. Two concurrent requests race on the unique constraint.
+
+    Returns:
+        (the job, whether it is an earlier request's job).
+    """
+    fingerprint = recording_fingerprint(parsed, filename=filename, patient_id=patient_id)
+    earlier = _job_for_key(owner, idempotency_key)
+    if earlier is not None:
+        return _replayable(earlier, fingerprint, idempotency_key), True
+    try:
+        return start_recording_job(owner, parsed, filename=filename, patient_id=patient_id,
+                                   idempotency_key=idempotency_key, request_hash=fingerprint), False
+    except IntegrityError:
+        earlier = _job_for_key(owner, idempotency_key)
+        if earlier is None:
+            raise
+        return _replayable(earlier, fingerprint, idempotency_key), True
+
+
+def _job_for_key(owner: User, key: str) -> Job | None:
+    return db.session.scalar(select(Job).where(Job.owner_id == owner.id, Job.idempotency_key == key))
+
+
+def _replayable(job: Job, fingerprint: str, key: str) -> Job:
+    if job.request_hash != fingerprint:
+        raise InputError(f"the Idempotency-Key {key!r} was already used for a different recording; send a new "
+                         "key with each new upload", status=422, code="idempotency_key_reused",
+                         details={"header": "Idempotency-Key", "job_id": job.id})
     return job
 
 
