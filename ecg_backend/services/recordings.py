@@ -138,7 +138,21 @@ def _replayable(job: Job, fingerprint: str, key: str) -> Job:
 
 
 def run_recording_job(job, progress) -> int:
-    """Job body: analyse the saved lead, store an Analysis (kind 'recording'); returns its id."""
+    """Job body: analyse the saved lead, store an Analysis (kind 'recording'); returns its id.
+
+    The saved lead is removed when the job ends, finished or failed (a failed job is submitted again
+    as a new upload), so the upload area does not fill with the signals of failed jobs.
+    """
+    try:
+        return _analyse_saved_recording(job, progress)
+    finally:
+        try:
+            os.remove(job.input_path)
+        except (OSError, TypeError):
+            pass
+
+
+def _analyse_saved_recording(job, progress) -> int:
     from ecg_backend.services.detection import get_detector
     from ecg_backend.signals.recording import analyze_recording
 
@@ -158,10 +172,6 @@ def run_recording_job(job, progress) -> int:
         result=recording_result(result, signal, params["sampling_rate"], params.get("lead")),
     )
     save_analysis(analysis)
-    try:
-        os.remove(job.input_path)
-    except OSError:
-        pass
     return analysis.id
 
 

@@ -1,5 +1,6 @@
 """Recording jobs over HTTP: 202 + polling, ownership, failures, and the RQ path against a real Redis."""
 import io
+import os
 import time
 
 import numpy as np
@@ -112,6 +113,12 @@ def test_sig_failed_job_reports_message(app, client, clinician_a, bearer, ecg_js
     assert done["state"] == "failed" and "test failure" in done["error"]
     assert done["analysis_id"] is None
     assert recordings  # imported for monkeypatch target resolution
+    from ecg_backend.extensions import db
+    from ecg_backend.models import Job
+
+    with app.app_context():
+        saved = db.session.get(Job, job["id"]).input_path
+    assert saved and not os.path.exists(saved)  # a failed job's saved signal does not pile up
 
 
 def test_sig_progress_reporter_writes_rows(app, clinician_a):
