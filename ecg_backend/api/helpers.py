@@ -5,8 +5,7 @@ from flask import request
 
 from ecg_backend.errors import InputError
 from ecg_backend.models import IDEMPOTENCY_KEY_MAX, MAX_ID
-
-IDEMPOTENCY_HEADER = "Idempotency-Key"
+from ecg_backend.services.idempotency import HEADER as IDEMPOTENCY_HEADER
 
 
 def json_body(required: bool = True) -> dict:

@@ -1,17 +1,13 @@
 """Analyse beats with the loaded detector and keep the result as an owner-scoped ``Analysis``."""
 from __future__ import annotations
 
-import hashlib
-import json
-
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Analysis, User, is_valid_id
-from ecg_backend.services import add_and_commit
+from ecg_backend.services import add_and_commit, idempotency
 from ecg_backend.services.detection import get_detector
 from ecg_backend.services.pagination import paginate
 from ecg_backend.services.patients import get_patient
@@ -66,17 +62,9 @@ def analyse_beats(owner: User, beats: np.ndarray, *, patient_id: int | None = No
 
 def request_fingerprint(beats: np.ndarray, *, patient_id: int | None, store: bool, source: str,
                         filename: str | None) -> str:
-    """sha256 hex of what a /predict request asks for: the beats' values and the storing options.
-
-    Parsed values, not raw bytes, so a retry of the same request matches even when the client encodes
-    it differently (another multipart boundary, other whitespace, ``beat`` vs ``beats``).
-    """
-    options = json.dumps([patient_id, bool(store or patient_id is not None), source, filename or None])
-    digest = hashlib.sha256(options.encode("utf-8"))
-    array = np.ascontiguousarray(beats, dtype="<f8")
-    digest.update(repr(array.shape).encode("ascii"))
-    digest.update(array.tobytes())
-    return digest.hexdigest()
+    """What a /predict request asks for: the beats' values and the storing options (see ``idempotency``)."""
+    return idempotency.fingerprint([patient_id, bool(store or patient_id is not None), source, filename or None],
+                                   beats)
 
 
 def analyse_beats_once(owner: User, beats: np.ndarray, idempotency_key: str, *, patient_id: int | None = None,
@@ -85,44 +73,29 @@ def analyse_beats_once(owner: User, beats: np.ndarray, idempotency_key: str, *, 
     """``analyse_beats`` under a client's ``Idempotency-Key``: a retried request is stored only once.
 
     The first stored analysis with this owner and key is answered again (same ``analysis_id``) when the
-    request is the same (same beats and options); a different request under a used key is a 422. Two
-    concurrent requests with one key race to insert; the unique constraint lets one win and the other
-    answers the winner's analysis. A request that stores nothing keeps no key.
+    request is the same (same beats and options); a different request under a used key is a 422; two
+    concurrent requests are settled by the unique constraint (:func:`idempotency.create_once`). A request
+    that stores nothing keeps no key.
 
     Returns:
         (response, the Analysis or None, whether the response is a replay of an earlier one).
     """
     fingerprint = request_fingerprint(beats, patient_id=patient_id, store=store, source=source,
                                       filename=filename)
-    earlier = _analysis_for_key(owner, idempotency_key)
-    if earlier is not None:
-        return _replay(earlier, fingerprint, idempotency_key), earlier, True
-    try:
-        response, analysis = analyse_beats(owner, beats, patient_id=patient_id, store=store, source=source,
-                                           filename=filename, idempotency_key=idempotency_key,
-                                           request_hash=fingerprint)
-    except IntegrityError:
-        # A concurrent request with the same key committed first (add_and_commit rolled back ours).
-        earlier = _analysis_for_key(owner, idempotency_key)
-        if earlier is None:
-            raise
-        return _replay(earlier, fingerprint, idempotency_key), earlier, True
-    return response, analysis, False
+    created, earlier = idempotency.create_once(
+        idempotency_key, fingerprint, lambda: _analysis_for_key(owner, idempotency_key),
+        lambda: analyse_beats(owner, beats, patient_id=patient_id, store=store, source=source, filename=filename,
+                              idempotency_key=idempotency_key, request_hash=fingerprint),
+        id_field="analysis_id")
+    if created is not None:
+        return (*created, False)
+    result = earlier.result or {}
+    return ({"beats": result.get("beats", []), "summary": result.get("summary"),
+             "model_version": result.get("model_version"), "analysis_id": earlier.id}, earlier, True)
 
 
 def _analysis_for_key(owner: User, key: str) -> Analysis | None:
     return db.session.scalar(_owned(owner).where(Analysis.idempotency_key == key))
-
-
-def _replay(analysis: Analysis, fingerprint: str, key: str) -> dict:
-    """The stored answer of ``analysis``; 422 when the key came with a different request."""
-    if analysis.request_hash != fingerprint:
-        raise InputError(f"the Idempotency-Key {key!r} was already used for a different request; send a new "
-                         "key with each new request", status=422, code="idempotency_key_reused",
-                         details={"header": "Idempotency-Key", "analysis_id": analysis.id})
-    result = analysis.result or {}
-    return {"beats": result.get("beats", []), "summary": result.get("summary"),
-            "model_version": result.get("model_version"), "analysis_id": analysis.id}
 
 
 def save_analysis(analysis: Analysis) -> Analysis:

@@ -1,20 +1,17 @@
 """Recording analysis as a use-case: accept an upload, run it as a job, store the result as an Analysis."""
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import uuid
 
 import numpy as np
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Analysis, Job, User
-from ecg_backend.services import jobs
+from ecg_backend.services import idempotency, jobs
 from ecg_backend.services.analyses import save_analysis
 from ecg_backend.services.patients import get_patient
 from ecg_backend.signals.parsing import ParsedRecording
@@ -89,16 +86,9 @@ def _stored_filename(filename: str | None) -> str | None:
 
 
 def recording_fingerprint(parsed: ParsedRecording, *, filename: str | None, patient_id: int | None) -> str:
-    """sha256 hex of what a recording request asks for: the chosen lead's samples, rate, lead and options.
-
-    Parsed values, not raw bytes, so a retry matches even with another multipart boundary or encoding.
-    """
-    options = json.dumps([patient_id, float(parsed.fs), parsed.lead, _stored_filename(filename)])
-    digest = hashlib.sha256(options.encode("utf-8"))
-    samples = np.ascontiguousarray(parsed.signal, dtype="<f4")
-    digest.update(repr(samples.shape).encode("ascii"))
-    digest.update(samples.tobytes())
-    return digest.hexdigest()
+    """What a recording request asks for: the chosen lead's samples, rate, lead and options."""
+    return idempotency.fingerprint([patient_id, float(parsed.fs), parsed.lead, _stored_filename(filename)],
+                                   parsed.signal, dtype="<f4")
 
 
 def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_key: str, *,
@@ -106,35 +96,19 @@ def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_k
     """``start_recording_job`` under a client's ``Idempotency-Key``: a retried upload starts one job.
 
     The first job with this owner and key is answered again when the request is the same; the same key
-    with a different recording or options is a 422. Two concurrent requests race on the unique constraint.
+    with a different recording or options is a 422 (:func:`idempotency.create_once`).
 
     Returns:
         (the job, whether it is an earlier request's job).
     """
     fingerprint = recording_fingerprint(parsed, filename=filename, patient_id=patient_id)
-    earlier = _job_for_key(owner, idempotency_key)
-    if earlier is not None:
-        return _replayable(earlier, fingerprint, idempotency_key), True
-    try:
-        return start_recording_job(owner, parsed, filename=filename, patient_id=patient_id,
-                                   idempotency_key=idempotency_key, request_hash=fingerprint), False
-    except IntegrityError:
-        earlier = _job_for_key(owner, idempotency_key)
-        if earlier is None:
-            raise
-        return _replayable(earlier, fingerprint, idempotency_key), True
-
-
-def _job_for_key(owner: User, key: str) -> Job | None:
-    return db.session.scalar(select(Job).where(Job.owner_id == owner.id, Job.idempotency_key == key))
-
-
-def _replayable(job: Job, fingerprint: str, key: str) -> Job:
-    if job.request_hash != fingerprint:
-        raise InputError(f"the Idempotency-Key {key!r} was already used for a different recording; send a new "
-                         "key with each new upload", status=422, code="idempotency_key_reused",
-                         details={"header": "Idempotency-Key", "job_id": job.id})
-    return job
+    created, earlier = idempotency.create_once(
+        idempotency_key, fingerprint,
+        lambda: db.session.scalar(select(Job).where(Job.owner_id == owner.id, Job.idempotency_key == idempotency_key)),
+        lambda: start_recording_job(owner, parsed, filename=filename, patient_id=patient_id,
+                                    idempotency_key=idempotency_key, request_hash=fingerprint),
+        id_field="job_id")
+    return (created, False) if created is not None else (earlier, True)
 
 
 def run_recording_job(job, progress) -> int:
