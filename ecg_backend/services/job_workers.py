@@ -166,14 +166,30 @@ def worker_stopped(job: Job, app=None) -> bool:
     return (_now() - beat).total_seconds() > stale_after_s(app)
 
 
+def discard_input(path: str | None) -> bool:
+    """Remove a job's saved input (nobody will read it again); True when a file was removed."""
+    if not path:
+        return False
+    try:
+        os.remove(path)
+    except OSError:  # already gone, or never written
+        return False
+    return True
+
+
 def fail_abandoned(job_id: str) -> bool:
-    """Mark the job failed unless it ended meanwhile (a finished job keeps its result); True when it was."""
+    """Mark the job failed unless it ended meanwhile (a finished job keeps its result); True when it was.
+
+    The saved input of a job failed here is removed: its worker died before the job's own clean-up ran.
+    """
+    path = db.session.scalar(select(Job.input_path).where(Job.id == job_id))
     result = db.session.execute(
         update(Job).where(Job.id == job_id, Job.state.in_(ACTIVE_STATES))
         .values(state="failed", error=WORKER_STOPPED, message="failed", finished_at=_now()))
     db.session.commit()
     if result.rowcount:
         log.warning("job %s failed: its worker process stopped", job_id)
+        discard_input(path)
     return bool(result.rowcount)
 
 
@@ -192,3 +208,33 @@ def fail_orphaned_jobs(app=None) -> int:
             db.session.rollback()
             log.warning("could not check for abandoned jobs: %s", exc)
             return 0
+
+
+def sweep_stray_inputs(folder: str, min_age_s: float = 3600.0) -> int:
+    """Remove saved job inputs in ``folder`` that no queued or running job refers to; returns how many.
+
+    Such files are left by a process that died between saving an upload and creating its job, or by
+    jobs that ended before their inputs were cleaned up. Files younger than ``min_age_s`` are kept: their
+    job row may not be committed yet. Needs an app context.
+    """
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return 0
+    active = set(db.session.scalars(select(Job.input_path).where(Job.state.in_(ACTIVE_STATES),
+                                                                 Job.input_path.is_not(None))))
+    active = {os.path.realpath(p) for p in active}
+    cutoff = time.time() - min_age_s
+    removed = 0
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            if not os.path.isfile(path) or os.path.getmtime(path) > cutoff:
+                continue
+        except OSError:
+            continue
+        if os.path.realpath(path) not in active:
+            removed += discard_input(path)
+    if removed:
+        log.info("removed %d saved job inputs that no active job refers to", removed)
+    return removed

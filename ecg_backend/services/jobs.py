@@ -19,13 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Job, User
 from ecg_backend.services import add_and_commit
-from ecg_backend.services.job_workers import (ACTIVE_STATES, claim, fail_abandoned, fail_orphaned_jobs, keeper,
-                                              worker_stopped)
+from ecg_backend.services.job_workers import (ACTIVE_STATES, claim, discard_input, fail_abandoned, fail_orphaned_jobs,
+                                              keeper, sweep_stray_inputs, worker_stopped)
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "ecg"
@@ -49,7 +50,26 @@ def _pool(app) -> ThreadPoolExecutor:
             started = False
     if started:  # a new worker process: jobs that a previous one left behind are reported now
         fail_orphaned_jobs(app)
+        _sweep_stray_inputs(app)
     return _executor
+
+
+def job_input_dir() -> str:
+    """Where uploads wait for their job: ``<upload area>/jobs`` (needs an app context)."""
+    from ecg_backend.services.recordings import upload_dir
+
+    return os.path.join(upload_dir(), "jobs")
+
+
+def _sweep_stray_inputs(app) -> int:
+    """Remove saved recordings in the upload area that no active job will read (start-up housekeeping)."""
+    with app.app_context():
+        try:
+            return sweep_stray_inputs(job_input_dir(), min_age_s=JOB_TIMEOUT_S)
+        except SQLAlchemyError as exc:  # start-up must not fail over housekeeping
+            db.session.rollback()
+            log.warning("could not sweep saved job inputs: %s", exc)
+            return 0
 
 
 def create_job(owner: User, kind: str, params: dict, input_path: str | None = None,
@@ -189,6 +209,7 @@ def _expire_if_stale(job: Job) -> None:
         return
     _fail(job.id, InputError("the job did not finish within its time limit (its worker may have stopped); "
                              "upload the recording again"))
+    discard_input(job.input_path)
     db.session.refresh(job)
 
 
@@ -225,4 +246,5 @@ def _check_queue(job: Job) -> None:
         if job.state in ("queued", "running"):  # the worker may have finished it meanwhile
             _fail(job.id, InputError("the job queue lost this job (it restarted or its worker stopped); "
                                      "upload the recording again"))
+            discard_input(job.input_path)
             db.session.refresh(job)

@@ -37,12 +37,12 @@ def _dead_pid() -> int:
     return child.pid
 
 
-def _make_job(app, account, state="running", worker=None, started_ago_s=5.0):
+def _make_job(app, account, state="running", worker=None, started_ago_s=5.0, input_path=None):
     from ecg_backend.extensions import db
     from ecg_backend.services.users import get_user
 
     with app.app_context():
-        job = jobs.create_job(get_user(account.id), "recording", {"sampling_rate": 250})
+        job = jobs.create_job(get_user(account.id), "recording", {"sampling_rate": 250}, input_path=input_path)
         job.state = state
         job.started_at = jobs._now() - timedelta(seconds=started_ago_s) if state == "running" else None
         if worker is not None:
@@ -167,8 +167,10 @@ CHILD = textwrap.dedent("""
     from ecg_backend.services.users import get_user
 
     app = make_test_app(sys.argv[1])
+    with open(sys.argv[3], "wb") as saved:
+        saved.write(b"a saved recording")
     with app.app_context():
-        job = jobs.create_job(get_user(int(sys.argv[2])), "recording", {"sampling_rate": 250})
+        job = jobs.create_job(get_user(int(sys.argv[2])), "recording", {"sampling_rate": 250}, input_path=sys.argv[3])
         jobs.enqueue(app, job.id, "tests.reliability.test_jobs_orphans.block_until_released")
         print(job.id, flush=True)
     time.sleep(120)
@@ -178,7 +180,8 @@ CHILD = textwrap.dedent("""
 def test_jobs_sigkilled_worker_process_is_detected(app, client, clinician_a, bearer, tmp_path):
     """A real process runs the job in its thread pool and is SIGKILLed; the next read reports the job failed."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    child = subprocess.Popen([sys.executable, "-c", CHILD, uri, str(clinician_a.id)], cwd=REPO_ROOT,
+    saved = tmp_path / "saved.npy"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, uri, str(clinician_a.id), str(saved)], cwd=REPO_ROOT,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                              env={**os.environ, "ECG_JOB_WORKERS": "1"})
     headers = bearer(clinician_a)
@@ -190,6 +193,7 @@ def test_jobs_sigkilled_worker_process_is_detected(app, client, clinician_a, bea
             assert body["state"] in ("queued", "running") and time.monotonic() < deadline, body
             time.sleep(0.1)
         assert body["state"] == "running" and _runner_record(app, job_id)["pid"] == child.pid
+        assert saved.exists()
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
@@ -199,3 +203,67 @@ def test_jobs_sigkilled_worker_process_is_detected(app, client, clinician_a, bea
     body = client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
     assert body["state"] == "failed" and body["error"] == job_workers.WORKER_STOPPED
     assert time.monotonic() - started < 5
+    assert not saved.exists()  # the dead worker never cleaned up; failing its job removed the saved recording
+
+
+def _saved(path: Path, age_s: float = 0.0) -> str:
+    path.write_bytes(b"a saved recording")
+    if age_s:
+        then = time.time() - age_s
+        os.utime(path, (then, then))
+    return str(path)
+
+
+def test_jobs_failing_an_abandoned_job_removes_its_saved_input(app, client, clinician_a, bearer, tmp_path):
+    dead = _make_job(app, clinician_a, worker=_worker(pid=_dead_pid()), input_path=_saved(tmp_path / "dead.npy"))
+    live = _make_job(app, clinician_a, worker=_worker(host="another-host", pid=1),
+                     input_path=_saved(tmp_path / "live.npy"))
+    headers = bearer(clinician_a)
+    assert client.get(f"/api/v1/jobs/{dead}", headers=headers).get_json()["state"] == "failed"
+    assert client.get(f"/api/v1/jobs/{live}", headers=headers).get_json()["state"] == "running"
+    assert not (tmp_path / "dead.npy").exists() and (tmp_path / "live.npy").exists()
+
+
+def test_jobs_a_job_past_its_time_limit_loses_its_saved_input(app, client, clinician_a, bearer, tmp_path):
+    job_id = _make_job(app, clinician_a, started_ago_s=jobs.JOB_TIMEOUT_S + 120,
+                       input_path=_saved(tmp_path / "late.npy"))
+    body = client.get(f"/api/v1/jobs/{job_id}", headers=bearer(clinician_a)).get_json()
+    assert body["state"] == "failed" and "time limit" in body["error"]
+    assert not (tmp_path / "late.npy").exists()
+
+
+def test_jobs_sweep_removes_only_old_inputs_no_active_job_reads(app, clinician_a, tmp_path):
+    from ecg_backend.extensions import db
+    from ecg_backend.models import Job
+
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    hour = 3600.0
+    stray = _saved(folder / "stray.npy", age_s=2 * hour)  # no job refers to it
+    young = _saved(folder / "young.npy", age_s=60)  # its job row may not be committed yet
+    queued = _saved(folder / "queued.npy", age_s=2 * hour)
+    ended = _saved(folder / "ended.npy", age_s=2 * hour)
+    _make_job(app, clinician_a, state="queued", input_path=queued)
+    ended_id = _make_job(app, clinician_a, input_path=ended)
+    with app.app_context():
+        db.session.get(Job, ended_id).state = "finished"
+        db.session.commit()
+        assert job_workers.sweep_stray_inputs(str(folder), min_age_s=hour) == 2
+        assert job_workers.sweep_stray_inputs(str(tmp_path / "missing"), min_age_s=hour) == 0
+    assert sorted(p.name for p in folder.iterdir()) == ["queued.npy", "young.npy"]
+    assert not os.path.exists(stray) and not os.path.exists(ended) and os.path.exists(young)
+
+
+def test_jobs_pool_start_sweeps_the_upload_area(app, clinician_a, monkeypatch):
+    with app.app_context():
+        folder = Path(jobs.job_input_dir())
+    folder.mkdir(parents=True, exist_ok=True)
+    stray = _saved(folder / "left-behind.npy", age_s=jobs.JOB_TIMEOUT_S + 60)
+    monkeypatch.setattr(jobs, "_executor", None)
+    try:
+        jobs._pool(app)
+    finally:
+        pool, jobs._executor = jobs._executor, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+    assert not os.path.exists(stray)
