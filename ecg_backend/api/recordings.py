@@ -42,7 +42,7 @@ def _parse_request() -> tuple[parsing.ParsedRecording, str | None, int | None]:
         return parsed, payload.get("filename"), optional_int(payload.get("patient_id"), "patient_id")
     files = {f.filename or "upload": f.read() for f in request.files.getlist("file") + request.files.getlist("files")}
     parsed = parsing.parse_upload(files, recordings.upload_dir(), sampling_rate=request.form.get("sampling_rate"),
-                                  lead=request.form.get("lead"))
+                                  lead=request.form.get("lead"), single_lead=request.form.get("single_lead"))
     name = next(iter(files), None)
     return parsed, name, optional_int(request.form.get("patient_id"), "patient_id")
 
@@ -96,15 +96,19 @@ add_paths({
     "/api/v1/recordings": {"post": {
         "summary": "Analyse a long recording in the background",
         "description": "Multipart 'file' (CSV with one column per lead, JSON, WFDB .hea+.dat[+.atr] as several "
-                       "'file' parts, or a zip) with form fields sampling_rate, lead, patient_id; or JSON "
-                       "{\"signal\": [...] | [[...], ...], \"sampling_rate\": 360, \"lead\": ..., \"patient_id\": ...}. "
+                       "'file' parts, or a zip) with form fields sampling_rate, lead, single_lead, patient_id; or JSON "
+                       "{\"signal\": [...] | [[...], ...], \"sampling_rate\": 360, \"lead\": ..., \"single_lead\": false, "
+                       "\"patient_id\": ...}. The chosen lead (default MLII, else the first) gives the beats; the other "
+                       "leads add their beat shapes to the scores unless single_lead is true. A lead that cannot be "
+                       "used (another length, no numbers, flat) is a 422 naming it. "
                        "Returns 202 with the job; poll GET /api/v1/jobs/{id}. The body may be as large as the "
                        "server's recording upload limit (ECG_MAX_RECORDING_BYTES, by default MAX_CONTENT_LENGTH); "
                        "a larger one gets 413 with details.max_bytes.",
         "requestBody": {"content": {
             "multipart/form-data": {"schema": {"type": "object", "properties": {
                 "file": {"type": "string", "format": "binary"}, "sampling_rate": {"type": "number"},
-                "lead": {"type": "string"}, "patient_id": {"type": "integer"}}}},
+                "lead": {"type": "string"}, "single_lead": {"type": "boolean"},
+                "patient_id": {"type": "integer"}}}},
             "application/json": {"schema": {"type": "object", "required": ["signal", "sampling_rate"]}}}},
         "parameters": [{**IDEMPOTENCY_KEY_PARAM, "description": "A key of your choice (a new UUID per upload) "
                         "that makes the upload safe to retry: the same key with the same recording answers the "

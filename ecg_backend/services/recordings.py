@@ -58,19 +58,23 @@ def human_bytes(n: int) -> str:
 def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str | None = None,
                         patient_id: int | None = None, idempotency_key: str | None = None,
                         request_hash: str | None = None) -> Job:
-    """Save the parsed lead beside the upload area, create a queued Job and start it.
+    """Save the parsed leads beside the upload area, create a queued Job and start it.
 
+    The job's one ``.npy`` file holds the chosen lead alone (1-D) or, with other leads, an
+    (n_samples, 1 + k) float32 array whose column 0 is the chosen lead (`saved_leads`).
     With ``idempotency_key`` an IntegrityError means another request took the key first; the saved
-    lead is removed again before it is re-raised.
+    leads are removed again before it is re-raised.
     """
     if patient_id is not None:
         get_patient(owner, patient_id)
     folder = os.path.join(upload_dir(), "jobs")
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{uuid.uuid4().hex}.npy")
-    np.save(path, parsed.signal.astype(np.float32))
+    np.save(path, saved_leads(parsed))
     params = {"sampling_rate": parsed.fs, "lead": parsed.lead, "leads": parsed.leads, "source": parsed.source,
               "filename": _stored_filename(filename), "n_samples": int(len(parsed.signal))}
+    if parsed.extra_names:
+        params["extra_leads"] = list(parsed.extra_names)
     try:
         job = jobs.create_job(owner, "recording", params, input_path=path, patient_id=patient_id,
                               idempotency_key=idempotency_key, request_hash=request_hash)
@@ -81,14 +85,29 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
     return job
 
 
+def saved_leads(parsed: ParsedRecording) -> np.ndarray:
+    """float32 samples as the job stores them: the chosen lead (1-D), or with other leads an
+    (n_samples, 1 + k) array whose column 0 is the chosen lead, filled column by column."""
+    extra = parsed.extra_leads
+    if extra is None or extra.shape[1] == 0:
+        return parsed.signal.astype(np.float32)
+    out = np.empty((len(parsed.signal), 1 + extra.shape[1]), dtype=np.float32)
+    out[:, 0] = parsed.signal
+    out[:, 1:] = extra
+    return out
+
+
 def _stored_filename(filename: str | None) -> str | None:
     return (filename or "")[:255] or None
 
 
 def recording_fingerprint(parsed: ParsedRecording, *, filename: str | None, patient_id: int | None) -> str:
-    """What a recording request asks for: the chosen lead's samples, rate, lead and options."""
-    return idempotency.fingerprint([patient_id, float(parsed.fs), parsed.lead, _stored_filename(filename)],
-                                   parsed.signal, dtype="<f4")
+    """What a recording request asks for: the leads' samples (`saved_leads`), rate, lead and options.
+    A one-lead request hashes as it did before other leads were used."""
+    options = [patient_id, float(parsed.fs), parsed.lead, _stored_filename(filename)]
+    if parsed.extra_names:
+        options.append(list(parsed.extra_names))
+    return idempotency.fingerprint(options, saved_leads(parsed), dtype="<f4")
 
 
 def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_key: str, *,
@@ -112,7 +131,7 @@ def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_k
 
 
 def run_recording_job(job, progress) -> int:
-    """Job body: analyse the saved lead, store an Analysis (kind 'recording'); returns its id.
+    """Job body: analyse the saved lead(s), store an Analysis (kind 'recording'); returns its id.
 
     The saved lead is removed when the job ends, finished or failed (a failed job is submitted again
     as a new upload), so the upload area does not fill with the signals of failed jobs.
@@ -132,17 +151,21 @@ def _analyse_saved_recording(job, progress) -> int:
 
     params = job.params or {}
     try:
-        signal = np.load(job.input_path)
+        saved = np.load(job.input_path)
     except (OSError, ValueError, TypeError):
         raise InputError("the uploaded recording is no longer available; upload it again")
+    # 1-D: the chosen lead alone; 2-D: column 0 the chosen lead, the others its extra leads
+    signal, extra = (saved, None) if saved.ndim == 1 else (saved[:, 0], saved[:, 1:])
     progress(1.0, "loaded the recording")
-    result = analyze_recording(signal, params["sampling_rate"], detector=get_detector(), progress=progress)
+    result = analyze_recording(signal, params["sampling_rate"], detector=get_detector(), progress=progress,
+                               extra_leads=extra)
     analysis = Analysis(
         owner_id=job.owner_id, patient_id=job.patient_id, kind="recording", source="recording",
         filename=params.get("filename"), n_beats=result.summary["n_beats"],
         n_anomalous=result.summary["n_anomalous"], threshold=float(result.summary["operating_point"]),
         model_version=result.summary.get("model_version"),
-        input={k: params.get(k) for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples")},
+        input={k: params.get(k) for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples",
+                                          "extra_leads") if k in params or k != "extra_leads"},
         result=recording_result(result, signal, params["sampling_rate"], params.get("lead")),
     )
     save_analysis(analysis)

@@ -16,8 +16,9 @@ from ecg_backend.ml.cli import ecg_cli
 @click.option("--bundle", "bundle_dir", default=None, help="Model bundle folder (default: the app's loaded model).")
 @click.option("--untrained", is_flag=True, help="Random-weight model: measures the recording-context scoring alone.")
 @click.option("--halves", is_flag=True, help="Also pool the even and the odd positions of the sorted record list.")
+@click.option("--single-lead", is_flag=True, help="Analyse the first lead (MLII) alone instead of all leads.")
 def evaluate_mitdb_command(directory: str | None, records: str, bundle_dir: str | None, untrained: bool,
-                           halves: bool = False) -> None:
+                           halves: bool = False, single_lead: bool = False) -> None:
     """Per-record R-peak Se/PPV (150 ms), AUC of V vs normal beats and VEB Se/PPV at the shipped operating point."""
     from ecg_backend.ml.detector import ModelBundleError
     from ecg_backend.signals.evaluate import evaluate_dir, format_halves, format_table, load_detector
@@ -31,7 +32,8 @@ def evaluate_mitdb_command(directory: str | None, records: str, bundle_dir: str 
     folder = Path(directory) if directory else default_mitdb_dir()
     click.echo(f"model {detector.version}; records in {folder}")
     try:
-        rows = evaluate_dir(folder, detector, [r for r in records.split(",") if r] or None, echo=click.echo)
+        rows = evaluate_dir(folder, detector, [r for r in records.split(",") if r] or None, echo=click.echo,
+                            single_lead=single_lead)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(format_table(rows))

@@ -1,6 +1,7 @@
 """Evaluate long-recording analysis against MIT-BIH reference annotations.
 
     python -m ecg_backend.signals.evaluate --dir PATH [--records 100,119] [--model-dir DIR | --untrained]
+                                           [--halves] [--single-lead]
 
 (also `flask --app ecg_backend ecg evaluate-mitdb --dir PATH`). Per record: R-peak sensitivity/PPV
 (150 ms tolerance), AUC of V beats against normal beats (N, L, R, e, j) and VEB (V, E) sensitivity/PPV at
@@ -10,6 +11,9 @@ counts as a false positive; a second VEB PPV leaves out the flagged detections i
 Runs of fast anomalous beats (`scoring.anomalous_runs`) are compared with the annotated ventricular
 tachycardia episodes (rhythm annotation '(VT'): how many runs overlap one, how many episodes a run overlaps.
 `--halves` also pools the even and the odd positions of the sorted record list.
+Every lead of a record is used: the first (MLII) for the R peaks and all features, the others as
+``extra_leads`` of `analyze_recording`; `--single-lead` analyses the first lead alone (the figures before
+the second-lead revision).
 """
 from __future__ import annotations
 
@@ -35,13 +39,15 @@ def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def evaluate_record(directory, name: str, detector) -> dict:
-    """Analyse one record and compare with its annotations; returns one table row (counts and rates)."""
+def evaluate_record(directory, name: str, detector, single_lead: bool = False) -> dict:
+    """Analyse one record (its first lead, plus the others as extra leads unless ``single_lead``) and
+    compare with its annotations; returns one table row (counts and rates)."""
     from ecg_backend.signals.recording import analyze_recording
 
     rec = read_record(directory, name)
+    extra = None if single_lead or rec.extra_leads is None or rec.extra_leads.shape[1] == 0 else rec.extra_leads
     t0 = time.perf_counter()
-    analysis = analyze_recording(rec.signal, rec.fs, detector=detector)
+    analysis = analyze_recording(rec.signal, rec.fs, detector=detector, extra_leads=extra)
     elapsed = time.perf_counter() - t0
     table = analysis.beats
     det = table["r_peak"].to_numpy()
@@ -140,14 +146,16 @@ def format_halves(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def evaluate_dir(directory, detector, records: list[str] | None = None, echo=print) -> list[dict]:
-    """Evaluate every annotated record in ``directory`` (or the named ones); prints as it goes via ``echo``."""
+def evaluate_dir(directory, detector, records: list[str] | None = None, echo=print,
+                 single_lead: bool = False) -> list[dict]:
+    """Evaluate every annotated record in ``directory`` (or the named ones), with all their leads or
+    (``single_lead``) the first only; prints as it goes via ``echo``."""
     names = records or list_records(directory)
     if not names:
         raise FileNotFoundError(f"no WFDB records with .atr annotations in {directory}")
     rows = []
     for name in names:
-        rows.append(evaluate_record(directory, name, detector))
+        rows.append(evaluate_record(directory, name, detector, single_lead=single_lead))
         echo(f"  {name}: done in {rows[-1]['seconds']:.2f} s")
     return rows
 
@@ -171,13 +179,16 @@ def main(argv=None) -> None:
     parser.add_argument("--halves", action="store_true",
                         help="also print the pooled rows of the even and odd positions of the sorted record list "
                              "(design on one half, check on the other)")
+    parser.add_argument("--single-lead", action="store_true",
+                        help="analyse the first lead (MLII) alone, as before the second-lead revision")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(2)
     detector = load_detector(args.model_dir, args.untrained)
     records = [r for r in args.records.split(",") if r] or None
-    rows = evaluate_dir(Path(args.dir), detector, records)
+    print("leads: " + ("the first only (--single-lead)" if args.single_lead else "all (first = primary)"))
+    rows = evaluate_dir(Path(args.dir), detector, records, single_lead=args.single_lead)
     print(format_table(rows))
     if args.halves:
         print(format_halves(rows))

@@ -19,7 +19,8 @@ VEB_SYMBOLS = frozenset("VE")
 
 @dataclass
 class MitdbRecord:
-    """One record: the chosen lead, its rate and the reference beats (R-peak samples and symbols)."""
+    """One record: the first lead (``signal``), the other leads, its rate and the reference beats
+    (R-peak samples and symbols)."""
 
     name: str
     signal: np.ndarray
@@ -29,6 +30,8 @@ class MitdbRecord:
     ref_symbols: np.ndarray
     vf_episodes: list = None  # [(start, end)] sample ranges of ventricular flutter/fibrillation ('[' .. ']')
     vt_episodes: list = None  # [(start, end)] sample ranges of the rhythm annotation '(VT' (to the next rhythm)
+    extra_leads: np.ndarray | None = None  # (n_samples, k) float32: the other leads, in header order
+    extra_names: list = None  # their names (V1, V2, V4, V5, or MLII in record 114)
 
 
 def default_mitdb_dir() -> Path:
@@ -50,11 +53,12 @@ def list_records(directory: str | Path) -> list[str]:
 
 
 def read_record(directory: str | Path, name: str) -> MitdbRecord:
-    """Read one record's first lead (MLII in MIT-BIH) and its beat annotations."""
+    """Read one record's leads (``signal``: the first, MLII in MIT-BIH except 114; ``extra_leads``: the
+    others) and its beat annotations."""
     import wfdb
 
     path = str(Path(directory) / name)
-    rec = wfdb.rdrecord(path, channels=[0])
+    rec = wfdb.rdrecord(path)
     ann = wfdb.rdann(path, "atr")
     symbols = np.asarray(ann.symbol)
     is_beat = np.isin(symbols, list(BEAT_SYMBOLS))
@@ -87,6 +91,8 @@ def read_record(directory: str | Path, name: str) -> MitdbRecord:
         ref_symbols=symbols[is_beat],
         vf_episodes=episodes,
         vt_episodes=vt,
+        extra_leads=rec.p_signal[:, 1:].astype(np.float32),
+        extra_names=list(rec.sig_name[1:]),
     )
 
 

@@ -1,9 +1,10 @@
-"""Recording uploads -> one validated lead and its sampling rate.
+"""Recording uploads -> the chosen lead, the other leads and the sampling rate, validated.
 
 Accepted: a CSV with one column per lead (optional time column), a WFDB record (.hea + .dat, optional
 .atr; as separate files or one zip) and JSON ``{"signal": [...], "sampling_rate": 360}`` where
-``signal`` is one lead or a list of leads. Every problem raises `InputError` with a message the
-client can act on.
+``signal`` is one lead or a list of leads. The chosen lead (``lead``, default MLII or the first) is the
+primary one; the other leads travel along as ``extra_leads`` (float32) for the morphology features,
+unless ``single_lead`` is set. Every problem raises `InputError` with a message the client can act on.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"), (codecs.BOM_UTF32_BE, "ut
 
 @dataclass
 class ParsedRecording:
-    """A single lead ready for `analyze_recording`, plus what the upload held."""
+    """The chosen lead ready for `analyze_recording`, the other leads, plus what the upload held."""
 
     signal: np.ndarray
     fs: float
@@ -50,6 +51,24 @@ class ParsedRecording:
     leads: list = field(default_factory=list)
     source: str = ""
     annotations: dict | None = None  # WFDB .atr if uploaded: {"sample": [...], "symbol": [...]}
+    # The other leads (n_samples, k) float32 for `analyze_recording(extra_leads=...)`, in upload order,
+    # and their names; None / [] for a one-lead upload or with single_lead.
+    extra_leads: np.ndarray | None = None
+    extra_names: list = field(default_factory=list)
+
+
+def parse_flag(value, name: str) -> bool:
+    """A form/JSON boolean: true/false, 1/0, yes/no, on/off (absent or empty: False)."""
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise InputError(f"{name} must be true or false, got {value!r}", details={"field": name})
 
 
 def check_fs(fs) -> float:
@@ -83,7 +102,47 @@ def choose_lead(names: list[str], lead=None) -> int:
                      details={"field": "lead", "leads": names})
 
 
-def _finish(signal, fs, names, index, source, annotations=None) -> ParsedRecording:
+_SINGLE_LEAD_HINT = "fix or leave out that lead, or send single_lead=true to analyse the chosen lead alone"
+
+
+def _extra_leads(columns, names, index, n_samples) -> tuple[np.ndarray | None, list]:
+    """The leads other than ``index`` as one float32 (n_samples, k) array, each checked like the chosen one.
+
+    Args:
+        columns: one 1-D array per lead name, or a callable ``i -> array`` (read lazily, one at a time).
+    """
+    others = [i for i in range(len(names)) if i != index]
+    if not others:
+        return None, []
+    extra = np.empty((n_samples, len(others)), dtype=np.float32)
+    for k, i in enumerate(others):
+        column = np.asarray(columns(i) if callable(columns) else columns[i], dtype=np.float64)
+        name = names[i]
+        if column.ndim != 1:
+            raise InputError(f"lead {name!r} must be a flat list of numbers; {_SINGLE_LEAD_HINT}",
+                             details={"lead": name})
+        if len(column) != n_samples:
+            raise InputError(f"lead {name!r} has {len(column)} samples but lead {names[index]!r} has {n_samples}; "
+                             f"every lead needs the same length ({_SINGLE_LEAD_HINT})",
+                             details={"lead": name, "n_samples": len(column), "expected": n_samples})
+        finite = np.isfinite(column)
+        if np.isinf(column).any():
+            sample = int(np.argmax(np.isinf(column)))
+            raise InputError(f"sample {sample + 1} of lead {name!r} is infinite; samples must be finite numbers "
+                             f"(leave a gap for a missing sample), or {_SINGLE_LEAD_HINT}",
+                             details={"lead": name, "sample": sample + 1})
+        if not finite.any():
+            raise InputError(f"lead {name!r} holds no numeric samples; {_SINGLE_LEAD_HINT}", details={"lead": name})
+        values = column[finite]
+        if values.max() == values.min():
+            raise InputError(f"lead {name!r} is flat (one value throughout); {_SINGLE_LEAD_HINT}",
+                             details={"lead": name})
+        extra[:, k] = column
+    return extra, [names[i] for i in others]
+
+
+def _finish(signal, fs, names, index, source, annotations=None, columns=None) -> ParsedRecording:
+    """Validate the chosen lead (and, with ``columns``, the others: `_extra_leads`) into a ParsedRecording."""
     signal = np.asarray(signal, dtype=np.float64)
     if signal.ndim != 1:
         raise InputError("each lead must be a flat list of numbers")
@@ -97,8 +156,9 @@ def _finish(signal, fs, names, index, source, annotations=None) -> ParsedRecordi
         sample = int(np.argmax(np.isinf(signal)))
         raise InputError(f"sample {sample + 1} is infinite; samples must be finite numbers (leave a gap for a "
                          "missing sample)", details={"sample": sample + 1})
+    extra, extra_names = _extra_leads(columns, names, index, len(signal)) if columns is not None else (None, [])
     return ParsedRecording(signal=signal, fs=fs, lead=names[index], leads=list(names), source=source,
-                           annotations=annotations)
+                           annotations=annotations, extra_leads=extra, extra_names=extra_names)
 
 
 def decode_text(data: bytes | str, what: str = "the file") -> str:
@@ -134,8 +194,8 @@ def decode_text(data: bytes | str, what: str = "the file") -> str:
 
 
 # ---------------------------------------------------------------------------- JSON
-def parse_json_signal(payload, lead=None, sampling_rate=None) -> ParsedRecording:
-    """``{"signal": [...] | [[...], [...]], "sampling_rate": 360, "leads": [names]?}``."""
+def parse_json_signal(payload, lead=None, sampling_rate=None, single_lead=None) -> ParsedRecording:
+    """``{"signal": [...] | [[...], [...]], "sampling_rate": 360, "leads": [names]?, "single_lead": false?}``."""
     if not isinstance(payload, dict):
         raise InputError("the JSON body must be an object with 'signal' and 'sampling_rate'")
     if "signal" not in payload:
@@ -150,18 +210,30 @@ def parse_json_signal(payload, lead=None, sampling_rate=None) -> ParsedRecording
         raise InputError("'leads' must name each lead in 'signal'", details={"field": "leads"})
     names = [str(n) for n in names]
     index = choose_lead(names, lead if lead is not None else payload.get("lead"))
-    values = leads[index]
-    try:
-        arr = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    except (TypeError, ValueError):
-        raise InputError("'signal' must contain only numbers (null marks a missing sample)",
-                         details={"field": "signal"})
-    return _finish(arr, fs, names, index, source="json")
+    single = parse_flag(payload.get("single_lead") if single_lead is None else single_lead, "single_lead")
+
+    def column(i):
+        values = leads[i]
+        hint = "" if i == index else f"; {_SINGLE_LEAD_HINT}"
+        if not isinstance(values, list):
+            raise InputError(f"lead {names[i]!r} in 'signal' must be a list of numbers{hint}",
+                             details={"field": "signal", "lead": names[i]})
+        try:
+            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+        except (TypeError, ValueError):
+            where = "'signal'" if len(leads) == 1 else f"lead {names[i]!r} of 'signal'"
+            raise InputError(f"{where} must contain only numbers (null marks a missing sample){hint}",
+                             details={"field": "signal", "lead": names[i]})
+    return _finish(column(index), fs, names, index, source="json", columns=None if single else column)
 
 
 # ---------------------------------------------------------------------------- CSV
-def parse_csv(data: bytes | str, sampling_rate=None, lead=None) -> ParsedRecording:
-    """One column per lead, optional header and time column (seconds) that gives the rate when none is passed."""
+def parse_csv(data: bytes | str, sampling_rate=None, lead=None, single_lead=False) -> ParsedRecording:
+    """One column per lead, optional header and time column (seconds) that gives the rate when none is passed.
+
+    A cell that is not a number is an error in any lead that is used (the chosen one, and the others
+    unless ``single_lead``); an empty cell is a missing sample.
+    """
     import pandas as pd
 
     text = decode_text(data, "the CSV file")
@@ -192,13 +264,18 @@ def parse_csv(data: bytes | str, sampling_rate=None, lead=None) -> ParsedRecordi
         raise InputError("the CSV has no lead column besides the time column")
     lead_names = [names[i] for i in lead_cols]
     index = choose_lead(lead_names, lead)
-    column = values[:, lead_cols[index]]
-    bad = frame.iloc[:, lead_cols[index]].str.strip().ne("") & ~np.isfinite(column)
-    if bad.any():
-        row = int(np.argmax(bad.to_numpy())) + (2 if has_header else 1)
-        raise InputError(f"row {row} of lead {lead_names[index]!r} is not a number; leave a cell empty for a "
-                         "missing sample", details={"row": row})
-    return _finish(column, fs, lead_names, index, source="csv")
+    single = parse_flag(single_lead, "single_lead")
+
+    def column(i):
+        values_i = values[:, lead_cols[i]]
+        bad = frame.iloc[:, lead_cols[i]].str.strip().ne("") & ~np.isfinite(values_i)
+        if bad.any():
+            row = int(np.argmax(bad.to_numpy())) + (2 if has_header else 1)
+            hint = "" if i == index else f" ({_SINGLE_LEAD_HINT})"
+            raise InputError(f"row {row} of lead {lead_names[i]!r} is not a number; leave a cell empty for a "
+                             f"missing sample{hint}", details={"row": row, "lead": lead_names[i]})
+        return values_i
+    return _finish(column(index), fs, lead_names, index, source="csv", columns=None if single else column)
 
 
 def _not_number(cell: str) -> bool:
@@ -224,7 +301,8 @@ def _fs_from_time(times: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------------- WFDB
-def parse_wfdb(files: dict[str, bytes], upload_dir: str | os.PathLike, lead=None) -> ParsedRecording:
+def parse_wfdb(files: dict[str, bytes], upload_dir: str | os.PathLike, lead=None,
+               single_lead=False) -> ParsedRecording:
     """A WFDB record from uploaded files: ``{"100.hea": b"...", "100.dat": b"...", "100.atr"?: ...}`` or one zip.
 
     Files are written to a fresh temporary folder inside ``upload_dir`` (removed afterwards); zip
@@ -249,12 +327,12 @@ def parse_wfdb(files: dict[str, bytes], upload_dir: str | os.PathLike, lead=None
         for name, content in named.items():
             with open(os.path.join(tmp, name), "wb") as fh:
                 fh.write(content)
-        return _read_wfdb(tmp, record, lead)
+        return _read_wfdb(tmp, record, lead, parse_flag(single_lead, "single_lead"))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _read_wfdb(folder: str, record: str, lead) -> ParsedRecording:
+def _read_wfdb(folder: str, record: str, lead, single_lead: bool = False) -> ParsedRecording:
     import wfdb
 
     path = os.path.join(folder, record)
@@ -273,10 +351,13 @@ def _read_wfdb(folder: str, record: str, lead) -> ParsedRecording:
     fs = check_fs(header.fs)
     if (header.sig_len or 0) > MAX_SAMPLES:
         raise InputError(f"the record has {header.sig_len} samples; the limit is {MAX_SAMPLES}", status=413)
+    channels = [index] if single_lead else list(range(len(names)))
     try:
-        rec = wfdb.rdrecord(path, channels=[index], physical=True)
+        rec = wfdb.rdrecord(path, channels=channels, physical=True)
     except Exception as exc:  # truncated or mismatched .dat files
         raise InputError(f"the WFDB signal file could not be read: {exc}")
+    if rec.p_signal is None or rec.p_signal.ndim != 2 or rec.p_signal.shape[1] != len(channels):
+        raise InputError("the WFDB signal file does not hold the signals its header lists")
     annotations = None
     if os.path.exists(path + ".atr"):
         try:
@@ -284,7 +365,12 @@ def _read_wfdb(folder: str, record: str, lead) -> ParsedRecording:
             annotations = {"sample": [int(s) for s in ann.sample], "symbol": list(ann.symbol)}
         except Exception:  # annotations are optional; a broken .atr must not sink the recording
             annotations = None
-    return _finish(rec.p_signal[:, 0], fs, names, index, source="wfdb", annotations=annotations)
+    if single_lead:
+        return _finish(rec.p_signal[:, 0], fs, names, index, source="wfdb", annotations=annotations)
+    p_signal = rec.p_signal
+    del rec
+    return _finish(np.ascontiguousarray(p_signal[:, index]), fs, names, index, source="wfdb", annotations=annotations,
+                   columns=lambda i: p_signal[:, i])
 
 
 def _unzip(blob: bytes) -> dict[str, bytes]:
@@ -319,24 +405,29 @@ def _unzip(blob: bytes) -> dict[str, bytes]:
 
 
 # ---------------------------------------------------------------------------- dispatch
-def parse_upload(files: dict[str, bytes], upload_dir, sampling_rate=None, lead=None) -> ParsedRecording:
-    """Route uploaded files by extension: .csv/.txt, .json, WFDB (.hea/.dat/.atr) or .zip."""
+def parse_upload(files: dict[str, bytes], upload_dir, sampling_rate=None, lead=None,
+                 single_lead=None) -> ParsedRecording:
+    """Route uploaded files by extension: .csv/.txt, .json, WFDB (.hea/.dat/.atr) or .zip.
+
+    ``single_lead`` (true/false, default false): keep only the chosen lead; otherwise the other leads of
+    the upload come along as ``extra_leads``.
+    """
     if not files:
         raise InputError("no file uploaded; send a CSV, JSON, WFDB (.hea + .dat) or zip file", status=400)
     exts = {os.path.splitext(n)[1].lower() for n in files}
     if exts & {".hea", ".dat", ".atr", ".zip"}:
-        return parse_wfdb(files, upload_dir, lead=lead)
+        return parse_wfdb(files, upload_dir, lead=lead, single_lead=single_lead)
     if len(files) != 1:
         raise InputError("upload one CSV or JSON file (several files only for a WFDB record)", status=400)
     name, content = next(iter(files.items()))
     ext = os.path.splitext(name)[1].lower()
     if ext in (".csv", ".txt", ".tsv"):
-        return parse_csv(content, sampling_rate=sampling_rate, lead=lead)
+        return parse_csv(content, sampling_rate=sampling_rate, lead=lead, single_lead=single_lead)
     if ext == ".json":
         text = decode_text(content, "the JSON file")
         try:
             payload = json.loads(text)
         except (json.JSONDecodeError, RecursionError):
             raise InputError("the JSON file is not valid JSON (or nests too deeply)", status=400)
-        return parse_json_signal(payload, lead=lead, sampling_rate=sampling_rate or None)
+        return parse_json_signal(payload, lead=lead, sampling_rate=sampling_rate or None, single_lead=single_lead)
     raise InputError(f"unsupported file type {ext or name!r}; send .csv, .json, .hea + .dat or .zip", status=415)

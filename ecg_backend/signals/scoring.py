@@ -21,6 +21,15 @@ far from that bulk. Features (no labels used at inference):
 with prematurity = max(0.9 - rr_ratio, 0) / 0.1, pause = max(next_rr_ratio - 1.1, 0) / 0.1 and
 widening = max(width_ratio - 1.1, 0) / 0.1. Every feature is relative to the recording itself, so the
 fixed weights and operating point carry over to new patients without labels.
+
+Multi-lead recordings: R peaks come from the primary lead; each extra lead gets its own morph distance at
+the same R peaks (its own dominant waveform, normalised the same way, only over beats whose windows that
+lead's quality check calls usable). The distance in the score is then
+
+    morph_ratio = (1 - EXTRA_LEAD_WEIGHT) * primary + EXTRA_LEAD_WEIGHT * mean(usable extra leads)
+
+(the primary distance alone for a beat no extra lead covers), the width and R-R terms stay the primary
+lead's, and the operating point is OPERATING_POINT_MULTILEAD.
 """
 from __future__ import annotations
 
@@ -43,6 +52,9 @@ WEIGHT_RR = 0.5
 WEIGHT_WIDTH = 0.3
 WEIGHT_AE = 0.1
 OPERATING_POINT = 8.25
+# With extra leads (chosen on the even-indexed MIT-BIH records, see docs/MODEL_CARD.md "Revision: second lead").
+EXTRA_LEAD_WEIGHT = 0.25
+OPERATING_POINT_MULTILEAD = 9.0
 # A run: >= 3 consecutive flagged beats, every R-R inside it < 0.6 s (> 100 /min) - the pattern of
 # (non-sustained) ventricular tachycardia when the flagged beats are ventricular.
 RUN_MIN_BEATS = 3
@@ -154,13 +166,41 @@ def rr_features(peaks: np.ndarray, fs: float, segments: list) -> tuple[np.ndarra
     return rr, ratio
 
 
+def extra_lead_distance(waves: list, usable: list, peaks: np.ndarray, fs: float,
+                        rr_ratio: np.ndarray) -> tuple[np.ndarray, int]:
+    """Mean morph distance over the extra leads at the primary lead's R peaks.
+
+    Args:
+        waves: per extra lead, its `beat_waveform` rows at ``peaks``.
+        usable: per extra lead, a boolean per beat: its waveform lies in windows the lead's quality check
+            accepts. A lead with fewer than MIN_TEMPLATE_BEATS usable beats does not contribute.
+    Returns:
+        (distance per beat, NaN where no extra lead is usable; number of leads that contributed).
+    """
+    n = len(peaks)
+    total, count, used = np.zeros(n), np.zeros(n), 0
+    for wave, ok in zip(waves, usable):
+        ok = np.asarray(ok, dtype=bool)
+        if ok.sum() < MIN_TEMPLATE_BEATS:
+            continue
+        total[ok] += morphology_distance(wave[ok], peaks[ok], fs, rr_ratio[ok], shift=WAVE_SHIFT_POINTS)
+        count[ok] += 1
+        used += 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan), used
+
+
 def context_features(peaks: np.ndarray, fs: float, morph: np.ndarray, segments: list,
-                     wave: np.ndarray | None = None) -> dict:
+                     wave: np.ndarray | None = None, extra_waves: list | None = None,
+                     extra_usable: list | None = None) -> dict:
     """The label-free recording-context features and ``context`` = morph_ratio * (1 + R-R and width terms).
 
     Args:
         morph: `qrs_morphology` rows (QRS width proxy; also the distance when ``wave`` is None).
         wave: `beat_waveform` rows for the distance from the dominant beat.
+        extra_waves, extra_usable: other leads' `beat_waveform` rows at the same peaks and their per-beat
+            usability (`extra_lead_distance`); with at least one contributing lead the distance blends
+            them in (EXTRA_LEAD_WEIGHT) and ``operating_point`` is OPERATING_POINT_MULTILEAD.
     """
     peaks = np.asarray(peaks, dtype=np.int64)
     rr, ratio = rr_features(peaks, fs, segments)
@@ -174,14 +214,22 @@ def context_features(peaks: np.ndarray, fs: float, morph: np.ndarray, segments: 
     width = qrs_width(morph)
     width_ratio = width / (np.median(width) if len(width) and np.median(width) > 0 else 1.0)
     factor = 1.0 + WEIGHT_RR * (prem + pause) + WEIGHT_WIDTH * np.maximum(width_ratio - 1.1, 0.0) / 0.1
-    return {"peaks": peaks, "fs": fs, "rr": rr, "ratio": ratio, "dist": dist, "width_ratio": width_ratio,
-            "factor": factor, "context": dist * factor}
+    out = {"peaks": peaks, "fs": fs, "rr": rr, "ratio": ratio, "dist": dist, "width_ratio": width_ratio,
+           "factor": factor, "operating_point": OPERATING_POINT}
+    if extra_waves is not None:
+        extra, used = extra_lead_distance(extra_waves, extra_usable, peaks, fs, ratio)
+        out.update(dist_primary=dist, dist_extra=extra, extra_leads_used=used)
+        if used:
+            dist = (1.0 - EXTRA_LEAD_WEIGHT) * dist + EXTRA_LEAD_WEIGHT * np.where(np.isfinite(extra), extra, dist)
+            out.update(dist=dist, operating_point=OPERATING_POINT_MULTILEAD)
+    out["context"] = dist * factor
+    return out
 
 
 def may_be_flagged(features: dict) -> np.ndarray:
     """Beats whose flag could depend on the model's error: since factor >= 1 and z_ae <= 10,
-    score <= context * (1 + 10 WEIGHT_AE), so beats below OPERATING_POINT / (1 + 10 WEIGHT_AE) never flag."""
-    return features["context"] > OPERATING_POINT / (1.0 + 10.0 * WEIGHT_AE)
+    score <= context * (1 + 10 WEIGHT_AE), so beats below the operating point / (1 + 10 WEIGHT_AE) never flag."""
+    return features["context"] > features.get("operating_point", OPERATING_POINT) / (1.0 + 10.0 * WEIGHT_AE)
 
 
 def combine(features: dict, ae_error: np.ndarray, ae_reference: np.ndarray | None = None) -> pd.DataFrame:
@@ -200,21 +248,26 @@ def combine(features: dict, ae_error: np.ndarray, ae_reference: np.ndarray | Non
     z_ae = robust_z(log_err, reference=ref)
     z_ae = np.where(np.isfinite(ae_error), np.clip(z_ae, 0.0, 10.0), 0.0)
     score = features["dist"] * (features["factor"] + WEIGHT_AE * z_ae)
+    threshold = features.get("operating_point", OPERATING_POINT)
     with np.errstate(over="ignore"):
-        confidence = 1.0 / (1.0 + np.exp(-(score - OPERATING_POINT)))
+        confidence = 1.0 / (1.0 + np.exp(-(score - threshold)))
     peaks = features["peaks"]
-    return pd.DataFrame({
+    table = pd.DataFrame({
         "r_peak": peaks,
         "time_s": peaks / features["fs"],
         "rr_s": features["rr"],
         "score": score,
-        "is_anomaly": score > OPERATING_POINT,
+        "is_anomaly": score > threshold,
         "confidence": confidence,
         "morph_distance": features["dist"],
         "rr_ratio": features["ratio"],
         "qrs_width_ratio": features["width_ratio"],
         "ae_error": ae_error,
     })
+    if "dist_extra" in features:  # multi-lead: each part of the blended distance
+        table["morph_distance_primary"] = features["dist_primary"]
+        table["morph_distance_extra"] = features["dist_extra"]
+    return table
 
 
 def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.ndarray,
