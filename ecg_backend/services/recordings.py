@@ -154,8 +154,11 @@ def _analyse_saved_recording(job, progress) -> int:
         saved = np.load(job.input_path)
     except (OSError, ValueError, TypeError):
         raise InputError("the uploaded recording is no longer available; upload it again")
-    # 1-D: the chosen lead alone; 2-D: column 0 the chosen lead, the others its extra leads
-    signal, extra = (saved, None) if saved.ndim == 1 else (saved[:, 0], saved[:, 1:])
+    # 1-D: the chosen lead alone; 2-D: column 0 the chosen lead, the others its extra leads. The float64
+    # copy of the chosen lead is the one analyze_recording works on; the saved array is freed before.
+    signal = (saved if saved.ndim == 1 else saved[:, 0]).astype(np.float64)
+    extra = None if saved.ndim == 1 else np.ascontiguousarray(saved[:, 1:])
+    del saved
     progress(1.0, "loaded the recording")
     result = analyze_recording(signal, params["sampling_rate"], detector=get_detector(), progress=progress,
                                extra_leads=extra)
