@@ -67,7 +67,7 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
     """
     if patient_id is not None:
         get_patient(owner, patient_id)
-    folder = os.path.join(upload_dir(), "jobs")
+    folder = jobs.job_input_dir()
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{uuid.uuid4().hex}.npy")
     np.save(path, saved_leads(parsed))
