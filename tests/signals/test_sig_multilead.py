@@ -138,20 +138,36 @@ def _wait(client, url, headers, timeout=60):
     raise AssertionError(f"job did not finish: {body}")
 
 
-def test_sig_multilead_api_job_uses_both_leads(client, clinician_a, bearer, two_leads):
+def _two_lead_job(client, headers, two_leads):
     lead1, lead2, _ = two_leads
-    headers = bearer(clinician_a)
     body = {"signal": [np.round(lead1, 4).tolist(), np.round(lead2, 4).tolist()], "leads": ["MLII", "V1"],
             "sampling_rate": FS}
     response = client.post("/api/v1/recordings", json=body, headers=headers)
     assert response.status_code == 202, response.get_json()
     done = _wait(client, response.get_json()["url"], headers)
     assert done["state"] == "finished", done
+    return done
+
+
+def test_sig_multilead_api_job_uses_both_leads(client, clinician_a, bearer, two_leads):
+    headers = bearer(clinician_a)
+    done = _two_lead_job(client, headers, two_leads)
     analysis = client.get(done["result_url"], headers=headers).get_json()
     summary = analysis["result"]["summary"]
     assert summary["extra_leads_used"] == 1 and summary["operating_point"] == scoring.OPERATING_POINT_MULTILEAD
     assert analysis["input"]["extra_leads"] == ["V1"] and analysis["input"]["lead"] == "MLII"
     assert analysis["n_anomalous"] == 1
+
+
+def test_sig_multilead_pages_show_the_leads_and_offer_single_lead(client, auth, clinician_a, bearer, two_leads):
+    done = _two_lead_job(client, bearer(clinician_a), two_leads)
+    auth.login(clinician_a)
+    page = client.get(done["page_url"]).get_data(as_text=True)
+    leads = page[page.index('id="sum-leads"'):]
+    leads = " ".join(leads[:leads.index("</dd>")].split())
+    assert "MLII, beat shapes also from V1 (1 of 1 usable; 100.0 % of beats)" in leads, leads
+    form = client.get("/recordings/new").get_data(as_text=True)
+    assert 'name="single_lead" type="checkbox" value="true"' in form
 
 
 @pytest.mark.parametrize("second, message", [
