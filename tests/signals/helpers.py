@@ -1,6 +1,8 @@
 """Synthetic ECGs with known beats for the signal tests."""
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 
@@ -14,3 +16,14 @@ def synthetic_ecg(seconds: float = 60.0, fs: float = 360.0, heart_rate: float = 
     rng = np.random.default_rng(seed)
     noisy = clean + rng.normal(0, 0.01, len(clean))
     return noisy, np.asarray(info["ECG_R_Peaks"], dtype=np.int64)
+
+
+def wait_for_job(client, url: str, headers: dict, timeout: float = 60.0) -> dict:
+    """Poll a job URL until the job has finished or failed; its last JSON body."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(url, headers=headers).get_json()
+        if body["state"] in ("finished", "failed"):
+            return body
+        time.sleep(0.2)
+    raise AssertionError(f"job did not finish: {body}")

@@ -1,12 +1,11 @@
 """Recording jobs over HTTP: 202 + polling, ownership, failures, and the RQ path against a real Redis."""
 import io
 import os
-import time
 
 import numpy as np
 import pytest
 
-from tests.signals.helpers import synthetic_ecg
+from tests.signals.helpers import synthetic_ecg, wait_for_job
 
 
 @pytest.fixture(scope="module")
@@ -15,15 +14,6 @@ def ecg_json():
     return {"signal": np.round(signal, 4).tolist(), "sampling_rate": 250}
 
 
-def _wait(client, url, headers, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(url, headers=headers).get_json()
-        if body["state"] in ("finished", "failed"):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"job did not finish: {body}")
-
 
 def test_sig_job_runs_in_process_and_stores_analysis(client, clinician_a, clinician_b, bearer, ecg_json):
     headers = bearer(clinician_a)
@@ -31,7 +21,7 @@ def test_sig_job_runs_in_process_and_stores_analysis(client, clinician_a, clinic
     assert response.status_code == 202, response.get_json()
     job = response.get_json()
     assert job["state"] in ("queued", "running", "finished") and response.headers["Location"] == job["url"]
-    done = _wait(client, job["url"], headers)
+    done = wait_for_job(client, job["url"], headers)
     assert done["state"] == "finished" and done["progress"] == 100.0 and done["error"] is None
     analysis = client.get(done["result_url"], headers=headers).get_json()
     assert analysis["kind"] == "recording" and analysis["n_beats"] > 25
@@ -50,7 +40,7 @@ def test_sig_job_runs_in_process_and_stores_analysis(client, clinician_a, clinic
 def test_sig_recording_page_for_owner_only(client, auth, clinician_a, clinician_b, bearer, ecg_json):
     headers = bearer(clinician_a)
     job = client.post("/api/v1/recordings", json=ecg_json, headers=headers).get_json()
-    done = _wait(client, job["url"], headers)
+    done = wait_for_job(client, job["url"], headers)
     auth.login(clinician_a)
     page = client.get(done["page_url"])
     assert page.status_code == 200 and b"Recording" in page.data and b"plotly" in page.data.lower()
@@ -109,7 +99,7 @@ def test_sig_failed_job_reports_message(app, client, clinician_a, bearer, ecg_js
     monkeypatch.setattr("ecg_backend.signals.recording.analyze_recording", boom)
     headers = bearer(clinician_a)
     job = client.post("/api/v1/recordings", json=ecg_json, headers=headers).get_json()
-    done = _wait(client, job["url"], headers)
+    done = wait_for_job(client, job["url"], headers)
     assert done["state"] == "failed" and "test failure" in done["error"]
     assert done["analysis_id"] is None
     assert recordings  # imported for monkeypatch target resolution
@@ -183,7 +173,7 @@ def test_sig_flutter_and_runs_shown_on_the_recording_page(client, auth, clinicia
     headers = bearer(clinician_a)
     job = client.post("/api/v1/recordings", json={"signal": np.round(signal, 4).tolist(), "sampling_rate": 250},
                       headers=headers).get_json()
-    done = _wait(client, job["url"], headers)
+    done = wait_for_job(client, job["url"], headers)
     result = client.get(done["result_url"], headers=headers).get_json()["result"]
     assert [e["rhythm"] for e in result["episodes"]] == ["ventricular_flutter"]
     assert result["summary"]["flutter_episodes"] == 1 and isinstance(result["runs"], list)

@@ -1,6 +1,5 @@
 """Multi-lead recordings: extra leads add their morphology distance at the primary lead's R peaks."""
 import io
-import time
 
 import numpy as np
 import pytest
@@ -8,7 +7,7 @@ import pytest
 from ecg_backend.errors import InputError
 from ecg_backend.signals import parsing, scoring
 from ecg_backend.signals.recording import analyze_recording
-from tests.signals.helpers import synthetic_ecg
+from tests.signals.helpers import synthetic_ecg, wait_for_job
 
 FS = 360.0
 
@@ -128,15 +127,6 @@ def test_sig_multilead_wfdb_upload_reads_every_lead(mitdb_dir, tmp_path):
     np.testing.assert_allclose(swapped.extra_leads[:, 0], parsed.signal, rtol=1e-6, atol=1e-6)
 
 
-def _wait(client, url, headers, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        body = client.get(url, headers=headers).get_json()
-        if body["state"] in ("finished", "failed"):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"job did not finish: {body}")
-
 
 def _two_lead_job(client, headers, two_leads):
     lead1, lead2, _ = two_leads
@@ -144,7 +134,7 @@ def _two_lead_job(client, headers, two_leads):
             "sampling_rate": FS}
     response = client.post("/api/v1/recordings", json=body, headers=headers)
     assert response.status_code == 202, response.get_json()
-    done = _wait(client, response.get_json()["url"], headers)
+    done = wait_for_job(client, response.get_json()["url"], headers)
     assert done["state"] == "finished", done
     return done
 
