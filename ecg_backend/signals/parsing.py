@@ -105,8 +105,29 @@ def choose_lead(names: list[str], lead=None) -> int:
 _SINGLE_LEAD_HINT = "fix or leave out that lead, or send single_lead=true to analyse the chosen lead alone"
 
 
+def _check_lead(column, name: str | None = None) -> np.ndarray:
+    """A lead's samples as float64; InputError when it is not 1-D, holds no number or an infinite value.
+
+    ``name`` None means the chosen lead; another lead's messages name it and say how to leave it out.
+    """
+    column = np.asarray(column, dtype=np.float64)
+    which, hint, details = (("the chosen lead", "", {}) if name is None
+                            else (f"lead {name!r}", f"; {_SINGLE_LEAD_HINT}", {"lead": name}))
+    if column.ndim != 1:
+        raise InputError(f"{which} must be a flat list of numbers{hint}", details=details)
+    if not np.isfinite(column).any():
+        raise InputError(f"{which} holds no numeric samples{hint}", details=details)
+    infinite = np.isinf(column)
+    if infinite.any():
+        sample = int(np.argmax(infinite)) + 1
+        raise InputError(f"sample {sample} of {which} is infinite; samples must be finite numbers (leave a gap "
+                         f"for a missing sample){hint}", details={**details, "sample": sample})
+    return column
+
+
 def _extra_leads(columns, names, index, n_samples) -> tuple[np.ndarray | None, list]:
-    """The leads other than ``index`` as one float32 (n_samples, k) array, each checked like the chosen one.
+    """The leads other than ``index`` as one float32 (n_samples, k) array, each checked like the chosen one
+    (`_check_lead`), and also for its length and for being flat.
 
     Args:
         columns: one 1-D array per lead name, or a callable ``i -> array`` (read lazily, one at a time).
@@ -116,24 +137,13 @@ def _extra_leads(columns, names, index, n_samples) -> tuple[np.ndarray | None, l
         return None, []
     extra = np.empty((n_samples, len(others)), dtype=np.float32)
     for k, i in enumerate(others):
-        column = np.asarray(columns(i) if callable(columns) else columns[i], dtype=np.float64)
         name = names[i]
-        if column.ndim != 1:
-            raise InputError(f"lead {name!r} must be a flat list of numbers; {_SINGLE_LEAD_HINT}",
-                             details={"lead": name})
+        column = _check_lead(columns(i) if callable(columns) else columns[i], name)
         if len(column) != n_samples:
             raise InputError(f"lead {name!r} has {len(column)} samples but lead {names[index]!r} has {n_samples}; "
                              f"every lead needs the same length ({_SINGLE_LEAD_HINT})",
                              details={"lead": name, "n_samples": len(column), "expected": n_samples})
-        finite = np.isfinite(column)
-        if np.isinf(column).any():
-            sample = int(np.argmax(np.isinf(column)))
-            raise InputError(f"sample {sample + 1} of lead {name!r} is infinite; samples must be finite numbers "
-                             f"(leave a gap for a missing sample), or {_SINGLE_LEAD_HINT}",
-                             details={"lead": name, "sample": sample + 1})
-        if not finite.any():
-            raise InputError(f"lead {name!r} holds no numeric samples; {_SINGLE_LEAD_HINT}", details={"lead": name})
-        values = column[finite]
+        values = column[np.isfinite(column)]
         if values.max() == values.min():
             raise InputError(f"lead {name!r} is flat (one value throughout); {_SINGLE_LEAD_HINT}",
                              details={"lead": name})
@@ -143,19 +153,11 @@ def _extra_leads(columns, names, index, n_samples) -> tuple[np.ndarray | None, l
 
 def _finish(signal, fs, names, index, source, annotations=None, columns=None) -> ParsedRecording:
     """Validate the chosen lead (and, with ``columns``, the others: `_extra_leads`) into a ParsedRecording."""
-    signal = np.asarray(signal, dtype=np.float64)
-    if signal.ndim != 1:
-        raise InputError("each lead must be a flat list of numbers")
+    signal = _check_lead(signal)
     if len(signal) > MAX_SAMPLES:
         raise InputError(f"the recording has {len(signal)} samples; the limit is {MAX_SAMPLES}", status=413)
     if len(signal) < MIN_SECONDS * fs:
         raise InputError(f"the recording is {len(signal) / fs:.2f} s long; at least {MIN_SECONDS:g} s are needed")
-    if not np.isfinite(signal).any():
-        raise InputError("the chosen lead holds no numeric samples")
-    if np.isinf(signal).any():
-        sample = int(np.argmax(np.isinf(signal)))
-        raise InputError(f"sample {sample + 1} is infinite; samples must be finite numbers (leave a gap for a "
-                         "missing sample)", details={"sample": sample + 1})
     extra, extra_names = _extra_leads(columns, names, index, len(signal)) if columns is not None else (None, [])
     return ParsedRecording(signal=signal, fs=fs, lead=names[index], leads=list(names), source=source,
                            annotations=annotations, extra_leads=extra, extra_names=extra_names)
