@@ -57,11 +57,12 @@ def human_bytes(n: int) -> str:
 
 def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str | None = None,
                         patient_id: int | None = None, idempotency_key: str | None = None,
-                        request_hash: str | None = None) -> Job:
+                        request_hash: str | None = None, samples: np.ndarray | None = None) -> Job:
     """Save the parsed leads beside the upload area, create a queued Job and start it.
 
     The job's one ``.npy`` file holds the chosen lead alone (1-D) or, with other leads, an
     (n_samples, 1 + k) float32 array whose column 0 is the chosen lead (`saved_leads`).
+    ``samples``: `saved_leads(parsed)` when the caller has built it already (a 24-h upload is large).
     With ``idempotency_key`` an IntegrityError means another request took the key first; the saved
     leads are removed again before it is re-raised.
     """
@@ -70,7 +71,7 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
     folder = jobs.job_input_dir()
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{uuid.uuid4().hex}.npy")
-    np.save(path, saved_leads(parsed))
+    np.save(path, saved_leads(parsed) if samples is None else samples)
     params = {"sampling_rate": parsed.fs, "lead": parsed.lead, "leads": parsed.leads, "source": parsed.source,
               "filename": _stored_filename(filename), "n_samples": int(len(parsed.signal))}
     if parsed.extra_names:
@@ -101,13 +102,14 @@ def _stored_filename(filename: str | None) -> str | None:
     return (filename or "")[:255] or None
 
 
-def recording_fingerprint(parsed: ParsedRecording, *, filename: str | None, patient_id: int | None) -> str:
-    """What a recording request asks for: the leads' samples (`saved_leads`), rate, lead and options.
-    A one-lead request hashes as it did before other leads were used."""
+def recording_fingerprint(parsed: ParsedRecording, *, filename: str | None, patient_id: int | None,
+                          samples: np.ndarray | None = None) -> str:
+    """What a recording request asks for: the leads' samples (`saved_leads`, or ``samples`` when already
+    built), rate, lead and options. A one-lead request hashes as it did before other leads were used."""
     options = [patient_id, float(parsed.fs), parsed.lead, _stored_filename(filename)]
     if parsed.extra_names:
         options.append(list(parsed.extra_names))
-    return idempotency.fingerprint(options, saved_leads(parsed), dtype="<f4")
+    return idempotency.fingerprint(options, saved_leads(parsed) if samples is None else samples, dtype="<f4")
 
 
 def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_key: str, *,
@@ -120,12 +122,13 @@ def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_k
     Returns:
         (the job, whether it is an earlier request's job).
     """
-    fingerprint = recording_fingerprint(parsed, filename=filename, patient_id=patient_id)
+    samples = saved_leads(parsed)  # built once: hashed here and saved by the job
+    fingerprint = recording_fingerprint(parsed, filename=filename, patient_id=patient_id, samples=samples)
     created, earlier = idempotency.create_once(
         idempotency_key, fingerprint,
         lambda: db.session.scalar(select(Job).where(Job.owner_id == owner.id, Job.idempotency_key == idempotency_key)),
         lambda: start_recording_job(owner, parsed, filename=filename, patient_id=patient_id,
-                                    idempotency_key=idempotency_key, request_hash=fingerprint),
+                                    idempotency_key=idempotency_key, request_hash=fingerprint, samples=samples),
         id_field="job_id")
     return (created, False) if created is not None else (earlier, True)
 
@@ -139,10 +142,7 @@ def run_recording_job(job, progress) -> int:
     try:
         return _analyse_saved_recording(job, progress)
     finally:
-        try:
-            os.remove(job.input_path)
-        except (OSError, TypeError):
-            pass
+        jobs.discard_input(job.input_path)
 
 
 def _analyse_saved_recording(job, progress) -> int:
@@ -167,8 +167,8 @@ def _analyse_saved_recording(job, progress) -> int:
         filename=params.get("filename"), n_beats=result.summary["n_beats"],
         n_anomalous=result.summary["n_anomalous"], threshold=float(result.summary["operating_point"]),
         model_version=result.summary.get("model_version"),
-        input={k: params.get(k) for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples",
-                                          "extra_leads") if k in params or k != "extra_leads"},
+        input={k: params[k] for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples",
+                                      "extra_leads") if k in params},
         result=recording_result(result, signal, params["sampling_rate"], params.get("lead")),
     )
     save_analysis(analysis)
