@@ -184,6 +184,7 @@ def _fail(job_id: str, exc: Exception) -> None:
         job.state, job.error, job.finished_at = "failed", message[:1000], _now()
         job.message = "failed"
         db.session.commit()
+        discard_input(job.input_path)  # a failed job is submitted again as a new upload
 
 
 def get_job(owner: User, job_id: str) -> Job:
@@ -209,7 +210,6 @@ def _expire_if_stale(job: Job) -> None:
         return
     _fail(job.id, InputError("the job did not finish within its time limit (its worker may have stopped); "
                              "upload the recording again"))
-    discard_input(job.input_path)
     db.session.refresh(job)
 
 
@@ -246,5 +246,4 @@ def _check_queue(job: Job) -> None:
         if job.state in ("queued", "running"):  # the worker may have finished it meanwhile
             _fail(job.id, InputError("the job queue lost this job (it restarted or its worker stopped); "
                                      "upload the recording again"))
-            discard_input(job.input_path)
             db.session.refresh(job)
