@@ -234,14 +234,13 @@ def analyze_recording(signal, fs: float, detector=None, progress: Callable[[floa
     episodes = [{"start_s": s["start_s"], "end_s": s["end_s"], "rhythm": "ventricular_flutter"}
                 for s in QualityReport(fs=fs, n_samples=len(signal), window=window,
                                        reasons=["flutter" if f else None for f in flutter]).segments]
+    # beats kept: none inside flutter, and of one complex found on both sides of a chunk boundary the first
+    keep = np.ones(len(peaks), dtype=bool)
     if len(peaks) and flutter.any():
-        outside = ~flutter[np.minimum(peaks // window, len(flutter) - 1)]
-        peaks, beat_matrix, morph, wave, r_amp = (peaks[outside], beat_matrix[outside], morph[outside],
-                                                  wave[outside], r_amp[outside])
-        extra_waves, extra_ok = [w[outside] for w in extra_waves], [o[outside] for o in extra_ok]
-    # one complex found on both sides of a chunk boundary: keep the first
-    keep = np.concatenate([[True], np.diff(peaks) >= int(0.2 * fs)]) if len(peaks) else np.zeros(0, bool)
-    peaks, beat_matrix, morph, wave, r_amp = peaks[keep], beat_matrix[keep], morph[keep], wave[keep], r_amp[keep]
+        keep &= ~flutter[np.minimum(peaks // window, len(flutter) - 1)]
+    kept = np.flatnonzero(keep)
+    keep[kept[1:][np.diff(peaks[kept]) < int(0.2 * fs)]] = False
+    peaks, beat_matrix, morph, wave, r_amp = (a[keep] for a in (peaks, beat_matrix, morph, wave, r_amp))
     extra_waves, extra_ok = [w[keep] for w in extra_waves], [o[keep] for o in extra_ok]
     polarity = -1.0 if len(r_amp) and np.median(r_amp) > 0 else 1.0
     beat_matrix *= np.float32(polarity)
