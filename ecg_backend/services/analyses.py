@@ -89,9 +89,8 @@ def analyse_beats_once(owner: User, beats: np.ndarray, idempotency_key: str, *, 
         id_field="analysis_id")
     if created is not None:
         return (*created, False)
-    result = earlier.result or {}
-    return ({"beats": result.get("beats", []), "summary": result.get("summary"),
-             "model_version": result.get("model_version"), "analysis_id": earlier.id}, earlier, True)
+    # the stored result is the first answer without its analysis_id (`analyse_beats`)
+    return {**(earlier.result or {}), "analysis_id": earlier.id}, earlier, True
 
 
 def _analysis_for_key(owner: User, key: str) -> Analysis | None:
