@@ -179,17 +179,9 @@ def vf_filter_leakage(x: np.ndarray, fs: float | None = None) -> float:
     With ``fs``, a stretch whose mean frequency fs / 2N is outside FLUTTER_MIN_HZ..FLUTTER_MAX_HZ gets 1.0.
     """
     x = np.asarray(x, dtype=np.float64)
-    adx = float(np.abs(np.diff(x)).sum())
-    if len(x) < 4 or adx <= 1e-12:
+    if x.ndim != 1 or len(x) < 4:
         return 1.0
-    half = int(np.floor(np.pi * float(np.abs(x).sum()) / adx + 0.5))
-    if half < 1 or half >= len(x):
-        return 1.0
-    if fs is not None and not (FLUTTER_MIN_HZ <= fs / (2.0 * half) <= FLUTTER_MAX_HZ):
-        return 1.0
-    a, b = x[half:], x[:-half]
-    den = float((np.abs(a) + np.abs(b)).sum())
-    return float(np.abs(a + b).sum() / den) if den > 1e-12 else 1.0
+    return float(_leakage_rows(x[None, :], fs)[0])
 
 
 def flutter_leakage(filtered: np.ndarray, fs: float, start: int, stop: int) -> np.ndarray:
@@ -211,14 +203,15 @@ def flutter_leakage(filtered: np.ndarray, fs: float, start: int, stop: int) -> n
     return out
 
 
-def _leakage_rows(x: np.ndarray, fs: float) -> np.ndarray:
+def _leakage_rows(x: np.ndarray, fs: float | None) -> np.ndarray:
     """`vf_filter_leakage` of every row of ``x`` (rows of equal length), vectorised."""
     adx = np.abs(np.diff(x, axis=1)).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         half = np.floor(np.pi * np.abs(x).sum(axis=1) / adx + 0.5)
-        freq = fs / (2.0 * half)
+        freq = None if fs is None else fs / (2.0 * half)
     ok = (adx > 1e-12) & np.isfinite(half) & (half >= 1) & (half < x.shape[1])
-    ok &= (freq >= FLUTTER_MIN_HZ) & (freq <= FLUTTER_MAX_HZ)
+    if fs is not None:
+        ok &= (freq >= FLUTTER_MIN_HZ) & (freq <= FLUTTER_MAX_HZ)
     shift = np.where(ok, half, 1).astype(np.int64)
     src = np.arange(x.shape[1])[None, :] - shift[:, None]
     valid = src >= 0
