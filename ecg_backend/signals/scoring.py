@@ -229,7 +229,7 @@ def context_features(peaks: np.ndarray, fs: float, morph: np.ndarray, segments: 
 def may_be_flagged(features: dict) -> np.ndarray:
     """Beats whose flag could depend on the model's error: since factor >= 1 and z_ae <= 10,
     score <= context * (1 + 10 WEIGHT_AE), so beats below the operating point / (1 + 10 WEIGHT_AE) never flag."""
-    return features["context"] > features.get("operating_point", OPERATING_POINT) / (1.0 + 10.0 * WEIGHT_AE)
+    return features["context"] > features["operating_point"] / (1.0 + 10.0 * WEIGHT_AE)
 
 
 def combine(features: dict, ae_error: np.ndarray, ae_reference: np.ndarray | None = None) -> pd.DataFrame:
@@ -248,7 +248,7 @@ def combine(features: dict, ae_error: np.ndarray, ae_reference: np.ndarray | Non
     z_ae = robust_z(log_err, reference=ref)
     z_ae = np.where(np.isfinite(ae_error), np.clip(z_ae, 0.0, 10.0), 0.0)
     score = features["dist"] * (features["factor"] + WEIGHT_AE * z_ae)
-    threshold = features.get("operating_point", OPERATING_POINT)
+    threshold = features["operating_point"]
     with np.errstate(over="ignore"):
         confidence = 1.0 / (1.0 + np.exp(-(score - threshold)))
     peaks = features["peaks"]
