@@ -17,11 +17,14 @@ from ecg_backend.ml.cli import ecg_cli
 @click.option("--untrained", is_flag=True, help="Random-weight model: measures the recording-context scoring alone.")
 @click.option("--halves", is_flag=True, help="Also pool the even and the odd positions of the sorted record list.")
 @click.option("--single-lead", is_flag=True, help="Analyse the first lead (MLII) alone instead of all leads.")
+@click.option("--thresholds", is_flag=True,
+              help="Also print the VEB figures of label-chosen thresholds (one global, one per record): bounds.")
 def evaluate_mitdb_command(directory: str | None, records: str, bundle_dir: str | None, untrained: bool,
-                           halves: bool = False, single_lead: bool = False) -> None:
+                           halves: bool = False, single_lead: bool = False, thresholds: bool = False) -> None:
     """Per-record R-peak Se/PPV (150 ms), AUC of V vs normal beats and VEB Se/PPV at the shipped operating point."""
     from ecg_backend.ml.detector import ModelBundleError
-    from ecg_backend.signals.evaluate import evaluate_dir, format_halves, format_table, load_detector
+    from ecg_backend.signals.evaluate import (evaluate_dir, format_halves, format_table, format_thresholds,
+                                              load_detector)
     from ecg_backend.signals.mitdb import default_mitdb_dir
 
     detector = None if (untrained or bundle_dir) else current_app.extensions.get("ecg_detector")
@@ -39,3 +42,5 @@ def evaluate_mitdb_command(directory: str | None, records: str, bundle_dir: str 
     click.echo(format_table(rows))
     if halves:
         click.echo(format_halves(rows))
+    if thresholds:
+        click.echo(format_thresholds(rows))

@@ -10,7 +10,10 @@ does, without detections inside annotated ventricular flutter/fibrillation episo
 counts as a false positive; a second VEB PPV leaves out the flagged detections inside those episodes.
 Runs of fast anomalous beats (`scoring.anomalous_runs`) are compared with the annotated ventricular
 tachycardia episodes (rhythm annotation '(VT'): how many runs overlap one, how many episodes a run overlaps.
-`--halves` also pools the even and the odd positions of the sorted record list.
+`--halves` also pools the even and the odd positions of the sorted record list. `--thresholds` prints how
+much of the VEB figure the single shipped operating point costs (`format_thresholds`): the best one
+global threshold and the best per-record thresholds, both chosen *with* the reference labels, so they are
+bounds for analysis, never figures of the method.
 Every lead of a record is used: the first (MLII) for the R peaks and all features, the others as
 ``extra_leads`` of `analyze_recording`; `--single-lead` analyses the first lead alone (the figures before
 the second-lead revision).
@@ -71,6 +74,8 @@ def evaluate_record(directory, name: str, detector, single_lead: bool = False) -
     def overlaps(a, b, spans):
         return any(min(b, d) >= max(a, c) for c, d in spans)
 
+    det_veb = np.zeros(len(det), dtype=bool)
+    det_veb[ref_to_det[matched & is_veb]] = True
     in_vf = np.zeros(len(det), dtype=bool)
     for a, b in rec.vf_episodes or []:
         in_vf |= (det >= a) & (det < b)
@@ -94,6 +99,10 @@ def evaluate_record(directory, name: str, detector, single_lead: bool = False) -
         "vt_found": sum(overlaps(a, b, runs) for a, b in vt),
         "unusable_s": analysis.summary["unusable_s"],
         "seconds": elapsed,
+        # per detection, for `format_thresholds`: its score and whether it matches a VEB reference beat
+        "det_score": score,
+        "det_veb": det_veb,
+        "operating_point": float(analysis.summary["operating_point"]),
     }
 
 
@@ -146,6 +155,78 @@ def format_halves(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def _ranked_counts(score: np.ndarray, veb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flagging the k highest scores for every k: thresholds (the k-th score), VEB TP and FP counts."""
+    order = np.argsort(-score, kind="stable")
+    tp = np.concatenate([[0], np.cumsum(veb[order])])
+    fp = np.concatenate([[0], np.cumsum(~veb[order])])
+    return np.concatenate([[np.inf], score[order]]), tp, fp
+
+
+def threshold_bounds(rows: list[dict], min_ppv: float = 90.0, min_se: float = 95.0) -> dict:
+    """Label-chosen thresholds over ``rows`` (`evaluate_record`) against the shipped operating point.
+
+    Returns ``{"shipped", "global", "per_record_se", "per_record_ppv"}``, each ``{"tp", "fp", "fn", "se",
+    "ppv"}`` (plus ``"threshold"`` for the global one and ``"thresholds"`` per record; None where no
+    threshold meets the bound): the shipped flags;
+    the one threshold for all records with the highest pooled Se at pooled PPV >= ``min_ppv``; and one
+    threshold per record (each record's trade-off maximises TP - lambda * FP for a common lambda) with the
+    highest pooled Se at PPV >= ``min_ppv``, and the highest pooled PPV at Se >= ``min_se``. A flagged
+    detection that matches no reference beat is a false positive, as in `format_table`.
+    """
+    n_veb = sum(r["veb"] for r in rows)
+
+    def summary(tp, fp, **extra):
+        tp, fp = int(tp), int(fp)
+        return {"tp": tp, "fp": fp, "fn": n_veb - tp, "se": _pct(tp, n_veb), "ppv": _pct(tp, tp + fp), **extra}
+
+    shipped = summary(sum(r["veb_tp"] for r in rows), sum(r["veb_fp"] for r in rows))
+    ths, tp, fp = _ranked_counts(np.concatenate([r["det_score"] for r in rows]),
+                                 np.concatenate([r["det_veb"] for r in rows]))
+    distinct = np.append(ths[1:] != ths[:-1], True)  # a threshold flags every beat of a tied score
+    ok = distinct & (100.0 * tp >= min_ppv * np.maximum(tp + fp, 1)) & (tp > 0)
+    k = int(np.argmax(np.where(ok, tp, -1)))
+    best_global = summary(tp[k], fp[k], threshold=float(ths[k])) if ok.any() else None
+
+    ranked = [_ranked_counts(r["det_score"], r["det_veb"]) for r in rows]
+    best_se = best_ppv = None
+    for lam in np.concatenate([np.arange(0.02, 1.0, 0.02), np.arange(1.0, 20.0, 0.25)]):
+        picks = [int(np.argmax(np.where(np.append(t[1:] != t[:-1], True), a - lam * b, -np.inf)))
+                 for t, a, b in ranked]
+        cand = summary(sum(a[k] for (_, a, _), k in zip(ranked, picks)),
+                       sum(b[k] for (_, _, b), k in zip(ranked, picks)),
+                       thresholds={r["record"]: float(t[k]) for r, (t, _, _), k in zip(rows, ranked, picks)})
+        if cand["ppv"] >= min_ppv and (best_se is None or cand["se"] > best_se["se"]):
+            best_se = cand
+        if cand["se"] >= min_se and (best_ppv is None or cand["ppv"] > best_ppv["ppv"]):
+            best_ppv = cand
+    return {"shipped": shipped, "global": best_global, "per_record_se": best_se, "per_record_ppv": best_ppv}
+
+
+def format_thresholds(rows: list[dict], min_ppv: float = 90.0, min_se: float = 95.0) -> str:
+    """`threshold_bounds` as text: what one global threshold and per-record thresholds, both chosen with the
+    labels, would reach, against the shipped operating point."""
+    b = threshold_bounds(rows, min_ppv, min_se)
+
+    def line(item):
+        if item is None:
+            return "none reaches the bound"
+        return f"Se {item['se']:.2f}%  PPV {item['ppv']:.2f}%  (TP {item['tp']}, FN {item['fn']}, FP {item['fp']})"
+
+    points = sorted({r["operating_point"] for r in rows})
+    lines = ["\nVEB thresholds chosen WITH the reference labels (bounds for analysis, not figures of the method):",
+             f"  shipped operating point ({', '.join(f'{p:g}' for p in points)}): {line(b['shipped'])}",
+             f"  best single threshold for all records, PPV >= {min_ppv:g}%: {line(b['global'])}"
+             + (f"  (flags score >= {b['global']['threshold']:.3f})" if b["global"] else ""),
+             f"  best threshold per record, PPV >= {min_ppv:g}%: {line(b['per_record_se'])}",
+             f"  best threshold per record, Se >= {min_se:g}%: {line(b['per_record_ppv'])}"]
+    if b["per_record_se"] is not None:
+        per = b["per_record_se"]["thresholds"]
+        lines.append("  per-record thresholds (flags score >=) of the first of these: "
+                     + ", ".join(f"{k} {'-' if not np.isfinite(v) else f'{v:.2f}'}" for k, v in per.items()))
+    return "\n".join(lines)
+
+
 def evaluate_dir(directory, detector, records: list[str] | None = None, echo=print,
                  single_lead: bool = False) -> list[dict]:
     """Evaluate every annotated record in ``directory`` (or the named ones), with all their leads or
@@ -181,6 +262,8 @@ def main(argv=None) -> None:
                              "(design on one half, check on the other)")
     parser.add_argument("--single-lead", action="store_true",
                         help="analyse the first lead (MLII) alone, as before the second-lead revision")
+    parser.add_argument("--thresholds", action="store_true",
+                        help="also print the VEB figures of label-chosen thresholds (one global, one per record)")
     args = parser.parse_args(argv)
     import torch
 
@@ -192,6 +275,8 @@ def main(argv=None) -> None:
     print(format_table(rows))
     if args.halves:
         print(format_halves(rows))
+    if args.thresholds:
+        print(format_thresholds(rows))
 
 
 if __name__ == "__main__":

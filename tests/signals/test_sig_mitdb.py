@@ -52,6 +52,8 @@ def test_sig_mitdb_207_flutter_reported_as_episodes(mitdb_dir, untrained):
 
 def test_sig_evaluate_mitdb_command_halves(mitdb_dir, runner):
     result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_dir), "--records", "119,124",
-                                 "--untrained", "--halves"])
+                                 "--untrained", "--halves", "--thresholds"])
     assert result.exit_code == 0, result.output
     assert "even positions (119)" in result.output and "odd positions (124)" in result.output
+    assert "best threshold per record, PPV >= 90%: Se" in result.output
+    assert "per-record thresholds (flags score >=) of the first of these: 119 " in result.output
