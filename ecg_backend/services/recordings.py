@@ -21,6 +21,7 @@ MAX_DETAIL_BEATS = 300
 # Recording uploads may need more than the app-wide MAX_CONTENT_LENGTH: a 24-h Holter is ~90 MB as a
 # 2-lead WFDB record and ~250 MB as a one-column CSV at 360 Hz. Unset, they share MAX_CONTENT_LENGTH.
 RECORDING_LIMIT_ENV = "ECG_MAX_RECORDING_BYTES"
+SAVE_BLOCK_SAMPLES = 1 << 20  # rows written at a time by `save_leads`
 
 
 def upload_dir() -> str:
@@ -71,7 +72,10 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
     folder = jobs.job_input_dir()
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{uuid.uuid4().hex}.npy")
-    np.save(path, saved_leads(parsed) if samples is None else samples)
+    if samples is None:
+        save_leads(path, parsed)
+    else:
+        np.save(path, samples)
     params = {"sampling_rate": parsed.fs, "lead": parsed.lead, "leads": parsed.leads, "source": parsed.source,
               "filename": _stored_filename(filename), "n_samples": int(len(parsed.signal))}
     if parsed.extra_names:
@@ -96,6 +100,30 @@ def saved_leads(parsed: ParsedRecording) -> np.ndarray:
     out[:, 0] = parsed.signal
     out[:, 1:] = extra
     return out
+
+
+def save_leads(path: str, parsed: ParsedRecording, block: int = SAVE_BLOCK_SAMPLES) -> None:
+    """Write `saved_leads(parsed)` as a ``.npy`` file without building it: ``block`` rows at a time, so
+    a 24-h upload does not hold a third copy of its leads (250 MB for 2 leads) while it is saved."""
+    extra = parsed.extra_leads
+    if extra is None or extra.shape[1] == 0:
+        np.save(path, saved_leads(parsed))
+        return
+    n = len(parsed.signal)
+    rows = np.empty((min(block, n), 1 + extra.shape[1]), dtype=np.float32)
+    try:
+        with open(path, "wb") as fh:
+            np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(rows.dtype),
+                                                      "fortran_order": False, "shape": (n, rows.shape[1])})
+            for start in range(0, n, block):
+                part = rows[:min(block, n - start)]
+                part[:, 0] = parsed.signal[start:start + len(part)]
+                part[:, 1:] = extra[start:start + len(part)]
+                fh.write(part.tobytes())
+    except BaseException:  # no half-written input file left behind (e.g. a full disk)
+        if os.path.exists(path):
+            os.remove(path)
+        raise
 
 
 def _stored_filename(filename: str | None) -> str | None:

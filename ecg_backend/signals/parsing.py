@@ -34,6 +34,9 @@ MAX_CSV_COLUMNS = 64  # leads + a time column; wider files are refused before pa
 TIME_COLUMNS = ("time", "time_s", "t", "seconds", "sec", "timestamp", "elapsed time", "elapsed_time")
 _ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, OSError,
                     ValueError)
+WFDB_READ_SAMPLES = 1 << 20  # samples per lead read from a .dat file at a time
+# WFDB formats wfdb-python reads from any sample on (not 8, first differences, nor the FLAC ones)
+_WFDB_SEEKABLE_FORMATS = {"16", "61", "80", "160", "212", "310", "311", "24", "32"}
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,100}$")
 # Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
@@ -109,8 +112,10 @@ def _check_lead(column, name: str | None = None) -> np.ndarray:
     """A lead's samples as float64; InputError when it is not 1-D, holds no number or an infinite value.
 
     ``name`` None means the chosen lead; another lead's messages name it and say how to leave it out.
+    Another lead already in float32 stays float32 (it is stored so; a float64 copy of a 24-h lead is 250 MB).
     """
-    column = np.asarray(column, dtype=np.float64)
+    if not (name is not None and isinstance(column, np.ndarray) and column.dtype == np.float32):
+        column = np.asarray(column, dtype=np.float64)
     which, hint, details = (("the chosen lead", "", {}) if name is None
                             else (f"lead {name!r}", f"; {_SINGLE_LEAD_HINT}", {"lead": name}))
     if column.ndim != 1:
@@ -125,17 +130,19 @@ def _check_lead(column, name: str | None = None) -> np.ndarray:
     return column
 
 
-def _extra_leads(columns, names, index, n_samples) -> tuple[np.ndarray | None, list]:
+def _extra_leads(columns, names, index, n_samples, out=None) -> tuple[np.ndarray | None, list]:
     """The leads other than ``index`` as one float32 (n_samples, k) array, each checked like the chosen one
     (`_check_lead`), and also for its length and for being flat.
 
     Args:
         columns: one 1-D array per lead name, or a callable ``i -> array`` (read lazily, one at a time).
+        out: the float32 (n_samples, k) array to fill, when the reader built it already; a column that
+            is a view of it is checked in place, not copied.
     """
     others = [i for i in range(len(names)) if i != index]
     if not others:
         return None, []
-    extra = np.empty((n_samples, len(others)), dtype=np.float32)
+    extra = np.empty((n_samples, len(others)), dtype=np.float32) if out is None else out
     for k, i in enumerate(others):
         name = names[i]
         column = _check_lead(columns(i) if callable(columns) else columns[i], name)
@@ -143,22 +150,24 @@ def _extra_leads(columns, names, index, n_samples) -> tuple[np.ndarray | None, l
             raise InputError(f"lead {name!r} has {len(column)} samples but lead {names[index]!r} has {n_samples}; "
                              f"every lead needs the same length ({_SINGLE_LEAD_HINT})",
                              details={"lead": name, "n_samples": len(column), "expected": n_samples})
-        values = column[np.isfinite(column)]
-        if values.max() == values.min():
+        # fmax/fmin skip NaN without a copy of the finite samples (the lead holds one, and no inf)
+        if np.fmax.reduce(column) == np.fmin.reduce(column):
             raise InputError(f"lead {name!r} is flat (one value throughout); {_SINGLE_LEAD_HINT}",
                              details={"lead": name})
-        extra[:, k] = column
+        if not np.may_share_memory(column, extra[:, k]):
+            extra[:, k] = column
     return extra, [names[i] for i in others]
 
 
-def _finish(signal, fs, names, index, source, annotations=None, columns=None) -> ParsedRecording:
+def _finish(signal, fs, names, index, source, annotations=None, columns=None, out=None) -> ParsedRecording:
     """Validate the chosen lead (and, with ``columns``, the others: `_extra_leads`) into a ParsedRecording."""
     signal = _check_lead(signal)
     if len(signal) > MAX_SAMPLES:
         raise InputError(f"the recording has {len(signal)} samples; the limit is {MAX_SAMPLES}", status=413)
     if len(signal) < MIN_SECONDS * fs:
         raise InputError(f"the recording is {len(signal) / fs:.2f} s long; at least {MIN_SECONDS:g} s are needed")
-    extra, extra_names = _extra_leads(columns, names, index, len(signal)) if columns is not None else (None, [])
+    extra, extra_names = (_extra_leads(columns, names, index, len(signal), out=out) if columns is not None
+                          else (None, []))
     return ParsedRecording(signal=signal, fs=fs, lead=names[index], leads=list(names), source=source,
                            annotations=annotations, extra_leads=extra, extra_names=extra_names)
 
@@ -255,8 +264,10 @@ def parse_csv(data: bytes | str, sampling_rate=None, lead=None, single_lead=Fals
         raise InputError(f"the CSV file could not be read: {exc}".split("\n")[0])
     names = [str(c).strip() for c in frame.columns] if has_header else [f"lead {i}" for i in range(frame.shape[1])]
     time_idx = next((i for i, n in enumerate(names) if n.lower() in TIME_COLUMNS), None)
-    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-    fs = _fs_from_time(values[:, time_idx]) if time_idx is not None and sampling_rate in (None, "") else None
+
+    def numeric(j):  # one column at a time: no float64 copy of every column at once
+        return pd.to_numeric(frame.iloc[:, j], errors="coerce").to_numpy(dtype=np.float64)
+    fs = _fs_from_time(numeric(time_idx)) if time_idx is not None and sampling_rate in (None, "") else None
     if fs is None:
         if sampling_rate in (None, ""):
             raise InputError("give sampling_rate (Hz) or add a time column in seconds", details={"field": "sampling_rate"})
@@ -269,7 +280,7 @@ def parse_csv(data: bytes | str, sampling_rate=None, lead=None, single_lead=Fals
     single = parse_flag(single_lead, "single_lead")
 
     def column(i):
-        values_i = values[:, lead_cols[i]]
+        values_i = numeric(lead_cols[i])
         bad = frame.iloc[:, lead_cols[i]].str.strip().ne("") & ~np.isfinite(values_i)
         if bad.any():
             row = int(np.argmax(bad.to_numpy())) + (2 if has_header else 1)
@@ -354,12 +365,7 @@ def _read_wfdb(folder: str, record: str, lead, single_lead: bool = False) -> Par
     if (header.sig_len or 0) > MAX_SAMPLES:
         raise InputError(f"the record has {header.sig_len} samples; the limit is {MAX_SAMPLES}", status=413)
     channels = [index] if single_lead else list(range(len(names)))
-    try:
-        rec = wfdb.rdrecord(path, channels=channels, physical=True)
-    except Exception as exc:  # truncated or mismatched .dat files
-        raise InputError(f"the WFDB signal file could not be read: {exc}")
-    if rec.p_signal is None or rec.p_signal.ndim != 2 or rec.p_signal.shape[1] != len(channels):
-        raise InputError("the WFDB signal file does not hold the signals its header lists")
+    signal, extra = _read_wfdb_leads(path, channels, index, header.sig_len, getattr(header, "fmt", None))
     annotations = None
     if os.path.exists(path + ".atr"):
         try:
@@ -368,11 +374,48 @@ def _read_wfdb(folder: str, record: str, lead, single_lead: bool = False) -> Par
         except Exception:  # annotations are optional; a broken .atr must not sink the recording
             annotations = None
     if single_lead:
-        return _finish(rec.p_signal[:, 0], fs, names, index, source="wfdb", annotations=annotations)
-    p_signal = rec.p_signal
-    del rec
-    return _finish(np.ascontiguousarray(p_signal[:, index]), fs, names, index, source="wfdb", annotations=annotations,
-                   columns=lambda i: p_signal[:, i])
+        return _finish(signal, fs, names, index, source="wfdb", annotations=annotations)
+    return _finish(signal, fs, names, index, source="wfdb", annotations=annotations, out=extra,
+                   columns=lambda i: extra[:, i - (i > index)])
+
+
+def _read_wfdb_leads(path: str, channels: list, index: int, sig_len, fmt) -> tuple[np.ndarray, np.ndarray]:
+    """``channels`` of a WFDB record in physical units, NaN for invalid samples, exactly as one
+    ``wfdb.rdrecord(physical=True)`` gives them: lead ``index`` as float64, the others as one float32
+    (n_samples, len(channels) - 1) array in header order.
+
+    Read WFDB_READ_SAMPLES samples at a time: one read converts every lead to float64 at once (500 MB for
+    24 h of 2 leads at 360 Hz) and wfdb's own int64 copies on top. Formats whose samples cannot be read from
+    the middle (8: differences; FLAC) or a header without a length are read in one piece.
+    """
+    import wfdb
+
+    step = WFDB_READ_SAMPLES if sig_len and set(fmt or [None]) <= _WFDB_SEEKABLE_FORMATS else None
+    signal = extra = None
+    start = 0
+    while signal is None or start < len(signal):
+        stop = None if step is None else min(sig_len, start + step)
+        try:
+            block = wfdb.rdrecord(path, sampfrom=start, sampto=stop, channels=channels, physical=True).p_signal
+        except Exception as exc:  # truncated or mismatched .dat files
+            raise InputError(f"the WFDB signal file could not be read: {exc}")
+        if block is None or block.ndim != 2 or block.shape[1] != len(channels):
+            raise InputError("the WFDB signal file does not hold the signals its header lists")
+        if signal is None:
+            n_samples = len(block) if step is None else sig_len
+            signal = np.empty(n_samples, dtype=np.float64)
+            extra = np.empty((n_samples, len(channels) - 1), dtype=np.float32)
+        expected = (len(signal) if stop is None else stop) - start
+        if len(block) != expected:  # never leave samples unfilled
+            raise InputError(f"the WFDB signal file could not be read: {len(block)} samples at sample {start}, "
+                             f"{expected} expected")
+        for k, channel in enumerate(channels):
+            target = signal if channel == index else extra[:, k - (channel > index)]
+            target[start:start + len(block)] = block[:, k]
+        start += len(block)
+        if stop is None:
+            break
+    return signal, extra
 
 
 def _unzip(blob: bytes) -> dict[str, bytes]:
