@@ -10,7 +10,9 @@ one peak does not hide another:
 - ``+ saved_leads``: the same, then `recordings.saved_leads`, the float32 array the job's input file
   holds (built whole for a request with an Idempotency-Key, which hashes it);
 - ``+ job input file``: the same, then the job's ``.npy`` input file written as `start_recording_job`
-  writes it (`recordings.save_leads`; in trees without it, ``np.save`` of `saved_leads`).
+  writes it (`recordings.save_leads`; in trees without it, ``np.save`` of `saved_leads`);
+- ``+ Idempotency-Key hash``: `saved_leads`, then `recordings.recording_fingerprint` of it, as a request
+  with an Idempotency-Key does before it saves that array.
 
 Each line gives the wall time of that step, the process's RSS before it (imports and the uploaded bytes)
 and its peak RSS (``VmHWM``), so peak - before is what parsing costs.
@@ -72,7 +74,9 @@ def child(folder: str, name: str, step: str) -> None:
     before = rss_mb()
     t0 = time.perf_counter()
     parsed = parse_upload(files, upload)
-    saved = recordings.saved_leads(parsed) if step == "saved_leads" else None
+    saved = recordings.saved_leads(parsed) if step in ("saved_leads", "hash") else None
+    if step == "hash":
+        recordings.recording_fingerprint(parsed, filename=name, patient_id=None, samples=saved)
     if step == "file":
         target = str(Path(folder) / "job-input.npy")
         if hasattr(recordings, "save_leads"):
@@ -104,7 +108,7 @@ def main() -> None:
         name, n = build_record(Path(args.dir) / args.record, Path(folder), args.hours)
         print(f"record {args.record} tiled to {args.hours:g} h: {n} samples x 2 leads; python {sys.version.split()[0]}")
         steps = (("parse_upload", "parse"), ("parse_upload + saved_leads", "saved_leads"),
-                 ("parse_upload + job input file", "file"))
+                 ("parse_upload + job input file", "file"), ("parse_upload + Idempotency-Key hash", "hash"))
         for label, step in steps:
             for _ in range(args.repeat):
                 out = subprocess.run([sys.executable, __file__, "--child", folder, name, step],
