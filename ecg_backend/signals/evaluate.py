@@ -155,12 +155,14 @@ def format_halves(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def _ranked_counts(score: np.ndarray, veb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flagging the k highest scores for every k: thresholds (the k-th score), VEB TP and FP counts."""
+def _ranked_counts(score: np.ndarray, veb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Flagging the k highest scores for every k: thresholds (the k-th score), VEB TP and FP counts, and
+    whether a threshold can flag exactly those k (not when the next beat ties with the k-th)."""
     order = np.argsort(-score, kind="stable")
     tp = np.concatenate([[0], np.cumsum(veb[order])])
     fp = np.concatenate([[0], np.cumsum(~veb[order])])
-    return np.concatenate([[np.inf], score[order]]), tp, fp
+    ths = np.concatenate([[np.inf], score[order]])
+    return ths, tp, fp, np.append(ths[1:] != ths[:-1], True)
 
 
 def threshold_bounds(rows: list[dict], min_ppv: float = 90.0, min_se: float = 95.0) -> dict:
@@ -181,9 +183,8 @@ def threshold_bounds(rows: list[dict], min_ppv: float = 90.0, min_se: float = 95
         return {"tp": tp, "fp": fp, "fn": n_veb - tp, "se": _pct(tp, n_veb), "ppv": _pct(tp, tp + fp), **extra}
 
     shipped = summary(sum(r["veb_tp"] for r in rows), sum(r["veb_fp"] for r in rows))
-    ths, tp, fp = _ranked_counts(np.concatenate([r["det_score"] for r in rows]),
-                                 np.concatenate([r["det_veb"] for r in rows]))
-    distinct = np.append(ths[1:] != ths[:-1], True)  # a threshold flags every beat of a tied score
+    ths, tp, fp, distinct = _ranked_counts(np.concatenate([r["det_score"] for r in rows]),
+                                           np.concatenate([r["det_veb"] for r in rows]))
     ok = distinct & (100.0 * tp >= min_ppv * np.maximum(tp + fp, 1)) & (tp > 0)
     k = int(np.argmax(np.where(ok, tp, -1)))
     best_global = summary(tp[k], fp[k], threshold=float(ths[k])) if ok.any() else None
@@ -191,11 +192,10 @@ def threshold_bounds(rows: list[dict], min_ppv: float = 90.0, min_se: float = 95
     ranked = [_ranked_counts(r["det_score"], r["det_veb"]) for r in rows]
     best_se = best_ppv = None
     for lam in np.concatenate([np.arange(0.02, 1.0, 0.02), np.arange(1.0, 20.0, 0.25)]):
-        picks = [int(np.argmax(np.where(np.append(t[1:] != t[:-1], True), a - lam * b, -np.inf)))
-                 for t, a, b in ranked]
-        cand = summary(sum(a[k] for (_, a, _), k in zip(ranked, picks)),
-                       sum(b[k] for (_, _, b), k in zip(ranked, picks)),
-                       thresholds={r["record"]: float(t[k]) for r, (t, _, _), k in zip(rows, ranked, picks)})
+        picks = [int(np.argmax(np.where(ok_k, a - lam * b, -np.inf))) for _, a, b, ok_k in ranked]
+        cand = summary(sum(a[k] for (_, a, _, _), k in zip(ranked, picks)),
+                       sum(b[k] for (_, _, b, _), k in zip(ranked, picks)),
+                       thresholds={r["record"]: float(t[k]) for r, (t, _, _, _), k in zip(rows, ranked, picks)})
         if cand["ppv"] >= min_ppv and (best_se is None or cand["se"] > best_se["se"]):
             best_se = cand
         if cand["se"] >= min_se and (best_ppv is None or cand["ppv"] > best_ppv["ppv"]):
