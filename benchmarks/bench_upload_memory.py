@@ -8,11 +8,11 @@ one peak does not hide another:
 
 - ``parse_upload``: the .hea/.dat bytes as a request holds them -> `parsing.parse_upload`;
 - ``+ saved_leads``: the same, then `recordings.saved_leads`, the float32 array the job's input file
-  holds (built whole for a request with an Idempotency-Key, which hashes it);
+  holds, built whole (for comparison: no request path builds it now);
 - ``+ job input file``: the same, then the job's ``.npy`` input file written as `start_recording_job`
   writes it (`recordings.save_leads`; in trees without it, ``np.save`` of `saved_leads`);
-- ``+ Idempotency-Key hash``: `saved_leads`, then `recordings.recording_fingerprint` of it, as a request
-  with an Idempotency-Key does before it saves that array.
+- ``+ Idempotency-Key hash``: `recordings.recording_fingerprint`, as a request with an Idempotency-Key
+  does before the job's input file is written (the hash reads the leads block by block).
 
 Each line gives the wall time of that step, the process's RSS before it (imports and the uploaded bytes)
 and its peak RSS (``VmHWM``), so peak - before is what parsing costs.
@@ -74,9 +74,9 @@ def child(folder: str, name: str, step: str) -> None:
     before = rss_mb()
     t0 = time.perf_counter()
     parsed = parse_upload(files, upload)
-    saved = recordings.saved_leads(parsed) if step in ("saved_leads", "hash") else None
+    saved = recordings.saved_leads(parsed) if step == "saved_leads" else None
     if step == "hash":
-        recordings.recording_fingerprint(parsed, filename=name, patient_id=None, samples=saved)
+        recordings.recording_fingerprint(parsed, filename=name, patient_id=None)
     if step == "file":
         target = str(Path(folder) / "job-input.npy")
         if hasattr(recordings, "save_leads"):

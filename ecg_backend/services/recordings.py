@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from typing import Iterator
 
 import numpy as np
 from flask import current_app
@@ -58,24 +59,20 @@ def human_bytes(n: int) -> str:
 
 def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str | None = None,
                         patient_id: int | None = None, idempotency_key: str | None = None,
-                        request_hash: str | None = None, samples: np.ndarray | None = None) -> Job:
+                        request_hash: str | None = None) -> Job:
     """Save the parsed leads beside the upload area, create a queued Job and start it.
 
     The job's one ``.npy`` file holds the chosen lead alone (1-D) or, with other leads, an
-    (n_samples, 1 + k) float32 array whose column 0 is the chosen lead (`saved_leads`).
-    ``samples``: `saved_leads(parsed)` when the caller has built it already (a 24-h upload is large).
-    With ``idempotency_key`` an IntegrityError means another request took the key first; the saved
-    leads are removed again before it is re-raised.
+    (n_samples, 1 + k) float32 array whose column 0 is the chosen lead (`saved_leads`, written by
+    `save_leads`). With ``idempotency_key`` an IntegrityError means another request took the key first;
+    the saved leads are removed again before it is re-raised.
     """
     if patient_id is not None:
         get_patient(owner, patient_id)
     folder = jobs.job_input_dir()
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"{uuid.uuid4().hex}.npy")
-    if samples is None:
-        save_leads(path, parsed)
-    else:
-        np.save(path, samples)
+    save_leads(path, parsed)
     params = {"sampling_rate": parsed.fs, "lead": parsed.lead, "leads": parsed.leads, "source": parsed.source,
               "filename": _stored_filename(filename), "n_samples": int(len(parsed.signal))}
     if parsed.extra_names:
@@ -102,23 +99,36 @@ def saved_leads(parsed: ParsedRecording) -> np.ndarray:
     return out
 
 
+def _saved_blocks(parsed: ParsedRecording, block: int) -> tuple[tuple, Iterator[np.ndarray]]:
+    """The shape of `saved_leads(parsed)` and its rows, ``block`` at a time (one reused float32 buffer)."""
+    extra = parsed.extra_leads
+    n = len(parsed.signal)
+    width = 0 if extra is None else extra.shape[1]
+    shape = (n,) if width == 0 else (n, 1 + width)
+
+    def blocks():
+        rows = np.empty((min(block, n),) + shape[1:], dtype=np.float32)
+        for start in range(0, n, block):
+            part = rows[:min(block, n - start)]
+            if width == 0:
+                part[:] = parsed.signal[start:start + len(part)]
+            else:
+                part[:, 0] = parsed.signal[start:start + len(part)]
+                part[:, 1:] = extra[start:start + len(part)]
+            yield part
+
+    return shape, blocks()
+
+
 def save_leads(path: str, parsed: ParsedRecording, block: int = SAVE_BLOCK_SAMPLES) -> None:
     """Write `saved_leads(parsed)` as a ``.npy`` file without building it: ``block`` rows at a time, so
     a 24-h upload does not hold a third copy of its leads (250 MB for 2 leads) while it is saved."""
-    extra = parsed.extra_leads
-    if extra is None or extra.shape[1] == 0:
-        np.save(path, saved_leads(parsed))
-        return
-    n = len(parsed.signal)
-    rows = np.empty((min(block, n), 1 + extra.shape[1]), dtype=np.float32)
+    shape, blocks = _saved_blocks(parsed, block)
     try:
         with open(path, "wb") as fh:
-            np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(rows.dtype),
-                                                      "fortran_order": False, "shape": (n, rows.shape[1])})
-            for start in range(0, n, block):
-                part = rows[:min(block, n - start)]
-                part[:, 0] = parsed.signal[start:start + len(part)]
-                part[:, 1:] = extra[start:start + len(part)]
+            np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
+                                                      "fortran_order": False, "shape": shape})
+            for part in blocks:
                 fh.write(part.tobytes())
     except BaseException:  # no half-written input file left behind (e.g. a full disk)
         if os.path.exists(path):
@@ -130,14 +140,15 @@ def _stored_filename(filename: str | None) -> str | None:
     return (filename or "")[:255] or None
 
 
-def recording_fingerprint(parsed: ParsedRecording, *, filename: str | None, patient_id: int | None,
-                          samples: np.ndarray | None = None) -> str:
-    """What a recording request asks for: the leads' samples (`saved_leads`, or ``samples`` when already
-    built), rate, lead and options. A one-lead request hashes as it did before other leads were used."""
+def recording_fingerprint(parsed: ParsedRecording, *, filename: str | None, patient_id: int | None) -> str:
+    """What a recording request asks for: the leads' samples as the job saves them (`saved_leads`, hashed
+    block by block without building it), rate, lead and options. A one-lead request hashes as it did
+    before other leads were used."""
     options = [patient_id, float(parsed.fs), parsed.lead, _stored_filename(filename)]
     if parsed.extra_names:
         options.append(list(parsed.extra_names))
-    return idempotency.fingerprint(options, saved_leads(parsed) if samples is None else samples, dtype="<f4")
+    shape, blocks = _saved_blocks(parsed, SAVE_BLOCK_SAMPLES)
+    return idempotency.fingerprint_blocks(options, shape, blocks, dtype="<f4")
 
 
 def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_key: str, *,
@@ -150,13 +161,12 @@ def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_k
     Returns:
         (the job, whether it is an earlier request's job).
     """
-    samples = saved_leads(parsed)  # built once: hashed here and saved by the job
-    fingerprint = recording_fingerprint(parsed, filename=filename, patient_id=patient_id, samples=samples)
+    fingerprint = recording_fingerprint(parsed, filename=filename, patient_id=patient_id)
     created, earlier = idempotency.create_once(
         idempotency_key, fingerprint,
         lambda: db.session.scalar(select(Job).where(Job.owner_id == owner.id, Job.idempotency_key == idempotency_key)),
         lambda: start_recording_job(owner, parsed, filename=filename, patient_id=patient_id,
-                                    idempotency_key=idempotency_key, request_hash=fingerprint, samples=samples),
+                                    idempotency_key=idempotency_key, request_hash=fingerprint),
         id_field="job_id")
     return (created, False) if created is not None else (earlier, True)
 

@@ -159,3 +159,23 @@ def test_sig_parsing_memory_csv_columns_and_job_input_file(tmp_path):
     one = parsing.parse_csv(text, single_lead="true")
     recordings.save_leads(str(tmp_path / "one.npy"), one)
     np.testing.assert_array_equal(np.load(tmp_path / "one.npy"), one.signal.astype(np.float32))
+
+
+@pytest.mark.parametrize("extra", [True, False])
+def test_sig_parsing_memory_fingerprint_read_in_blocks_is_the_whole_array_hash(monkeypatch, extra):
+    """The Idempotency-Key hash of a recording reads its leads block by block and still equals the hash of
+    the whole saved array (`saved_leads`), so keys stored before keep matching their retries."""
+    from ecg_backend.services import idempotency
+
+    rng = np.random.default_rng(1)
+    signal = rng.normal(size=1003)
+    parsed = parsing.ParsedRecording(signal=signal, fs=360.0, lead="MLII", leads=["MLII", "V1", "V5"],
+                                     extra_leads=rng.normal(size=(1003, 2)).astype(np.float32) if extra else None,
+                                     extra_names=["V1", "V5"] if extra else [])
+    options = [7, 360.0, "MLII", "r.csv"] + ([["V1", "V5"]] if extra else [])
+    whole = idempotency.fingerprint(options, recordings.saved_leads(parsed), dtype="<f4")
+    for block in (100, 1003, 1 << 20):
+        monkeypatch.setattr(recordings, "SAVE_BLOCK_SAMPLES", block)
+        assert recordings.recording_fingerprint(parsed, filename="r.csv", patient_id=7) == whole
+    changed = parsing.ParsedRecording(**{**parsed.__dict__, "signal": signal + np.eye(1, 1003, 1002)[0]})
+    assert recordings.recording_fingerprint(changed, filename="r.csv", patient_id=7) != whole
