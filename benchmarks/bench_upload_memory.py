@@ -7,8 +7,6 @@ gains and baselines) tiled to --hours with ``wfdb.wrsamp``. Then, each in a fres
 one peak does not hide another:
 
 - ``parse_upload``: the .hea/.dat bytes as a request holds them -> `parsing.parse_upload`;
-- ``+ saved_leads``: the same, then `recordings.saved_leads`, the float32 array the job's input file
-  holds, built whole (for comparison: no request path builds it now);
 - ``+ job input file``: the same, then the job's ``.npy`` input file written as `start_recording_job`
   writes it (`recordings.save_leads`; in trees without it, ``np.save`` of `saved_leads`);
 - ``+ Idempotency-Key hash``: `recordings.recording_fingerprint`, as a request with an Idempotency-Key
@@ -74,21 +72,19 @@ def child(folder: str, name: str, step: str) -> None:
     before = rss_mb()
     t0 = time.perf_counter()
     parsed = parse_upload(files, upload)
-    saved = recordings.saved_leads(parsed) if step == "saved_leads" else None
     if step == "hash":
         recordings.recording_fingerprint(parsed, filename=name, patient_id=None)
     if step == "file":
         target = str(Path(folder) / "job-input.npy")
         if hasattr(recordings, "save_leads"):
             recordings.save_leads(target, parsed)
-        else:
+        else:  # trees before the input file was written in blocks
             np.save(target, recordings.saved_leads(parsed))
     elapsed = time.perf_counter() - t0
     print(json.dumps({"seconds": round(elapsed, 2), "rss_before_mb": round(before), "peak_rss_mb": round(peak_rss_mb()),
                       "upload_mb": round(sum(len(v) for v in files.values()) / 2 ** 20),
                       "signal": str(parsed.signal.dtype), "extra": str(parsed.extra_leads.dtype),
                       "shape": [len(parsed.signal), 1 + parsed.extra_leads.shape[1]]}))
-    del saved
 
 
 def main() -> None:
@@ -107,8 +103,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as folder:
         name, n = build_record(Path(args.dir) / args.record, Path(folder), args.hours)
         print(f"record {args.record} tiled to {args.hours:g} h: {n} samples x 2 leads; python {sys.version.split()[0]}")
-        steps = (("parse_upload", "parse"), ("parse_upload + saved_leads", "saved_leads"),
-                 ("parse_upload + job input file", "file"), ("parse_upload + Idempotency-Key hash", "hash"))
+        steps = (("parse_upload", "parse"), ("parse_upload + job input file", "file"),
+                 ("parse_upload + Idempotency-Key hash", "hash"))
         for label, step in steps:
             for _ in range(args.repeat):
                 out = subprocess.run([sys.executable, __file__, "--child", folder, name, step],

@@ -62,9 +62,8 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
                         request_hash: str | None = None) -> Job:
     """Save the parsed leads beside the upload area, create a queued Job and start it.
 
-    The job's one ``.npy`` file holds the chosen lead alone (1-D) or, with other leads, an
-    (n_samples, 1 + k) float32 array whose column 0 is the chosen lead (`saved_leads`, written by
-    `save_leads`). With ``idempotency_key`` an IntegrityError means another request took the key first;
+    The job's one ``.npy`` file (`save_leads`) holds the chosen lead alone (1-D) or, with other leads,
+    an (n_samples, 1 + k) float32 array whose column 0 is the chosen lead. With ``idempotency_key`` an IntegrityError means another request took the key first;
     the saved leads are removed again before it is re-raised.
     """
     if patient_id is not None:
@@ -87,20 +86,9 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
     return job
 
 
-def saved_leads(parsed: ParsedRecording) -> np.ndarray:
-    """float32 samples as the job stores them: the chosen lead (1-D), or with other leads an
-    (n_samples, 1 + k) array whose column 0 is the chosen lead, filled column by column."""
-    extra = parsed.extra_leads
-    if extra is None or extra.shape[1] == 0:
-        return parsed.signal.astype(np.float32)
-    out = np.empty((len(parsed.signal), 1 + extra.shape[1]), dtype=np.float32)
-    out[:, 0] = parsed.signal
-    out[:, 1:] = extra
-    return out
-
-
 def _saved_blocks(parsed: ParsedRecording, block: int) -> tuple[tuple, Iterator[np.ndarray]]:
-    """The shape of `saved_leads(parsed)` and its rows, ``block`` at a time (one reused float32 buffer)."""
+    """The shape of the float32 array a job saves (the chosen lead, 1-D; with other leads (n_samples, 1 + k),
+    column 0 the chosen lead) and its rows, ``block`` at a time, in one reused buffer."""
     extra = parsed.extra_leads
     n = len(parsed.signal)
     width = 0 if extra is None else extra.shape[1]
@@ -121,8 +109,8 @@ def _saved_blocks(parsed: ParsedRecording, block: int) -> tuple[tuple, Iterator[
 
 
 def save_leads(path: str, parsed: ParsedRecording, block: int = SAVE_BLOCK_SAMPLES) -> None:
-    """Write `saved_leads(parsed)` as a ``.npy`` file without building it: ``block`` rows at a time, so
-    a 24-h upload does not hold a third copy of its leads (250 MB for 2 leads) while it is saved."""
+    """Write the job's float32 array (`_saved_blocks`) as a ``.npy`` file without building it: ``block`` rows
+    at a time, so a 24-h upload does not hold a third copy of its leads (250 MB for 2 leads) while it is saved."""
     shape, blocks = _saved_blocks(parsed, block)
     try:
         with open(path, "wb") as fh:
@@ -141,9 +129,9 @@ def _stored_filename(filename: str | None) -> str | None:
 
 
 def recording_fingerprint(parsed: ParsedRecording, *, filename: str | None, patient_id: int | None) -> str:
-    """What a recording request asks for: the leads' samples as the job saves them (`saved_leads`, hashed
-    block by block without building it), rate, lead and options. A one-lead request hashes as it did
-    before other leads were used."""
+    """What a recording request asks for: the leads' samples as the job saves them (`_saved_blocks`, hashed
+    block by block: the hash of the whole float32 array, without building it), rate, lead and options.
+    A one-lead request hashes as it did before other leads were used."""
     options = [patient_id, float(parsed.fs), parsed.lead, _stored_filename(filename)]
     if parsed.extra_names:
         options.append(list(parsed.extra_names))

@@ -13,6 +13,14 @@ from ecg_backend.signals import parsing
 FS = 360
 
 
+def _saved_array(parsed):
+    """What a job's input file holds, built whole: the chosen lead (1-D), or with other leads an
+    (n_samples, 1 + k) float32 array whose column 0 is the chosen lead."""
+    if parsed.extra_leads is None:
+        return parsed.signal.astype(np.float32)
+    return np.column_stack([parsed.signal.astype(np.float32), parsed.extra_leads]).astype(np.float32)
+
+
 def _files(folder, name):
     return {f"{name}{ext}": (folder / f"{name}{ext}").read_bytes() for ext in (".hea", ".dat")}
 
@@ -148,13 +156,13 @@ def test_sig_parsing_memory_csv_columns_and_job_input_file(tmp_path):
     np.testing.assert_array_equal(parsed.signal, np.round(b, 4))
     np.testing.assert_array_equal(parsed.extra_leads[:, 0], np.round(a, 4).astype(np.float32))
     assert np.isnan(parsed.extra_leads[7, 1]) and np.isfinite(parsed.extra_leads[8:, 1]).all()
-    # the job's input file, written in blocks, is the array `saved_leads` builds
+    # the job's input file, written in blocks, is the whole array
     for block in (7, recordings.SAVE_BLOCK_SAMPLES):
         path = tmp_path / f"job-{block}.npy"
         recordings.save_leads(str(path), parsed, block=block)
         saved = np.load(path)
         assert saved.dtype == np.float32 and saved.shape == (n, 3)
-        np.testing.assert_array_equal(saved, recordings.saved_leads(parsed))
+        np.testing.assert_array_equal(saved, _saved_array(parsed))
         np.testing.assert_array_equal(saved[:, 0], parsed.signal.astype(np.float32))
     one = parsing.parse_csv(text, single_lead="true")
     recordings.save_leads(str(tmp_path / "one.npy"), one)
@@ -164,7 +172,7 @@ def test_sig_parsing_memory_csv_columns_and_job_input_file(tmp_path):
 @pytest.mark.parametrize("extra", [True, False])
 def test_sig_parsing_memory_fingerprint_read_in_blocks_is_the_whole_array_hash(monkeypatch, extra):
     """The Idempotency-Key hash of a recording reads its leads block by block and still equals the hash of
-    the whole saved array (`saved_leads`), so keys stored before keep matching their retries."""
+    the whole saved array, so keys stored before keep matching their retries."""
     from ecg_backend.services import idempotency
 
     rng = np.random.default_rng(1)
@@ -173,7 +181,7 @@ def test_sig_parsing_memory_fingerprint_read_in_blocks_is_the_whole_array_hash(m
                                      extra_leads=rng.normal(size=(1003, 2)).astype(np.float32) if extra else None,
                                      extra_names=["V1", "V5"] if extra else [])
     options = [7, 360.0, "MLII", "r.csv"] + ([["V1", "V5"]] if extra else [])
-    whole = idempotency.fingerprint(options, recordings.saved_leads(parsed), dtype="<f4")
+    whole = idempotency.fingerprint(options, _saved_array(parsed), dtype="<f4")
     for block in (100, 1003, 1 << 20):
         monkeypatch.setattr(recordings, "SAVE_BLOCK_SAMPLES", block)
         assert recordings.recording_fingerprint(parsed, filename="r.csv", patient_id=7) == whole
