@@ -22,7 +22,7 @@ MAX_DETAIL_BEATS = 300
 # Recording uploads may need more than the app-wide MAX_CONTENT_LENGTH: a 24-h Holter is ~90 MB as a
 # 2-lead WFDB record and ~250 MB as a one-column CSV at 360 Hz. Unset, they share MAX_CONTENT_LENGTH.
 RECORDING_LIMIT_ENV = "ECG_MAX_RECORDING_BYTES"
-SAVE_BLOCK_SAMPLES = 1 << 20  # rows written at a time by `save_leads`
+SAVE_BLOCK_SAMPLES = 1 << 20  # rows of the saved array written (`save_leads`) or hashed at a time
 
 
 def upload_dir() -> str:
@@ -63,8 +63,9 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
     """Save the parsed leads beside the upload area, create a queued Job and start it.
 
     The job's one ``.npy`` file (`save_leads`) holds the chosen lead alone (1-D) or, with other leads,
-    an (n_samples, 1 + k) float32 array whose column 0 is the chosen lead. With ``idempotency_key`` an IntegrityError means another request took the key first;
-    the saved leads are removed again before it is re-raised.
+    an (n_samples, 1 + k) float32 array whose column 0 is the chosen lead. With ``idempotency_key`` an
+    IntegrityError means another request took the key first; the saved leads are removed again before it
+    is re-raised.
     """
     if patient_id is not None:
         get_patient(owner, patient_id)
