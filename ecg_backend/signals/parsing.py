@@ -109,13 +109,14 @@ _SINGLE_LEAD_HINT = "fix or leave out that lead, or send single_lead=true to ana
 
 
 def _check_lead(column, name: str | None = None) -> np.ndarray:
-    """A lead's samples as float64; InputError when it is not 1-D, holds no number or an infinite value.
+    """The chosen lead's samples as float64, another lead's as float32 (as the job stores them; no float64
+    copy of a 24-h lead); InputError when it is not 1-D, holds no number or an infinite value (for another
+    lead, also a value beyond float32's range, which storing it would make infinite).
 
     ``name`` None means the chosen lead; another lead's messages name it and say how to leave it out.
-    Another lead already in float32 stays float32 (it is stored so; a float64 copy of a 24-h lead is 250 MB).
     """
-    if not (name is not None and isinstance(column, np.ndarray) and column.dtype == np.float32):
-        column = np.asarray(column, dtype=np.float64)
+    with np.errstate(over="ignore"):  # an overflow to inf is reported below, naming the sample
+        column = np.asarray(column, dtype=np.float64 if name is None else np.float32)
     which, hint, details = (("the chosen lead", "", {}) if name is None
                             else (f"lead {name!r}", f"; {_SINGLE_LEAD_HINT}", {"lead": name}))
     if column.ndim != 1:
@@ -125,7 +126,8 @@ def _check_lead(column, name: str | None = None) -> np.ndarray:
     infinite = np.isinf(column)
     if infinite.any():
         sample = int(np.argmax(infinite)) + 1
-        raise InputError(f"sample {sample} of {which} is infinite; samples must be finite numbers (leave a gap "
+        too_large = "" if name is None else " or beyond float32's range (3.4e38)"
+        raise InputError(f"sample {sample} of {which} is infinite{too_large}; samples must be finite numbers (leave a gap "
                          f"for a missing sample){hint}", details={**details, "sample": sample})
     return column
 

@@ -166,6 +166,8 @@ def test_sig_multilead_pages_show_the_leads_and_offer_single_lead(client, auth, 
     (lambda s: [None] * len(s), "no numeric samples"),
     (lambda s: ["x"] * len(s), "only numbers"),
     (lambda s: 3, "must be a list"),
+    # stored as float32, 1e39 would become infinity: refused, naming the sample
+    (lambda s: s[:9] + [1e39] + s[10:], "sample 10 of lead 'V1' is infinite or beyond float32's range"),
 ])
 def test_sig_multilead_api_bad_second_lead_is_422(client, clinician_a, bearer, two_leads, second, message):
     lead1, _, _ = two_leads
