@@ -392,11 +392,12 @@ def _read_wfdb_leads(path: str, channels: list, index: int, sig_len, fmt) -> tup
     """
     import wfdb
 
-    step = WFDB_READ_SAMPLES if sig_len and set(fmt or [None]) <= _WFDB_SEEKABLE_FORMATS else None
+    if sig_len and set(fmt or [None]) <= _WFDB_SEEKABLE_FORMATS:
+        spans = [(a, min(sig_len, a + WFDB_READ_SAMPLES)) for a in range(0, sig_len, WFDB_READ_SAMPLES)]
+    else:
+        spans = [(0, None)]
     signal = extra = None
-    start = 0
-    while signal is None or start < len(signal):
-        stop = None if step is None else min(sig_len, start + step)
+    for start, stop in spans:
         try:
             block = wfdb.rdrecord(path, sampfrom=start, sampto=stop, channels=channels, physical=True).p_signal
         except Exception as exc:  # truncated or mismatched .dat files
@@ -404,7 +405,7 @@ def _read_wfdb_leads(path: str, channels: list, index: int, sig_len, fmt) -> tup
         if block is None or block.ndim != 2 or block.shape[1] != len(channels):
             raise InputError("the WFDB signal file does not hold the signals its header lists")
         if signal is None:
-            n_samples = len(block) if step is None else sig_len
+            n_samples = len(block) if stop is None else sig_len
             signal = np.empty(n_samples, dtype=np.float64)
             extra = np.empty((n_samples, len(channels) - 1), dtype=np.float32)
         expected = (len(signal) if stop is None else stop) - start
@@ -414,9 +415,6 @@ def _read_wfdb_leads(path: str, channels: list, index: int, sig_len, fmt) -> tup
         for k, channel in enumerate(channels):
             target = signal if channel == index else extra[:, k - (channel > index)]
             target[start:start + len(block)] = block[:, k]
-        start += len(block)
-        if stop is None:
-            break
     return signal, extra
 
 
