@@ -119,7 +119,9 @@ class Analysis(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     n_beats: Mapped[int] = mapped_column(default=0)
     n_anomalous: Mapped[int] = mapped_column(default=0)
+    # The detector's MSE threshold of a beat analysis; a recording's context-score cut is `operating_point`.
     threshold: Mapped[float | None] = mapped_column(default=None)
+    operating_point: Mapped[float | None] = mapped_column(default=None)
     model_version: Mapped[str | None] = mapped_column(String(64), default=None)
     input: Mapped[dict | None] = mapped_column(JSON, default=None)
     result: Mapped[dict | None] = mapped_column(JSON, default=None)
@@ -133,7 +135,7 @@ class Analysis(db.Model):
         data = {"id": self.id, "patient_id": self.patient_id, "kind": self.kind, "source": self.source,
                 "filename": self.filename, "created_at": iso(self.created_at), "n_beats": self.n_beats,
                 "n_anomalous": self.n_anomalous, "threshold": self.threshold,
-                "model_version": self.model_version,
+                "operating_point": self.operating_point, "model_version": self.model_version,
                 "summary": (self.result or {}).get("summary")}
         if full:
             data["input"] = self.input

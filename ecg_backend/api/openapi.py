@@ -102,8 +102,10 @@ SPEC: dict = {
                 "id": {"type": "integer"}, "patient_id": {"type": ["integer", "null"]},
                 "kind": {"enum": ["beats", "recording"]}, "source": _STR, "filename": _NULLABLE_STR,
                 "created_at": _STR, "n_beats": {"type": "integer"}, "n_anomalous": {"type": "integer"},
-                "threshold": {"type": ["number", "null"]}, "model_version": _NULLABLE_STR,
-                "summary": {"type": ["object", "null"]},
+                "threshold": {"type": ["number", "null"], "description": "the detector's threshold (beat analyses)"},
+                "operating_point": {"type": ["number", "null"],
+                                    "description": "the context-score cut of a recording analysis"},
+                "model_version": _NULLABLE_STR, "summary": {"type": ["object", "null"]},
                 "input": {"type": ["object", "null"], "description": "only on GET one"},
                 "result": {"type": ["object", "null"], "description": "only on GET one"}}},
             "User": {"type": "object", "properties": {

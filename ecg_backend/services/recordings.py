@@ -192,7 +192,7 @@ def _analyse_saved_recording(job, progress) -> int:
     analysis = Analysis(
         owner_id=job.owner_id, patient_id=job.patient_id, kind="recording", source="recording",
         filename=params.get("filename"), n_beats=result.summary["n_beats"],
-        n_anomalous=result.summary["n_anomalous"], threshold=float(result.summary["operating_point"]),
+        n_anomalous=result.summary["n_anomalous"], operating_point=float(result.summary["operating_point"]),
         model_version=result.summary.get("model_version"),
         input={k: params[k] for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples",
                                       "extra_leads") if k in params},
