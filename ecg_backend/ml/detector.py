@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from .calibrate import confidence_from_scores
+from .data import BEAT_LENGTH
 from .model import AutoencoderConfig, AutoencoderEnsemble
 
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parents[1] / "artifacts"
@@ -123,7 +124,7 @@ def _max_relative_difference(net: torch.nn.Module, traced, beat_length: int) -> 
     return worst
 
 
-def validate_beats(beats, beat_length: int = 140) -> np.ndarray:
+def validate_beats(beats, beat_length: int = BEAT_LENGTH) -> np.ndarray:
     """Turn array-like beats into a finite float32 (n, beat_length) array or raise ValueError.
 
     Args:
@@ -162,7 +163,7 @@ def validate_beats(beats, beat_length: int = 140) -> np.ndarray:
 class AnomalyDetector:
     """Scores heartbeats by how badly the autoencoder reconstructs them."""
 
-    beat_length = 140
+    beat_length = BEAT_LENGTH
 
     def __init__(self, net: AutoencoderEnsemble, mean: np.ndarray, scale: np.ndarray,
                  weights: np.ndarray | None, threshold: float, calibration: dict,

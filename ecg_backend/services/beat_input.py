@@ -22,9 +22,9 @@ from numbers import Real
 import numpy as np
 
 from ecg_backend.errors import InputError
+from ecg_backend.ml.data import BEAT_LENGTH
 from ecg_backend.signals.parsing import decode_text
 
-BEAT_LENGTH = 140
 MAX_ABS_VALUE = 1e6  # the detector refuses larger amplitudes; say so with the row number
 
 

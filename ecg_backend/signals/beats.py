@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-BEAT_LENGTH = 140
+from ecg_backend.ml.data import BEAT_LENGTH
 # Fraction of the R-R interval that precedes the R peak in an ECG5000 beat (sample ~3 of 140).
 PRE_R_FRACTION = 0.025
 # R-R gaps longer than this multiple of the local median R-R are searched again for a missed beat.
@@ -176,13 +176,6 @@ def _merge_close(peaks: np.ndarray, envelope: np.ndarray, min_gap: int) -> np.nd
     return np.asarray(out, dtype=np.int64)
 
 
-def recording_polarity(filtered: np.ndarray, peaks: np.ndarray) -> float:
-    """-1 if the recording's R peaks point up (flip to ECG5000's downward QRS), +1 if they already point down."""
-    if len(peaks) == 0:
-        return 1.0
-    return -1.0 if np.median(filtered[peaks]) > 0 else 1.0
-
-
 def segment_beats(filtered: np.ndarray, peaks: np.ndarray, polarity: float = 1.0,
                   rr: np.ndarray | None = None) -> np.ndarray:
     """Cut one ECG5000-shaped beat per R peak: the following R-R interval, shifted to start 2.5% before R.
@@ -193,7 +186,7 @@ def segment_beats(filtered: np.ndarray, peaks: np.ndarray, polarity: float = 1.0
     Args:
         filtered: band-passed 1-D signal.
         peaks: sorted R-peak indices.
-        polarity: +1 or -1 (see `recording_polarity`).
+        polarity: +1 or -1 (-1 flips upward R peaks to ECG5000's downward QRS).
         rr: the following R-R interval of each beat in samples; by default the gaps between
             consecutive ``peaks``, the last beat taking the median.
     Returns:

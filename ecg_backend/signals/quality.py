@@ -57,11 +57,6 @@ class QualityReport:
                 out.append({"start_s": start, "end_s": end, "reason": reason})
         return [{**s, "start_s": round(s["start_s"], 3), "end_s": round(s["end_s"], 3)} for s in out]
 
-    @property
-    def unusable_seconds(self) -> float:
-        """Total duration of unusable windows."""
-        return float(sum(s["end_s"] - s["start_s"] for s in self.segments))
-
     def usable_mask(self) -> np.ndarray:
         """Boolean per sample: True where beats may be found."""
         per_window = np.array([r is None for r in self.reasons], dtype=bool)

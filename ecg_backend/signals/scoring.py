@@ -33,6 +33,9 @@ lead's, and the operating point is OPERATING_POINT_MULTILEAD.
 """
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -156,12 +159,9 @@ def rr_features(peaks: np.ndarray, fs: float, segments: list) -> tuple[np.ndarra
     k = LOCAL_RR_BEATS
     padded = np.pad(rr, k, mode="constant", constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * k + 1)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            local = np.nanmedian(windows, axis=1)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        local = np.nanmedian(windows, axis=1)
     ratio = rr / local
     return rr, ratio
 
@@ -190,9 +190,39 @@ def extra_lead_distance(waves: list, usable: list, peaks: np.ndarray, fs: float,
         return np.where(count > 0, total / np.maximum(count, 1), np.nan), used
 
 
+@dataclass
+class BeatFeatures:
+    """The label-free recording-context features of every beat (`context_features`).
+
+    Attributes:
+        peaks: R-peak sample indices; fs: sampling rate.
+        rr, ratio: preceding R-R (s) and its ratio to the local median (`rr_features`).
+        dist: the morph distance in the score (blended over leads when extra leads contribute).
+        width_ratio: QRS width relative to the recording's median.
+        factor: 1 + R-R and width terms; context: dist * factor.
+        operating_point: the threshold on the score (OPERATING_POINT or OPERATING_POINT_MULTILEAD).
+        dist_primary, dist_extra: with extra leads passed, the primary lead's distance and the extra leads'
+            mean distance (NaN where none is usable); None without extra leads.
+        extra_leads_used: extra leads with enough usable beats to contribute.
+    """
+
+    peaks: np.ndarray
+    fs: float
+    rr: np.ndarray
+    ratio: np.ndarray
+    dist: np.ndarray
+    width_ratio: np.ndarray
+    factor: np.ndarray
+    context: np.ndarray
+    operating_point: float
+    dist_primary: np.ndarray | None = None
+    dist_extra: np.ndarray | None = None
+    extra_leads_used: int = 0
+
+
 def context_features(peaks: np.ndarray, fs: float, morph: np.ndarray, segments: list,
                      wave: np.ndarray | None = None, extra_waves: list | None = None,
-                     extra_usable: list | None = None) -> dict:
+                     extra_usable: list | None = None) -> BeatFeatures:
     """The label-free recording-context features and ``context`` = morph_ratio * (1 + R-R and width terms).
 
     Args:
@@ -214,25 +244,25 @@ def context_features(peaks: np.ndarray, fs: float, morph: np.ndarray, segments: 
     width = qrs_width(morph)
     width_ratio = width / (np.median(width) if len(width) and np.median(width) > 0 else 1.0)
     factor = 1.0 + WEIGHT_RR * (prem + pause) + WEIGHT_WIDTH * np.maximum(width_ratio - 1.1, 0.0) / 0.1
-    out = {"peaks": peaks, "fs": fs, "rr": rr, "ratio": ratio, "dist": dist, "width_ratio": width_ratio,
-           "factor": factor, "operating_point": OPERATING_POINT}
+    operating_point, primary, extra, used = OPERATING_POINT, None, None, 0
     if extra_waves is not None:
         extra, used = extra_lead_distance(extra_waves, extra_usable, peaks, fs, ratio)
-        out.update(dist_primary=dist, dist_extra=extra, extra_leads_used=used)
+        primary = dist
         if used:
             dist = (1.0 - EXTRA_LEAD_WEIGHT) * dist + EXTRA_LEAD_WEIGHT * np.where(np.isfinite(extra), extra, dist)
-            out.update(dist=dist, operating_point=OPERATING_POINT_MULTILEAD)
-    out["context"] = dist * factor
-    return out
+            operating_point = OPERATING_POINT_MULTILEAD
+    return BeatFeatures(peaks=peaks, fs=fs, rr=rr, ratio=ratio, dist=dist, width_ratio=width_ratio, factor=factor,
+                        context=dist * factor, operating_point=operating_point, dist_primary=primary,
+                        dist_extra=extra, extra_leads_used=used)
 
 
-def may_be_flagged(features: dict) -> np.ndarray:
+def may_be_flagged(features: BeatFeatures) -> np.ndarray:
     """Beats whose flag could depend on the model's error: since factor >= 1 and z_ae <= 10,
     score <= context * (1 + 10 WEIGHT_AE), so beats below the operating point / (1 + 10 WEIGHT_AE) never flag."""
-    return features["context"] > features["operating_point"] / (1.0 + 10.0 * WEIGHT_AE)
+    return features.context > features.operating_point / (1.0 + 10.0 * WEIGHT_AE)
 
 
-def combine(features: dict, ae_error: np.ndarray, ae_reference: np.ndarray | None = None) -> pd.DataFrame:
+def combine(features: BeatFeatures, ae_error: np.ndarray, ae_reference: np.ndarray | None = None) -> pd.DataFrame:
     """Final score, flag and confidence per beat (see the module docstring).
 
     Args:
@@ -247,33 +277,27 @@ def combine(features: dict, ae_error: np.ndarray, ae_reference: np.ndarray | Non
         ref = log_err if ae_reference is None else np.log(np.maximum(np.asarray(ae_reference, np.float64), 1e-12))
     z_ae = robust_z(log_err, reference=ref)
     z_ae = np.where(np.isfinite(ae_error), np.clip(z_ae, 0.0, 10.0), 0.0)
-    score = features["dist"] * (features["factor"] + WEIGHT_AE * z_ae)
-    threshold = features["operating_point"]
+    score = features.dist * (features.factor + WEIGHT_AE * z_ae)
+    threshold = features.operating_point
     with np.errstate(over="ignore"):
         confidence = 1.0 / (1.0 + np.exp(-(score - threshold)))
-    peaks = features["peaks"]
+    peaks = features.peaks
     table = pd.DataFrame({
         "r_peak": peaks,
-        "time_s": peaks / features["fs"],
-        "rr_s": features["rr"],
+        "time_s": peaks / features.fs,
+        "rr_s": features.rr,
         "score": score,
         "is_anomaly": score > threshold,
         "confidence": confidence,
-        "morph_distance": features["dist"],
-        "rr_ratio": features["ratio"],
-        "qrs_width_ratio": features["width_ratio"],
+        "morph_distance": features.dist,
+        "rr_ratio": features.ratio,
+        "qrs_width_ratio": features.width_ratio,
         "ae_error": ae_error,
     })
-    if "dist_extra" in features:  # multi-lead: each part of the blended distance
-        table["morph_distance_primary"] = features["dist_primary"]
-        table["morph_distance_extra"] = features["dist_extra"]
+    if features.dist_extra is not None:  # multi-lead: each part of the blended distance
+        table["morph_distance_primary"] = features.dist_primary
+        table["morph_distance_extra"] = features.dist_extra
     return table
-
-
-def score_beats(peaks: np.ndarray, fs: float, morph: np.ndarray, ae_error: np.ndarray,
-                segments: list, wave: np.ndarray | None = None) -> pd.DataFrame:
-    """Context features and the model's error for every beat combined: ``combine(context_features(...))``."""
-    return combine(context_features(peaks, fs, morph, segments, wave=wave), ae_error)
 
 
 def anomalous_runs(table: pd.DataFrame) -> list[dict]:

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ecg_backend.signals import beats as B
+from ecg_backend.signals.beats import _drop_t_waves, detect_r_peaks, segment_beats
 from ecg_backend.signals.mitdb import detection_counts, match_peaks
 from ecg_backend.signals.quality import assess_quality
 from ecg_backend.signals.recording import analyze_recording
@@ -13,7 +13,7 @@ from tests.signals.helpers import synthetic_ecg
 @pytest.mark.parametrize("fs", [128.0, 250.0, 360.0, 500.0, 1000.0])
 def test_sig_peaks_found_at_several_rates(fs):
     signal, truth = synthetic_ecg(seconds=40, fs=fs, heart_rate=72)
-    found = B.detect_r_peaks(signal, fs)
+    found = detect_r_peaks(signal, fs)
     counts = detection_counts(truth, found, fs, tol_s=0.05)
     assert counts["fn"] <= 1 and counts["fp"] <= 1, counts
     assert counts["tp"] >= len(truth) - 1
@@ -28,11 +28,10 @@ def test_sig_match_peaks_by_hand():
 
 
 def test_sig_segment_beats_shape_position_and_polarity():
-    fs = 250.0
     filtered = np.zeros(2000)
     peaks = np.array([200, 400, 600, 800])
     filtered[peaks] = 1.0  # upward R spikes
-    beats = B.segment_beats(filtered, peaks, polarity=B.recording_polarity(filtered, peaks))
+    beats = segment_beats(filtered, peaks, polarity=-1.0)
     assert beats.shape == (4, 140)
     np.testing.assert_allclose(beats.mean(axis=1), 0, atol=1e-6)
     np.testing.assert_allclose(beats.std(axis=1), 1, atol=1e-4)
@@ -138,7 +137,7 @@ def test_sig_rejects_bad_rate_and_shape(untrained):
 
 def test_sig_long_recording_model_gating_keeps_flags(untrained, monkeypatch):
     """Scoring only the beats whose flag can depend on the model (and a sample) keeps the flags here."""
-    from ecg_backend.signals import recording
+    from ecg_backend.signals import stages
 
     fs = 250.0
     signal, truth = synthetic_ecg(seconds=60, fs=fs, seed=7)
@@ -146,8 +145,8 @@ def test_sig_long_recording_model_gating_keeps_flags(untrained, monkeypatch):
     for r in truth[4::9]:
         signal[r - width:r + width] -= 1.2 * np.hanning(2 * width)
     full = analyze_recording(signal, fs, detector=untrained)
-    monkeypatch.setattr(recording, "MODEL_ALL_BEATS", 10)
-    monkeypatch.setattr(recording, "MODEL_SAMPLE", 8)
+    monkeypatch.setattr(stages, "MODEL_ALL_BEATS", 10)
+    monkeypatch.setattr(stages, "MODEL_SAMPLE", 8)
     gated = analyze_recording(signal, fs, detector=untrained)
     assert gated.summary["model_scored_beats"] < full.summary["model_scored_beats"] == len(full.beats)
     assert full.beats["is_anomaly"].sum() > 0
@@ -190,7 +189,7 @@ def test_sig_drop_t_waves_removes_large_p_wave_before_r():
     peaks = np.array([100, 200, 279, 300, 400, 500])  # 279: a P wave 210 ms before the R at 300
     energy = np.array([1.0, 1.0, 0.6, 1.0, 1.0, 1.0])
     envelope[peaks] = energy
-    kept = B._drop_t_waves(peaks, envelope, fs)
+    kept = _drop_t_waves(peaks, envelope, fs)
     assert kept.tolist() == [100, 200, 300, 400, 500]
 
 
@@ -206,7 +205,7 @@ def test_sig_searchback_finds_every_beat_of_a_fast_wide_salvo():
     signal[truth[k] - 30:truth[k + 3] + 30] = base
     for r in salvo:
         signal[r - width:r + width] -= 1.5 * np.hanning(2 * width)
-    found = B.detect_r_peaks(signal, fs)
+    found = detect_r_peaks(signal, fs)
     ref_to_det, _ = match_peaks(salvo, found, int(0.06 * fs))
     assert (ref_to_det >= 0).all(), (salvo / fs, found[(found > salvo[0] - fs) & (found < salvo[-1] + fs)] / fs)
     outside = truth[(truth < salvo[0] - fs) | (truth > salvo[-1] + 2 * fs)]

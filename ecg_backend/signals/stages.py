@@ -1,0 +1,364 @@
+"""The stages of recording analysis, each a function with a small dataclass in and out.
+
+    prepare_recording -> (per chunk: chunk_quality -> chunk_peaks -> chunk_beats) -> merge_chunks
+      -> beat_features -> beat_scores
+
+`recording.analyze_recording` composes them. The first three stages run chunk by chunk (CHUNK_S of signal
+with PAD_S of context each side, so filters and the R-peak detector see context) to keep memory flat for
+24-hour Holters; `merge_chunks` joins the chunks, and every later stage sees the whole recording because the
+scoring is relative to the patient's own beats.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ecg_backend.ml.data import BEAT_LENGTH
+from ecg_backend.signals.beats import bandpass, detect_r_peaks, segment_beats
+from ecg_backend.signals.parsing import MAX_FS, MIN_FS
+from ecg_backend.signals.quality import (WINDOW_S, QualityReport, assess_quality, fill_gaps, flutter_leakage,
+                                         flutter_windows)
+from ecg_backend.signals.scoring import (MORPH_POINTS, WAVE_POINTS, WAVE_POST_S, WAVE_PRE_S, BeatFeatures,
+                                         beat_waveform, combine, context_features, may_be_flagged, qrs_morphology)
+
+CHUNK_S = 300.0
+PAD_S = 5.0
+MODEL_ALL_BEATS = 20_000
+MODEL_SAMPLE = 4_000
+
+
+@dataclass
+class Recording:
+    """A checked recording: the primary lead (float64), the extra leads ((n, k) float32 or None), the rate."""
+
+    signal: np.ndarray
+    fs: float
+    extra: np.ndarray | None = None
+
+    @property
+    def window(self) -> int:
+        """Samples per quality window."""
+        return max(int(round(WINDOW_S * self.fs)), 1)
+
+    @property
+    def n_extra(self) -> int:
+        return 0 if self.extra is None else self.extra.shape[1]
+
+
+def prepare_recording(signal, fs: float, extra_leads=None) -> Recording:
+    """Check the rate, the primary lead and the extra leads (`check_extra_leads`).
+
+    Raises:
+        ValueError: fs out of range, a signal that is not 1-D / shorter than 2 seconds, or a bad extra lead.
+    """
+    fs = float(fs)
+    if not (MIN_FS <= fs <= MAX_FS):
+        raise ValueError(f"sampling rate {fs:g} Hz is outside 100-1000 Hz")
+    signal = np.asarray(signal, dtype=np.float64)
+    if signal.ndim != 1:
+        raise ValueError(f"expected one lead (1-D signal), got shape {signal.shape}")
+    if len(signal) < 2 * fs:
+        raise ValueError("the recording is shorter than 2 seconds")
+    return Recording(signal=signal, fs=fs, extra=check_extra_leads(extra_leads, len(signal)))
+
+
+def _as_lead_matrix(extra_leads, n_samples: int) -> np.ndarray:
+    if isinstance(extra_leads, (list, tuple)):
+        leads = [np.asarray(x, dtype=np.float32) for x in extra_leads]
+        for i, x in enumerate(leads):
+            if x.ndim != 1:
+                raise ValueError(f"extra lead {i} must be 1-D, got shape {x.shape}")
+        if not leads:
+            return np.zeros((n_samples, 0), np.float32)
+        bad = next((i for i, x in enumerate(leads) if len(x) != n_samples), None)
+        if bad is not None:
+            raise ValueError(f"extra lead {bad} has {len(leads[bad])} samples; the primary lead has {n_samples}")
+        return np.stack(leads, axis=1)
+    extra = np.asarray(extra_leads, dtype=np.float32)
+    if extra.ndim == 1:
+        extra = extra[:, None]
+    if extra.ndim != 2:
+        raise ValueError(f"extra_leads must be (n_samples, k) or a list of 1-D leads, got shape {extra.shape}")
+    if extra.shape[0] != n_samples:
+        raise ValueError(f"extra_leads has {extra.shape[0]} samples per lead; the primary lead has {n_samples} "
+                         "(pass an array shaped (n_samples, k))")
+    return extra
+
+
+def check_extra_leads(extra_leads, n_samples: int) -> np.ndarray | None:
+    """``extra_leads`` as a float32 (n_samples, k) array (None stays None; k may be 0).
+
+    Accepts a 1-D array (one extra lead), a 2-D array (n_samples, k) or a list of 1-D arrays. NaN/inf
+    mark missing samples, as in the primary lead.
+
+    Raises:
+        ValueError: a lead that is not 1-D, whose length differs from the primary lead's, that holds no
+            finite sample or that is flat (one value throughout).
+    """
+    if extra_leads is None:
+        return None
+    extra = _as_lead_matrix(extra_leads, n_samples)
+    for i in range(extra.shape[1]):
+        col = extra[:, i]
+        finite = np.isfinite(col)
+        if not finite.any():
+            raise ValueError(f"extra lead {i} holds no finite sample")
+        values = col[finite]
+        if float(values.max()) == float(values.min()):
+            raise ValueError(f"extra lead {i} is flat (one value throughout)")
+    return extra
+
+
+def chunk_bounds(rec: Recording) -> list[tuple[int, int]]:
+    """The chunks' cores [a, b): CHUNK_S long, starting on quality-window boundaries."""
+    n, window = len(rec.signal), rec.window
+    step = max(int(CHUNK_S * rec.fs) // window, 1) * window
+    return [(a, min(a + step, n)) for a in range(0, n, step)]
+
+
+@dataclass
+class Chunk:
+    """Samples [lo, hi) of the primary lead around the core [a, b): gap-filled and band-passed."""
+
+    a: int
+    b: int
+    lo: int
+    hi: int
+    raw: np.ndarray
+    filled: np.ndarray
+    filtered: np.ndarray
+
+    @property
+    def core(self) -> slice:
+        """The core's positions in the chunk's arrays."""
+        return slice(self.a - self.lo, self.b - self.lo)
+
+
+def load_chunk(rec: Recording, a: int, b: int) -> Chunk:
+    """The core [a, b) of the primary lead with PAD_S of context each side, gaps filled, band-passed."""
+    pad = int(PAD_S * rec.fs)
+    lo, hi = max(a - pad, 0), min(b + pad, len(rec.signal))
+    raw = np.asarray(rec.signal[lo:hi], dtype=np.float64)
+    filled = fill_gaps(raw)
+    return Chunk(a=a, b=b, lo=lo, hi=hi, raw=raw, filled=filled, filtered=bandpass(filled, rec.fs))
+
+
+@dataclass
+class ChunkQuality:
+    """Per quality window of a chunk's core: a reason or None; per sample of the chunk: usable; and the
+    VF-filter leakage per window (`quality.flutter_leakage`)."""
+
+    reasons: list
+    usable: np.ndarray
+    leakage: np.ndarray
+
+
+def chunk_quality(chunk: Chunk, fs: float) -> ChunkQuality:
+    """Quality stage: judge each window of the core (the context counts as usable)."""
+    quality = assess_quality(chunk.raw[chunk.core], fs, filtered=chunk.filtered[chunk.core])
+    usable = np.ones(chunk.hi - chunk.lo, dtype=bool)
+    usable[chunk.core] = quality.usable_mask()
+    leakage = flutter_leakage(chunk.filtered, fs, chunk.core.start, chunk.core.stop)
+    return ChunkQuality(reasons=quality.reasons, usable=usable, leakage=leakage)
+
+
+@dataclass
+class ChunkPeaks:
+    """R peaks of a chunk's core (positions in the chunk) and each one's next R-R in samples (0: none)."""
+
+    peaks: np.ndarray
+    rr_next: np.ndarray
+
+
+def chunk_peaks(chunk: Chunk, quality: ChunkQuality, fs: float) -> ChunkPeaks:
+    """Peaks stage: R peaks in usable signal; the next R after each core beat (possibly in the context)
+    bounds its window."""
+    core = chunk.core
+    peaks = detect_r_peaks(chunk.filled, fs, filtered=chunk.filtered) if quality.usable[core].any() \
+        else np.array([], int)
+    peaks = peaks[quality.usable[peaks]] if len(peaks) else peaks
+    in_core = (peaks >= core.start) & (peaks < core.stop)
+    nxt = np.append(peaks[1:], -1)[in_core]
+    peaks_core = peaks[in_core]
+    rr_next = np.where(nxt > 0, nxt - peaks_core, 0).astype(np.float64)
+    return ChunkPeaks(peaks=peaks_core, rr_next=rr_next)
+
+
+@dataclass
+class ChunkBeats:
+    """Beats stage output for one chunk: absolute R peaks and, per beat, its ECG5000-shaped window, QRS
+    morphology, waveform and R amplitude; per extra lead its waveforms and quality verdicts; the chunk's
+    quality verdicts and leakage."""
+
+    peaks: np.ndarray
+    beats: np.ndarray
+    morph: np.ndarray
+    wave: np.ndarray
+    r_amp: np.ndarray
+    reasons: list
+    leakage: np.ndarray
+    extra_waves: list = field(default_factory=list)
+    extra_reasons: list = field(default_factory=list)
+
+
+def _segment(filtered, peaks, rr_next, fs):
+    """ECG5000-style windows; a beat without a plausible next R (gap, > 3 s) uses the chunk's median R-R."""
+    if len(peaks) == 0:
+        return np.zeros((0, BEAT_LENGTH), np.float32)
+    ok = (rr_next > 0.2 * fs) & (rr_next < 3.0 * fs)
+    fallback = float(np.median(rr_next[ok])) if ok.any() else 0.8 * fs
+    return segment_beats(filtered, peaks, rr=np.where(ok, rr_next, fallback))
+
+
+def chunk_beats(rec: Recording, chunk: Chunk, quality: ChunkQuality, found: ChunkPeaks) -> ChunkBeats:
+    """Beats stage: windows and waveforms at the chunk's R peaks, in the primary lead and every extra lead."""
+    fs, peaks, core = rec.fs, found.peaks, chunk.core
+    extra_waves, extra_reasons = [], []
+    for k in range(rec.n_extra):
+        raw_k = np.asarray(rec.extra[chunk.lo:chunk.hi, k], dtype=np.float64)
+        filtered_k = bandpass(fill_gaps(raw_k), fs)
+        extra_reasons.append(assess_quality(raw_k[core], fs, filtered=filtered_k[core]).reasons)
+        extra_waves.append(beat_waveform(filtered_k, peaks, fs))
+    return ChunkBeats(
+        peaks=peaks + chunk.lo,
+        beats=_segment(chunk.filtered, peaks, found.rr_next, fs),
+        morph=qrs_morphology(chunk.filtered, peaks, fs),
+        wave=beat_waveform(chunk.filtered, peaks, fs),
+        r_amp=chunk.filtered[peaks] if len(peaks) else np.zeros(0),
+        reasons=quality.reasons, leakage=quality.leakage,
+        extra_waves=extra_waves, extra_reasons=extra_reasons)
+
+
+def analyse_chunk(rec: Recording, a: int, b: int) -> ChunkBeats:
+    """quality -> peaks -> beats for the chunk whose core is [a, b)."""
+    chunk = load_chunk(rec, a, b)
+    quality = chunk_quality(chunk, rec.fs)
+    return chunk_beats(rec, chunk, quality, chunk_peaks(chunk, quality, rec.fs))
+
+
+@dataclass
+class FoundBeats:
+    """The whole recording's beats after the chunks are joined.
+
+    Attributes:
+        peaks: R peaks (int64 samples). beat_matrix: (n, BEAT_LENGTH) detector windows, polarity-flipped.
+        morph, wave: `scoring.qrs_morphology` / `scoring.beat_waveform` rows.
+        extra_waves, extra_ok: per extra lead, waveforms and per-beat usability.
+        segments: unusable segments; episodes: ventricular-flutter episodes.
+        window_reasons: per quality window of the primary lead, None or a reason (flutter windows None).
+    """
+
+    peaks: np.ndarray
+    beat_matrix: np.ndarray
+    morph: np.ndarray
+    wave: np.ndarray
+    extra_waves: list
+    extra_ok: list
+    segments: list
+    episodes: list
+    window_reasons: list
+
+
+def _usable_beats(peaks: np.ndarray, fs: float, window: int, reasons: list) -> np.ndarray:
+    """Per beat: the quality windows holding its waveform's start (R - WAVE_PRE_S) and end (R + WAVE_POST_S)
+    are both usable in this lead."""
+    ok = np.array([r is None for r in reasons], dtype=bool)
+    if len(peaks) == 0 or len(ok) == 0:
+        return np.zeros(len(peaks), dtype=bool)
+    first = np.clip(((peaks - WAVE_PRE_S * fs) // window).astype(np.int64), 0, len(ok) - 1)
+    last = np.clip(((peaks + WAVE_POST_S * fs) // window).astype(np.int64), 0, len(ok) - 1)
+    return ok[first] & ok[last]
+
+
+def _kept(peaks: np.ndarray, flutter: np.ndarray, window: int, fs: float) -> np.ndarray:
+    """Beats kept: none inside flutter, and of one complex found on both sides of a chunk boundary the first."""
+    keep = np.ones(len(peaks), dtype=bool)
+    if len(peaks) and flutter.any():
+        keep &= ~flutter[np.minimum(peaks // window, len(flutter) - 1)]
+    kept = np.flatnonzero(keep)
+    keep[kept[1:][np.diff(peaks[kept]) < int(0.2 * fs)]] = False
+    return keep
+
+
+def _joined(parts: list[ChunkBeats], name: str, width: int) -> np.ndarray:
+    return np.concatenate([getattr(p, name) for p in parts]) if parts else np.zeros((0, width))
+
+
+def _flutter_and_segments(rec: Recording, parts: list[ChunkBeats]) -> tuple[np.ndarray, list, list, list]:
+    """Per window: inside ventricular flutter, and the quality reason (None inside flutter); the unusable
+    segments and the flutter episodes."""
+    fs, window, n = rec.fs, rec.window, len(rec.signal)
+    flutter = flutter_windows(np.concatenate([p.leakage for p in parts]))
+    reasons = [None if f else r for f, r in zip(flutter, (r for p in parts for r in p.reasons))]
+    segments = QualityReport(fs=fs, n_samples=n, window=window, reasons=reasons).segments
+    episodes = [{"start_s": s["start_s"], "end_s": s["end_s"], "rhythm": "ventricular_flutter"}
+                for s in QualityReport(fs=fs, n_samples=n, window=window,
+                                       reasons=["flutter" if f else None for f in flutter]).segments]
+    return flutter, reasons, segments, episodes
+
+
+def merge_chunks(rec: Recording, parts: list[ChunkBeats]) -> FoundBeats:
+    """Join the chunks: ventricular flutter becomes an episode (a rhythm, not bad signal and not beats),
+    the rest of the quality verdicts unusable segments; duplicated boundary beats go; the detector windows
+    are flipped so the QRS points down, as in ECG5000."""
+    fs, window = rec.fs, rec.window
+    peaks = np.concatenate([p.peaks for p in parts]).astype(np.int64)
+    beat_matrix = _joined(parts, "beats", BEAT_LENGTH).astype(np.float32, copy=False)
+    morph, wave = _joined(parts, "morph", MORPH_POINTS), _joined(parts, "wave", WAVE_POINTS)
+    r_amp = np.concatenate([p.r_amp for p in parts])
+    extra_waves = [np.concatenate([p.extra_waves[k] for p in parts]) for k in range(rec.n_extra)]
+    extra_ok = [_usable_beats(peaks, fs, window, [r for p in parts for r in p.extra_reasons[k]])
+                for k in range(rec.n_extra)]
+    flutter, reasons, segments, episodes = _flutter_and_segments(rec, parts)
+    keep = _kept(peaks, flutter, window, fs)
+    peaks, beat_matrix, morph, wave, r_amp = (x[keep] for x in (peaks, beat_matrix, morph, wave, r_amp))
+    polarity = -1.0 if len(r_amp) and np.median(r_amp) > 0 else 1.0
+    beat_matrix *= np.float32(polarity)
+    return FoundBeats(peaks=peaks, beat_matrix=beat_matrix, morph=morph, wave=wave,
+                      extra_waves=[w[keep] for w in extra_waves], extra_ok=[o[keep] for o in extra_ok],
+                      segments=segments, episodes=episodes, window_reasons=reasons)
+
+
+def beat_features(rec: Recording, found: FoundBeats) -> BeatFeatures:
+    """Features stage: the label-free recording-context features (`scoring.context_features`)."""
+    return context_features(found.peaks, rec.fs, found.morph, found.segments, wave=found.wave,
+                            extra_waves=found.extra_waves if rec.extra is not None else None,
+                            extra_usable=found.extra_ok)
+
+
+@dataclass
+class BeatScores:
+    """Scores stage output: the beat table (`scoring.combine`), the detector's reconstructions (NaN rows
+    for beats it did not score; None for no beats) and how many beats it scored."""
+
+    table: pd.DataFrame
+    reconstruction: np.ndarray | None
+    model_scored: int
+
+
+def beat_scores(detector, found: FoundBeats, features: BeatFeatures, batch_size: int) -> BeatScores:
+    """Scores stage: the detector's reconstruction error joins the context features in one score per beat.
+
+    Up to MODEL_ALL_BEATS beats, every beat is scored. Longer recordings (Holters) score the beats
+    whose flag can depend on the model (`scoring.may_be_flagged`) plus a fixed-seed uniform sample
+    of MODEL_SAMPLE beats for the median/MAD of the error. Skipped beats could not be flagged
+    whatever their error; only the normalisation of the others is estimated from the sample.
+    """
+    n = len(found.beat_matrix)
+    error = np.full(n, np.nan)
+    if n == 0:
+        return BeatScores(table=combine(features, error), reconstruction=None, model_scored=0)
+    recon = np.full((n, BEAT_LENGTH), np.nan, dtype=np.float32)
+    if n <= MODEL_ALL_BEATS:
+        chosen, sample = np.arange(n), None
+    else:
+        sample = np.sort(np.random.default_rng(0).choice(n, MODEL_SAMPLE, replace=False))
+        chosen = np.union1d(np.where(may_be_flagged(features))[0], sample)
+    result = detector.score(found.beat_matrix[chosen], batch_size=batch_size)
+    error[chosen] = result.scores
+    recon[chosen] = result.reconstruction
+    reference = None if sample is None else error[sample]
+    return BeatScores(table=combine(features, error, ae_reference=reference), reconstruction=recon,
+                      model_scored=int(np.isfinite(error).sum()))
