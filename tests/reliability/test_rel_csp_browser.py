@@ -36,10 +36,9 @@ def test_rel_plotly_webgl_needs_eval_svg_does_not():
     from flask import Flask, Response
     from plotly.offline import get_plotlyjs
 
-    from tests.ui.browser import LiveServer, chromium_paths, start_chromium
+    from tests.ui.browser import LiveServer, require_chromium, start_chromium
 
-    if not all(chromium_paths()):
-        pytest.fail("Chromium/chromedriver not found (apt-get install chromium chromium-driver)", pytrace=False)
+    require_chromium()
     bundle = get_plotlyjs()
     page = ('<!doctype html><html><body><div id="c" style="width:600px;height:300px"></div>'
             '<script src="/listen.js"></script><script src="/plotly.js"></script>'

@@ -285,33 +285,12 @@ class TcpProxy:
             self.pairs.clear()
 
 
-@pytest.fixture
-def own_postgres_database(postgres_url):
-    """A fresh database for this test (the role has CREATEDB), dropped afterwards: no shared tables touched."""
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from ecg_backend.config import normalise_database_url
-
-    url = make_url(normalise_database_url(postgres_url))
-    name = f"ecg_rel_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.mark.postgres
-def test_rel_postgres_outage_answers_503_then_recovers(own_postgres_database, beats):
+def test_rel_postgres_outage_answers_503_then_recovers(postgres_database, beats):
     """PostgreSQL behind a TCP proxy: cut every connection and refuse new ones, then bring it back."""
     from tests.conftest import dispose_app, make_test_app
 
-    url = own_postgres_database
+    url = postgres_database
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     proxy.start()
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)

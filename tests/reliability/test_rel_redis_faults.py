@@ -5,12 +5,13 @@ and restart it; the RQ worker is never started, so jobs sit in the queue when Re
 """
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
 
 import pytest
+
+from tests.conftest import require_program
 
 pytestmark = pytest.mark.redis
 
@@ -51,8 +52,7 @@ class RedisServer:
 
 @pytest.fixture
 def redis_server(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/run installs it)")
+    require_program("redis-server", "apt-get install redis-server (.ci/run installs it)")
     server = RedisServer(tmp_path)
     server.start()
     yield server

@@ -1,13 +1,13 @@
-"""Evaluation against MIT-BIH reference annotations on a few records (needs the mitdb data)."""
+"""Evaluation against MIT-BIH reference annotations: the command on the committed five-minute excerpt
+(tests/fixtures/mitdb), the detection figures on full records (need the mitdb data)."""
 import math
 
 import pytest
 
 from ecg_backend.signals.evaluate import evaluate_dir, format_table
 
-pytestmark = pytest.mark.data
 
-
+@pytest.mark.data
 def test_sig_mitdb_records_meet_detection_and_auc(mitdb_dir, untrained):
     rows = evaluate_dir(mitdb_dir, untrained, ["119", "124"], echo=lambda *_: None)
     table = format_table(rows)
@@ -22,8 +22,9 @@ def test_sig_mitdb_records_meet_detection_and_auc(mitdb_dir, untrained):
     assert not math.isnan(v119["auc"])
 
 
-def test_sig_evaluate_mitdb_command(mitdb_dir, runner):
-    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_dir), "--records", "124", "--untrained"])
+def test_sig_evaluate_mitdb_command(mitdb_excerpt_dir, runner):
+    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_excerpt_dir), "--records", "119",
+                                 "--untrained"])
     assert result.exit_code == 0, result.output
     assert "pooled VEB at the shipped operating point" in result.output
 
@@ -33,6 +34,7 @@ def test_sig_evaluate_mitdb_missing_dir(tmp_path, runner):
     assert result.exit_code != 0 and "no WFDB records" in result.output
 
 
+@pytest.mark.data
 def test_sig_mitdb_207_flutter_reported_as_episodes(mitdb_dir, untrained):
     """Record 207's annotated ventricular flutter comes back as flutter episodes, not as beats."""
     from ecg_backend.signals.mitdb import read_record
@@ -50,10 +52,10 @@ def test_sig_mitdb_207_flutter_reported_as_episodes(mitdb_dir, untrained):
     assert in_vf < 20
 
 
-def test_sig_evaluate_mitdb_command_halves(mitdb_dir, runner):
-    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_dir), "--records", "119,124",
+def test_sig_evaluate_mitdb_command_halves(mitdb_excerpt_dir, runner):
+    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_excerpt_dir), "--records", "119,114",
                                  "--untrained", "--halves", "--thresholds"])
     assert result.exit_code == 0, result.output
-    assert "even positions (119)" in result.output and "odd positions (124)" in result.output
+    assert "even positions (119)" in result.output and "odd positions (114)" in result.output
     assert "best threshold per record, PPV >= 90%: Se" in result.output
     assert "per-record thresholds (flags score >=) of the first of these: 119 " in result.output

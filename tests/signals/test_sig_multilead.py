@@ -114,12 +114,11 @@ def test_sig_multilead_parsing_keeps_other_leads(two_leads):
     assert parsing.parse_csv("\n".join(bad), sampling_rate=FS, single_lead="true").extra_leads is None
 
 
-@pytest.mark.data
-def test_sig_multilead_wfdb_upload_reads_every_lead(mitdb_dir, tmp_path):
-    files = {f"119{ext}": (mitdb_dir / f"119{ext}").read_bytes() for ext in (".hea", ".dat")}
+def test_sig_multilead_wfdb_upload_reads_every_lead(mitdb_excerpt_dir, tmp_path):
+    files = {f"119{ext}": (mitdb_excerpt_dir / f"119{ext}").read_bytes() for ext in (".hea", ".dat")}
     parsed = parsing.parse_upload(files, tmp_path)
     single = parsing.parse_upload(files, tmp_path, single_lead="1")
-    assert parsed.lead == "MLII" and parsed.extra_names == ["V1"] and parsed.extra_leads.shape == (650000, 1)
+    assert parsed.lead == "MLII" and parsed.extra_names == ["V1"] and parsed.extra_leads.shape == (108000, 1)
     np.testing.assert_array_equal(parsed.signal, single.signal)
     assert single.extra_leads is None
     swapped = parsing.parse_upload(files, tmp_path, lead="V1")
@@ -218,9 +217,8 @@ def test_sig_multilead_mitdb_both_leads(mitdb_dir, untrained):
     assert tp / veb > 0.8 and tp / (tp + fp) > 0.9, (tp, fp, veb)
 
 
-@pytest.mark.data
-def test_sig_multilead_evaluate_command_single_lead_flag(mitdb_dir, runner):
-    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_dir), "--records", "124",
+def test_sig_multilead_evaluate_command_single_lead_flag(mitdb_excerpt_dir, runner):
+    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_excerpt_dir), "--records", "119",
                                  "--untrained", "--single-lead"])
     assert result.exit_code == 0, result.output
     assert "pooled VEB at the shipped operating point" in result.output

@@ -51,16 +51,22 @@ def _digital(n, k, invalid, amplitude=400, seed=0):
     return digital
 
 
-@pytest.mark.data
-@pytest.mark.parametrize("record, lead", [("208", None), ("114", None), ("119", "V1"), ("203", None),
-                                          ("230", None)])
-def test_sig_parsing_memory_wfdb_matches_one_physical_read(mitdb_dir, tmp_path, record, lead):
-    reference = _physical(mitdb_dir, record)
-    parsed = parsing.parse_upload(_files(mitdb_dir, record), tmp_path, lead=lead)
+@pytest.mark.parametrize("folder, record, lead", [
+    ("mitdb_excerpt_dir", "114", None), ("mitdb_excerpt_dir", "119", "V1"), ("mitdb_excerpt_dir", "119", None),
+    pytest.param("mitdb_dir", "208", None, marks=pytest.mark.data),
+    pytest.param("mitdb_dir", "203", None, marks=pytest.mark.data),
+    pytest.param("mitdb_dir", "230", None, marks=pytest.mark.data),
+])
+def test_sig_parsing_memory_wfdb_matches_one_physical_read(request, tmp_path, folder, record, lead):
+    folder = request.getfixturevalue(folder)
+    reference = _physical(folder, record)
+    parsed = parsing.parse_upload(_files(folder, record), tmp_path, lead=lead)
     index = parsed.leads.index(parsed.lead)
     others = [i for i in range(reference.shape[1]) if i != index]
     assert parsed.signal.dtype == np.float64 and parsed.extra_leads.dtype == np.float32
-    assert parsed.extra_leads.shape == (650000, 1) and parsed.extra_names == [parsed.leads[i] for i in others]
+    assert reference.shape[0] in (108000, 650000)  # the excerpt's five minutes or a whole record
+    assert parsed.extra_leads.shape == (reference.shape[0], 1)
+    assert parsed.extra_names == [parsed.leads[i] for i in others]
     # bit for bit: the chosen lead as wfdb's float64, the others as its float64 rounded to float32
     np.testing.assert_array_equal(parsed.signal, reference[:, index])
     np.testing.assert_array_equal(parsed.extra_leads, reference[:, others].astype(np.float32))

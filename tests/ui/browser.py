@@ -8,8 +8,6 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
-
 from werkzeug.serving import make_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -45,6 +43,15 @@ def chromium_paths() -> tuple[str | None, str | None]:
     chromium = os.environ.get("ECG_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     driver = os.environ.get("ECG_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
     return (chromium if Path(chromium).exists() else None, driver if Path(driver).exists() else None)
+
+
+def require_chromium() -> None:
+    """Skip (fail under CI=true) when Chromium or chromedriver is missing, saying how to install them."""
+    from tests.conftest import unavailable
+
+    if not all(chromium_paths()):
+        unavailable("Chromium and chromedriver", "apt-get install chromium chromium-driver, "
+                                                 "or set ECG_CHROMIUM and ECG_CHROMEDRIVER")
 
 
 def start_chromium():
@@ -94,10 +101,7 @@ def live_app_with_clinician(db_path: Path, email: str, password: str, name: str)
 @contextmanager
 def chromium_driver():
     """A headless Chromium session, failing the test with a clear message when Chromium is missing."""
-    chromium, chromedriver = chromium_paths()
-    if not chromium or not chromedriver:
-        pytest.fail("Chromium/chromedriver not found: apt-get install chromium chromium-driver, "
-                    "or set ECG_CHROMIUM and ECG_CHROMEDRIVER", pytrace=False)
+    require_chromium()
     driver, profile = start_chromium()
     try:
         yield driver

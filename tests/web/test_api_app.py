@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from sqlalchemy import MetaData, create_engine, inspect
+from sqlalchemy import create_engine, inspect
 
 from ecg_backend.config import TestConfig, normalise_database_url, resolve_secret_key
 from tests.conftest import REPO_ROOT, dispose_app, untrained_detector
@@ -183,18 +183,9 @@ def test_real_flask_cli_on_a_fresh_database(tmp_path):
 
 
 @pytest.fixture
-def clean_postgres(postgres_url):
-    """The PostgreSQL test database with every table dropped before and after the test."""
-    def drop_all():
-        engine = create_engine(normalise_database_url(postgres_url))
-        metadata = MetaData()
-        metadata.reflect(engine)
-        metadata.drop_all(engine)
-        engine.dispose()
-
-    drop_all()
-    yield normalise_database_url(postgres_url)
-    drop_all()
+def clean_postgres(postgres_database):
+    """A fresh PostgreSQL database of this test's own (tests/conftest.py), as a URL string."""
+    return postgres_database.render_as_string(hide_password=False)
 
 
 @pytest.mark.postgres

@@ -176,29 +176,15 @@ def test_two_simultaneous_requests_with_one_key_store_once(app, clinician_a, bea
 
 
 @pytest.fixture
-def migrated_postgres_app(postgres_url):
-    """An app on the PostgreSQL test database, schema made by the migrations; tables dropped after."""
-    from sqlalchemy import MetaData, create_engine
-
-    from ecg_backend.config import normalise_database_url
+def migrated_postgres_app(postgres_database):
+    """An app on a PostgreSQL database of this test's own, schema made by the migrations."""
+    from tests.conftest import dispose_app
     from tests.web.test_api_app import _startup_app
 
-    url = normalise_database_url(postgres_url)
-
-    def drop_all():
-        engine = create_engine(url)
-        metadata = MetaData()
-        metadata.reflect(engine)
-        metadata.drop_all(engine)
-        engine.dispose()
-
-    drop_all()
+    url = postgres_database.render_as_string(hide_password=False)
     application = _startup_app(url, ADMIN_EMAIL="pg-idem@example.com", ADMIN_PASSWORD="pg-idem-password")
     yield application
-    from tests.conftest import dispose_app
-
     dispose_app(application)
-    drop_all()
 
 
 @pytest.mark.postgres
