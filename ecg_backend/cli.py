@@ -1,13 +1,26 @@
-"""Flask CLI: ``users`` and ``tokens`` groups, plus the ``ecg`` group of the model and signal modules."""
+"""Flask CLI: the ``users``, ``tokens`` and ``ecg`` command groups.
+
+``ml/`` and ``signals/`` know nothing of Flask or click: each ``ecg`` command hands its arguments to the
+``main`` of its module (``ecg_backend.ml.train``, ``ecg_backend.ml.evaluate``,
+``ecg_backend.signals.evaluate``), whose argparse parser is the one definition of the command's options,
+and adds only what the app knows (its model folder, its loaded detector).
+"""
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from ecg_backend.errors import InputError
 
 users_cli = AppGroup("users", help="Manage accounts.")
 tokens_cli = AppGroup("tokens", help="Manage API tokens.")
+ecg_cli = AppGroup("ecg", help="Train and evaluate the ECG anomaly detector.")
+# The module's parser reads every argument, --help included.
+_PASS_THROUGH = {"context_settings": {"ignore_unknown_options": True}, "add_help_option": False}
+_argv = click.argument("argv", nargs=-1, type=click.UNPROCESSED)
 
 
 @users_cli.command("create")
@@ -68,24 +81,44 @@ def create_token_command(email: str, name: str) -> None:
     click.echo(raw)
 
 
+def _model_dir() -> Path | None:
+    configured = current_app.config.get("MODEL_DIR")
+    return Path(configured) if configured else None
+
+
+@ecg_cli.command("train", **_PASS_THROUGH)
+@_argv
+def train_command(argv: tuple[str, ...]) -> None:
+    """Train on ECG5000 TRAIN (threshold and calibration by cross-validation in TRAIN), write the bundle,
+    report TEST. Options: --out --data --branches --seed (see --help)."""
+    from ecg_backend.ml.train import main
+
+    main(list(argv), prog="flask ecg train", default_out=_model_dir())
+
+
+@ecg_cli.command("evaluate", **_PASS_THROUGH)
+@_argv
+def evaluate_command(argv: tuple[str, ...]) -> None:
+    """Evaluate the bundle on the 4500-beat ECG5000 TEST split; print and write the report.
+    Options: --bundle --data --out (see --help)."""
+    from ecg_backend.ml.evaluate import main
+
+    main(list(argv), prog="flask ecg evaluate", default_bundle=_model_dir())
+
+
+@ecg_cli.command("evaluate-mitdb", **_PASS_THROUGH)
+@_argv
+def evaluate_mitdb_command(argv: tuple[str, ...]) -> None:
+    """Recording analysis against MIT-BIH reference annotations (R peaks, V-beat AUC, VEB Se/PPV).
+    Options: --dir --records --bundle --untrained --halves --single-lead --thresholds (see --help)."""
+    from ecg_backend.signals.evaluate import main
+
+    main(list(argv), prog="flask ecg evaluate-mitdb", detector=current_app.extensions.get("ecg_detector"),
+         echo=click.echo)
+
+
 def register_commands(app) -> None:
     """Attach ``users``, ``tokens`` and ``ecg`` (train, evaluate, evaluate-mitdb) to ``app.cli``."""
     app.cli.add_command(users_cli)
     app.cli.add_command(tokens_cli)
-    ecg_cli = _optional_attr("ecg_backend.ml.cli", "ecg_cli")
-    if ecg_cli is not None:
-        _optional_attr("ecg_backend.signals.cli", "ecg_cli")  # registers evaluate-mitdb on the same group
-        app.cli.add_command(ecg_cli)
-
-
-def _optional_attr(module_name: str, attr: str):
-    # Only a missing module is tolerated (e.g. a checkout without training code); errors inside it surface.
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-    return getattr(module, attr, None)
+    app.cli.add_command(ecg_cli)

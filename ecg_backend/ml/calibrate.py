@@ -1,47 +1,14 @@
 """Small pure functions that turn reconstructions into scores, thresholds and probabilities.
 
 numpy in, numpy out; no torch, no files. Used by training (to calibrate on TRAIN), by the detector
-(to score), and by evaluation (to report calibration on TEST).
+(confidence) and by evaluation (to report calibration on TEST). The score itself is one torch function,
+:func:`ecg_backend.ml.model.reconstruction_score`, shared by training, calibration and serving.
 """
 from __future__ import annotations
 
 import numpy as np
 
 _EPS = 1e-12
-
-
-def reconstruction_errors(beats: np.ndarray, reconstructions: np.ndarray,
-                          weights: np.ndarray | None = None) -> np.ndarray:
-    """Per-beat anomaly score: the (optionally position-weighted) mean squared error.
-
-    Args:
-        beats: (n, L) inputs.
-        reconstructions: (n, L) model outputs, same scale as ``beats``.
-        weights: optional (L,) weights, see :func:`score_from_sample_errors`.
-
-    Returns:
-        (n,) float64 scores.
-    """
-    squared = (np.asarray(beats, np.float64) - np.asarray(reconstructions, np.float64)) ** 2
-    return score_from_sample_errors(squared, weights)
-
-
-def score_from_sample_errors(squared_errors: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Mean over positions of squared errors, optionally weighted per position.
-
-    Args:
-        squared_errors: (n, L) per-sample squared errors.
-        weights: optional (L,) non-negative weights; normalised to mean 1 so the score stays a
-            mean squared error in the beats' units.
-
-    Returns:
-        (n,) float64 scores.
-    """
-    squared = np.asarray(squared_errors, np.float64)
-    if weights is None:
-        return squared.mean(axis=1)
-    w = np.asarray(weights, np.float64)
-    return squared @ (w / w.mean()) / squared.shape[1]
 
 
 def position_weights(normal_sample_errors: np.ndarray, floor_quantile: float = 0.1) -> np.ndarray:
@@ -56,7 +23,7 @@ def position_weights(normal_sample_errors: np.ndarray, floor_quantile: float = 0
             means, so that no position dominates.
 
     Returns:
-        (L,) weights with mean 1.
+        (L,) weights with mean 1 (for :func:`ecg_backend.ml.model.reconstruction_score`).
     """
     mean_error = np.asarray(normal_sample_errors, np.float64).mean(axis=0)
     floor = np.quantile(mean_error, floor_quantile)

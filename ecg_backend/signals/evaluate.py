@@ -1,7 +1,7 @@
 """Evaluate long-recording analysis against MIT-BIH reference annotations.
 
-    python -m ecg_backend.signals.evaluate --dir PATH [--records 100,119] [--model-dir DIR | --untrained]
-                                           [--halves] [--single-lead]
+    python -m ecg_backend.signals.evaluate --dir PATH [--records 100,119] [--bundle DIR | --untrained]
+                                           [--halves] [--single-lead] [--thresholds]
 
 (also `flask --app ecg_backend ecg evaluate-mitdb --dir PATH`). Per record: R-peak sensitivity/PPV
 (150 ms tolerance), AUC of V beats against normal beats (N, L, R, e, j) and VEB (V, E) sensitivity/PPV at
@@ -250,11 +250,17 @@ def load_detector(model_dir: str | None, untrained: bool):
     return AnomalyDetector.load(model_dir)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Evaluate recording analysis on MIT-BIH records.")
-    parser.add_argument("--dir", default=str(default_mitdb_dir()))
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The evaluation's options, shared by ``python -m ecg_backend.signals.evaluate`` and
+    ``flask --app ecg_backend ecg evaluate-mitdb`` (the app's CLI passes its arguments through)."""
+    parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False, description=(
+        "Per-record R-peak Se/PPV (150 ms), AUC of V vs normal beats and VEB Se/PPV at the shipped "
+        "operating point, on MIT-BIH records."))
+    parser.add_argument("--dir", default=None,
+                        help="folder of WFDB records with .atr files (default: ECG_MITDB_DIR or ../shared/data/mitdb)")
     parser.add_argument("--records", default="", help="comma-separated record names (default: all)")
-    parser.add_argument("--model-dir", default=None)
+    parser.add_argument("--bundle", "--model-dir", dest="bundle", default=None,
+                        help="model bundle folder (default: the app's loaded model, else the shipped bundle)")
     parser.add_argument("--untrained", action="store_true",
                         help="random-weight detector: measures the recording-context scoring alone")
     parser.add_argument("--halves", action="store_true",
@@ -264,19 +270,37 @@ def main(argv=None) -> None:
                         help="analyse the first lead (MLII) alone, as before the second-lead revision")
     parser.add_argument("--thresholds", action="store_true",
                         help="also print the VEB figures of label-chosen thresholds (one global, one per record)")
+    return parser
+
+
+def main(argv=None, prog: str | None = None, detector=None, echo=print) -> None:
+    """Parse ``argv`` and print the evaluation; ``detector`` (e.g. the app's loaded one) is used unless
+    ``--bundle`` or ``--untrained`` asks for another."""
+    from ecg_backend.ml.bundle import ModelBundleError
+
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(2)
-    detector = load_detector(args.model_dir, args.untrained)
+    try:
+        if detector is None or args.bundle or args.untrained:
+            detector = load_detector(args.bundle, args.untrained)
+    except ModelBundleError as exc:
+        parser.exit(1, f"Error: {exc} (train one, pass --bundle, or use --untrained)\n")
+    folder = Path(args.dir) if args.dir else default_mitdb_dir()
     records = [r for r in args.records.split(",") if r] or None
-    print("leads: " + ("the first only (--single-lead)" if args.single_lead else "all (first = primary)"))
-    rows = evaluate_dir(Path(args.dir), detector, records, single_lead=args.single_lead)
-    print(format_table(rows))
+    echo(f"model {detector.version}; records in {folder}")
+    echo("leads: " + ("the first only (--single-lead)" if args.single_lead else "all (first = primary)"))
+    try:
+        rows = evaluate_dir(folder, detector, records, echo=echo, single_lead=args.single_lead)
+    except FileNotFoundError as exc:
+        parser.exit(1, f"Error: {exc}\n")
+    echo(format_table(rows))
     if args.halves:
-        print(format_halves(rows))
+        echo(format_halves(rows))
     if args.thresholds:
-        print(format_thresholds(rows))
+        echo(format_thresholds(rows))
 
 
 if __name__ == "__main__":

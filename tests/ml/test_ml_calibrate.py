@@ -6,19 +6,6 @@ from numpy.testing import assert_allclose
 from ecg_backend.ml import calibrate
 
 
-def test_reconstruction_errors_plain_mean():
-    beats = np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0]])
-    recon = np.array([[1.0, 2.0, 3.0, 2.0], [1.0, -1.0, 1.0, -1.0]])
-    assert_allclose(calibrate.reconstruction_errors(beats, recon), [1.0, 1.0])
-
-
-def test_weighted_score_normalises_weights_to_mean_one():
-    squared = np.array([[4.0, 0.0], [0.0, 4.0]])
-    # weights 3:1 -> normalised 1.5, 0.5 -> scores (4*1.5)/2 and (4*0.5)/2
-    assert_allclose(calibrate.score_from_sample_errors(squared, np.array([3.0, 1.0])), [3.0, 1.0])
-    assert_allclose(calibrate.score_from_sample_errors(squared, np.array([7.0, 7.0])), [2.0, 2.0])
-
-
 def test_position_weights_invert_normal_error_with_floor():
     errors = np.array([[1.0, 2.0, 4.0, 0.0], [1.0, 2.0, 4.0, 0.0]])
     w = calibrate.position_weights(errors, floor_quantile=0.25)

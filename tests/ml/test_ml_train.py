@@ -5,7 +5,7 @@ import torch
 from numpy.testing import assert_allclose
 
 from ecg_backend.ml.model import AutoencoderConfig
-from ecg_backend.ml.train import (TrainConfig, calibrate_from_errors, fit_autoencoder, fit_scaler,
+from ecg_backend.ml.train import (TrainConfig, calibrate_from_reconstructions, fit_autoencoder, fit_scaler,
                                   stratified_folds)
 
 TINY = AutoencoderConfig(cnn_channels=4, lstm_hidden=4, branch_dim=4, latent_dim=3, decoder_channels=4)
@@ -56,15 +56,16 @@ def test_scalers():
         fit_scaler(beats, "robust")
 
 
-def test_calibrate_from_errors_on_hand_made_errors():
+def test_calibrate_from_reconstructions_on_hand_made_errors():
     # normal beats err 0.1 everywhere, abnormal 1.0: threshold between, confidence increasing
-    errors = np.vstack([np.full((4, 140), 0.1), np.full((4, 140), 1.0)])
+    scaled = np.zeros((8, 140), np.float32)
+    recons = np.vstack([np.full((4, 140), 0.1 ** 0.5), np.full((4, 140), 1.0)]).astype(np.float32)
     y = np.array([False] * 4 + [True] * 4)
-    cal = calibrate_from_errors(errors, y, position_weighted=False)
-    assert_allclose(cal["scores"], [0.1] * 4 + [1.0] * 4)
+    cal = calibrate_from_reconstructions(scaled, recons, y, position_weighted=False)
+    assert_allclose(cal["scores"], [0.1] * 4 + [1.0] * 4, rtol=1e-6)
     assert cal["threshold"] == pytest.approx(0.55)
     assert cal["a"] > 0 and cal["weights"] is None
-    weighted = calibrate_from_errors(errors, y, position_weighted=True)
+    weighted = calibrate_from_reconstructions(scaled, recons, y, position_weighted=True)
     assert_allclose(weighted["weights"], np.ones(140))
 
 
