@@ -36,6 +36,7 @@ def create_app(config=None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_security(app)
+    register_static_assets(app)
     register_commands(app)
     # The model first: a broken bundle stops the start before the database or the first admin is touched.
     app.extensions["ecg_detector"] = load_detector(app)
@@ -133,6 +134,15 @@ def register_security(app: Flask) -> None:
     from ecg_backend import security
 
     security.init_app(app)
+
+
+def register_static_assets(app: Flask) -> None:
+    """Static files under content-hashed URLs, gzip-compressed once (ecg_backend/static_assets.py)."""
+    from ecg_backend import static_assets
+    from ecg_backend.dashboard.views import plotly_bundle
+
+    static_assets.init_app(app)
+    plotly_bundle()  # hashed and compressed here, once per process, not on the first page
 
 
 def register_commands(app: Flask) -> None:

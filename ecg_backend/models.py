@@ -5,7 +5,7 @@ import uuid
 from datetime import date, datetime, timezone
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecg_backend.extensions import db
@@ -45,6 +45,8 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="clinician")
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set for the first admin when start-up generated the password: the pages ask for a new one first.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def is_admin(self) -> bool:

@@ -156,22 +156,32 @@ def score_gauge_figure(score: float, threshold: float) -> go.Figure:
     return fig
 
 
+# Beat sets (cut beats, /analyse) and long recordings are different measurements: never one line.
+HISTORY_KINDS = (("beats", "Beat sets", "circle", "solid"), ("recording", "Recordings", "diamond", "dot"))
+
+
 def patient_history_figure(analyses: Sequence[Mapping[str, Any]]) -> go.Figure:
-    """A patient's analyses over time: share of anomalous beats per analysis.
+    """A patient's analyses over time: share of anomalous beats per analysis, one line per kind.
 
     Args:
-        analyses: dicts with ``created_at`` (datetime or ISO string), ``n_beats``, ``n_anomalous`` and ``id``.
+        analyses: dicts with ``created_at`` (datetime or ISO string), ``n_beats``, ``n_anomalous``, ``id`` and
+            ``kind`` (``"beats"``, the default, or ``"recording"``). Each kind present gets its own trace.
     """
-    rows = sorted((a for a in analyses if a.get("n_beats")), key=lambda a: str(a["created_at"]))
-    when = [a["created_at"] for a in rows]
-    share = [100.0 * (a.get("n_anomalous") or 0) / a["n_beats"] for a in rows]
-    labels = [f"{a.get('n_anomalous') or 0} of {a['n_beats']} beats" for a in rows]
-    fig = go.Figure(go.Scatter(
-        x=when, y=share, mode="lines+markers", name="Anomalous beats", text=labels,
-        customdata=[a.get("id") for a in rows], line=dict(color=SIGNAL_COLOUR),
-        marker=dict(size=10, color=[ANOMALY_COLOUR if s > 0 else NORMAL_COLOUR for s in share]),
-        hovertemplate="%{x}<br>%{y:.1f}% anomalous (%{text})<extra></extra>"))
-    fig.update_layout(**_layout(hovermode="closest"), height=300,
+    fig = go.Figure()
+    for kind, name, symbol, dash in HISTORY_KINDS:
+        rows = sorted((a for a in analyses if a.get("n_beats") and (a.get("kind") or "beats") == kind),
+                      key=lambda a: str(a["created_at"]))
+        if not rows:
+            continue
+        share = [100.0 * (a.get("n_anomalous") or 0) / a["n_beats"] for a in rows]
+        fig.add_trace(go.Scatter(
+            x=[a["created_at"] for a in rows], y=share, mode="lines+markers", name=name,
+            text=[f"{a.get('n_anomalous') or 0} of {a['n_beats']} beats" for a in rows],
+            customdata=[a.get("id") for a in rows], line=dict(color=SIGNAL_COLOUR if kind == "beats" else
+                                                                  RECON_COLOUR, dash=dash),
+            marker=dict(size=10, symbol=symbol, color=[ANOMALY_COLOUR if v > 0 else NORMAL_COLOUR for v in share]),
+            hovertemplate=f"{name[:-1]}<br>%{{x}}<br>%{{y:.1f}}% anomalous (%{{text}})<extra></extra>"))
+    fig.update_layout(**_layout(hovermode="closest"), height=300, showlegend=True,
                       title=dict(text="Anomalous beats per analysis", x=0, y=0.95, yanchor="top"))
     fig.update_yaxes(title_text="anomalous beats (%)", range=[0, 105])
     fig.update_xaxes(title_text="analysed at")

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import DateField, EmailField, PasswordField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
 
 from ecg_backend.models import ROLES, SEXES
 
@@ -55,3 +55,22 @@ class PasswordResetForm(FlaskForm):
     def validate_password(self, field):
         if field.data and field.data.strip() != field.data:
             raise ValidationError("The password must not start or end with spaces.")
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
+    new_password = PasswordField("New password", validators=[
+        DataRequired("Enter a new password."),
+        Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters.")])
+    confirm_password = PasswordField("New password again", validators=[
+        DataRequired("Enter the new password a second time."),
+        EqualTo("new_password", message="The two new passwords differ.")])
+
+    def validate_new_password(self, field):
+        if field.data and field.data.strip() != field.data:
+            raise ValidationError("The password must not start or end with spaces.")
+
+
+class TokenCreateForm(FlaskForm):
+    name = StringField("Token name", validators=[
+        DataRequired("Name the token, e.g. after the script or machine that will use it."), Length(max=80)])

@@ -1,6 +1,8 @@
 """Patient pages: list and search, create, edit, delete with confirmation, and one patient's history."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -57,6 +59,13 @@ def _save(form: PatientForm, patient: Patient | None):
     return redirect(url_for(".patient_detail", patient_id=patient.id), code=303)
 
 
+def _render_form(form: PatientForm, patient: Patient | None):
+    """The patient form; the date picker offers nothing after today or before the earliest birth year."""
+    status = 422 if request.method == "POST" else 200
+    return render_template("patients/form.html", form=form, patient=patient, today=date.today().isoformat(),
+                           earliest=f"{patients_service.EARLIEST_BIRTH_YEAR}-01-01"), status
+
+
 @bp.route("/patients/new", methods=["GET", "POST"])
 @login_required
 def patient_new():
@@ -66,8 +75,7 @@ def patient_new():
         response = _save(form, None)
         if response is not None:
             return response
-    status = 422 if request.method == "POST" else 200
-    return render_template("patients/form.html", form=form, patient=None), status
+    return _render_form(form, None)
 
 
 @bp.route("/patients/<int:patient_id>")
@@ -76,8 +84,8 @@ def patient_detail(patient_id: int):
     """One patient: details and their analyses over time."""
     patient = queries.patient_or_404(current_user.id, patient_id)
     analyses = queries.patient_analyses(current_user.id, patient_id)
-    history = [{"id": a.id, "created_at": a.created_at, "n_beats": a.n_beats, "n_anomalous": a.n_anomalous}
-               for a in analyses]
+    history = [{"id": a.id, "created_at": a.created_at, "n_beats": a.n_beats, "n_anomalous": a.n_anomalous,
+                "kind": a.kind} for a in analyses]
     history_json = charts.figure_json(charts.patient_history_figure(history)) if len(analyses) > 1 else None
     return render_template("patients/detail.html", patient=patient, analyses=list(reversed(analyses)),
                            history_json=history_json)
@@ -93,8 +101,7 @@ def patient_edit(patient_id: int):
         response = _save(form, patient)
         if response is not None:
             return response
-    status = 422 if request.method == "POST" else 200
-    return render_template("patients/form.html", form=form, patient=patient), status
+    return _render_form(form, patient)
 
 
 @bp.route("/patients/<int:patient_id>/delete", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ dicts and summary) and turns them into plain-language text, per-beat views and e
 """
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 from typing import Any
@@ -104,10 +105,36 @@ def verdict(analysis: Analysis) -> dict:
     shown = ", ".join(str(n) for n in flagged[:12]) + (" …" if len(flagged) > 12 else "")
     detail = f"Beat{'s' if anomalous != 1 else ''} {shown} differ{'' if anomalous != 1 else 's'} from normal beats."
     flagged_conf = [float(beats[n - 1]["confidence"]) for n in flagged if beats[n - 1].get("confidence") is not None]
+    note = ""
     if flagged_conf:
-        detail += (f" Probability that a flagged beat is abnormal: on average "
-                   f"{_percent(sum(flagged_conf) / len(flagged_conf))} (highest {_percent(max(flagged_conf))}).")
-    return {"level": "bad", "headline": headline, "detail": detail, "flagged": flagged}
+        note = (f"Probability that a flagged beat is abnormal: on average "
+                f"{_percent(sum(flagged_conf) / len(flagged_conf))} (highest {_percent(max(flagged_conf))}).")
+        detail += " " + note
+    return {"level": "bad", "headline": headline, "detail": detail, "flagged": flagged, "note": note}
+
+
+def beat_rows(analysis: Analysis) -> list[dict]:
+    """One short row per beat for the result page's beat table: number, score, confidence, verdict."""
+    rows = []
+    for number, beat in enumerate(result_beats(analysis), start=1):
+        flagged = bool(beat.get("is_anomaly"))
+        confidence = beat.get("confidence")
+        if confidence is None:
+            short = "—"
+        else:
+            short = f"{_percent(float(confidence))} abnormal" if flagged else f"{_percent(1.0 - float(confidence))} normal"
+        rows.append({"number": number, "score": float(beat.get("score", 0.0)), "flagged": flagged,
+                     "abnormal_probability": None if confidence is None else float(confidence),
+                     "confidence": short, "verdict": "anomalous" if flagged else "normal"})
+    return rows
+
+
+def neighbours(flagged: list[int], number: int) -> tuple[int | None, int | None]:
+    """The flagged beats just before and just after beat ``number`` (None at either end)."""
+    position = bisect.bisect_left(flagged, number)
+    before = flagged[position - 1] if position > 0 else None
+    after_position = position + 1 if position < len(flagged) and flagged[position] == number else position
+    return before, flagged[after_position] if after_position < len(flagged) else None
 
 
 def scores(analysis: Analysis) -> tuple[list[float], list[bool]]:

@@ -3,14 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, url_for
 
+from ecg_backend.api.predict import CSV_EXTENSIONS
 from ecg_backend.errors import InputError
 from ecg_backend.models import Analysis, User
 from ecg_backend.services.analyses import analyse_beats
 from ecg_backend.services.beat_input import beats_from_csv
 
 SAMPLE_NAME = "sample_beats.csv"
+# Files of whole recordings: they belong on the Recordings page, which finds the beats itself.
+RECORDING_EXTENSIONS = {".hea", ".dat", ".atr", ".edf", ".bdf", ".zip", ".json"}
 
 
 def sample_path() -> Path:
@@ -25,7 +28,7 @@ def parse_patient_id(value: str | None) -> int | None:
     if not value:
         return None
     if not value.isdigit():
-        raise InputError(f"patient_id must be a whole number, got {value!r}", status=422,
+        raise InputError(f"The patient choice {value!r} is not valid; choose a patient from the list.", status=422,
                          details={"field": "patient_id"})
     return int(value)
 
@@ -46,7 +49,24 @@ def analyse_upload(owner: User, upload, patient_id_text: str | None) -> Analysis
                          status=400, details={"field": "file"})
     patient_id = parse_patient_id(patient_id_text)
     name = Path(upload.filename.replace("\\", "/")).name[:255]
+    check_beats_file(name)
     return analyse_csv(owner, upload.read(), filename=name, patient_id=patient_id)
+
+
+def check_beats_file(name: str) -> None:
+    """Refuse, before reading, a file that is not a CSV of beats; point recordings to the Recordings page."""
+    extension = Path(name).suffix.lower()
+    if extension in CSV_EXTENSIONS:
+        return
+    if extension in RECORDING_EXTENSIONS:
+        details = {"field": "file"}
+        if "dashboard.recording_new" in current_app.view_functions:
+            details["recordings_url"] = url_for("dashboard.recording_new")
+        raise InputError(f"“{name}” looks like a long recording (WFDB, EDF, JSON or zip), not a file of cut beats. "
+                         "Upload it on the Recordings page, which finds the beats for you.", status=415,
+                         details=details)
+    raise InputError(f"“{name}” is not a CSV file. Upload a .csv with one beat per row (140 values).", status=415,
+                     details={"field": "file"})
 
 
 def analyse_sample(owner: User) -> Analysis:

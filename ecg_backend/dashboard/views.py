@@ -5,13 +5,13 @@ and render. Patient pages live in ``patient_views``, the admin pages in ``admin_
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 
-from flask import Response, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ecg_backend import static_assets
 from ecg_backend.dashboard import bp, charts, model_card, queries, report, uploads
 from ecg_backend.dashboard.forms import AnalyseForm, ConfirmForm, choices
 from ecg_backend.errors import InputError, wants_json
@@ -40,7 +40,8 @@ def _scripted() -> bool:
 def _upload_failed(form: AnalyseForm, exc: InputError):
     if _scripted():
         return jsonify(exc.to_dict()), exc.status
-    return render_template("analyses/new.html", form=form, error=exc.message), exc.status
+    link = exc.details.get("recordings_url") if isinstance(exc.details, dict) else None
+    return render_template("analyses/new.html", form=form, error=exc.message, error_link=link), exc.status
 
 
 @bp.route("/analyse", methods=["GET", "POST"])
@@ -50,10 +51,11 @@ def analyse():
     form = _analyse_form()
     if request.method == "GET":
         form.patient_id.data = request.args.get("patient_id", "")
-        return render_template("analyses/new.html", form=form, error=None)
+        return render_template("analyses/new.html", form=form, error=None, error_link=None)
     if not form.validate_on_submit():
-        message = "; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()) or "the form is incomplete"
-        return _upload_failed(form, InputError(message, status=422))
+        message = ("The form expired; reload the page and upload the file again." if "csrf_token" in form.errors
+                   else " ".join(" ".join(v) for v in form.errors.values()) or "The form is incomplete.")
+        return _upload_failed(form, InputError(message, status=422, details={"fields": form.errors}))
     try:
         analysis = uploads.analyse_upload(current_user, request.files.get("file"), form.patient_id.data)
     except InputError as exc:
@@ -93,7 +95,8 @@ def _beat_facts(beat: dict) -> dict:
 @bp.route("/analyses/<int:analysis_id>")
 @login_required
 def analysis_detail(analysis_id: int):
-    """Result page: verdict banner, score overview, one beat at a time (``?beat=N``, 1-based)."""
+    """Result page: verdict with every flagged beat, score overview, one beat at a time (``?beat=N``, 1-based)
+    with previous/next flagged beat, and a sortable table of all beats."""
     analysis = queries.analysis_or_404(current_user.id, analysis_id)
     if analysis.kind == "recording" and has_endpoint("dashboard.recording_page"):
         return redirect(analysis_url(analysis))
@@ -106,9 +109,10 @@ def analysis_detail(analysis_id: int):
         beat = report.beat_view(analysis, number)
         context["beat"], context["facts"] = beat, _beat_facts(beat)
         context["beat_json"], context["gauge_json"] = _beat_figures(beat)
-        scores, flags = report.scores(analysis)
-        context["scores"] = list(zip(range(1, total + 1), scores, flags))
+        context["previous_flagged"], context["next_flagged"] = report.neighbours(verdict["flagged"], number)
+        context["rows"] = report.beat_rows(analysis)
         if total > 1:
+            scores, flags = report.scores(analysis)
             context["overview_json"] = charts.figure_json(
                 charts.scores_overview_figure(scores, analysis.threshold or beat["threshold"] or 0.0, flags))
     return render_template("analyses/detail.html", **context)
@@ -154,7 +158,11 @@ def analysis_delete(analysis_id: int):
     analysis = queries.analysis_or_404(current_user.id, analysis_id)
     patient_id = analysis.patient_id
     if ConfirmForm().validate_on_submit():
+        label = f"Analysis {analysis_id}" + (f" ({analysis.filename})" if analysis.filename else "")
         analyses_service.delete_analysis(current_user, analysis_id)
+        flash(f"{label} was deleted.", "success")
+    else:
+        flash("The form expired; nothing was deleted. Please try again.", "error")
     target = url_for(".patient_detail", patient_id=patient_id) if patient_id else url_for(".index")
     return redirect(target, code=303)
 
@@ -172,26 +180,22 @@ def model_card_page():
 
 
 @lru_cache(maxsize=1)
-def _plotly_bundle() -> tuple[bytes, str]:
+def plotly_bundle() -> static_assets.Asset:
+    """plotly.js from the installed package, hashed and gzip-compressed once per process."""
     from plotly.offline import get_plotlyjs
 
-    body = get_plotlyjs().encode("utf-8")
-    return body, hashlib.sha256(body).hexdigest()[:16]
+    return static_assets.build_asset(get_plotlyjs().encode("utf-8"), "text/javascript")
 
 
 def plotly_url() -> str:
     """Versioned URL of the bundled plotly.min.js (the hash changes when the plotly package does)."""
-    return url_for("dashboard.plotly_js", v=_plotly_bundle()[1])
+    return url_for("dashboard.plotly_js", v=plotly_bundle().digest)
 
 
 @bp.route("/assets/plotly.min.js")
 def plotly_js():
     """plotly.js straight from the installed Python package: no CDN, no 4 MB copy in the repository."""
-    body, digest = _plotly_bundle()
-    if request.if_none_match and digest in request.if_none_match:
-        return Response(status=304, headers={"ETag": f'"{digest}"'})
-    cache = "public, max-age=31536000, immutable" if request.args.get("v") == digest else "public, max-age=3600"
-    return Response(body, mimetype="text/javascript", headers={"ETag": f'"{digest}"', "Cache-Control": cache})
+    return static_assets.asset_response(plotly_bundle())
 
 
 def has_endpoint(name: str) -> bool:

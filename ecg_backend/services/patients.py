@@ -12,6 +12,9 @@ from ecg_backend.services.pagination import paginate
 
 FIELDS = ("name", "date_of_birth", "sex", "external_id", "notes")
 _MAX_LENGTH = {"name": 200, "external_id": 64, "notes": 5000}
+# Messages name the field in words (pages show them beside the field); the API adds the field's key.
+_LABELS = {"name": "The name", "external_id": "The external id", "notes": "The notes"}
+EARLIEST_BIRTH_YEAR = 1880
 
 
 def validate_patient(data, partial: bool = False) -> dict:
@@ -30,7 +33,7 @@ def validate_patient(data, partial: bool = False) -> dict:
     for field in FIELDS:
         if field not in data:
             if field == "name" and not partial:
-                errors["name"] = "name is required"
+                errors["name"] = "Enter the patient's name."
             continue
         value = data[field]
         if value is not None and not isinstance(value, str):
@@ -38,19 +41,19 @@ def validate_patient(data, partial: bool = False) -> dict:
             continue
         value = (value or "").strip()
         if field == "name" and not value:
-            errors["name"] = "name must not be empty"
+            errors["name"] = "Enter the patient's name."
         elif field in _MAX_LENGTH and len(value) > _MAX_LENGTH[field]:
-            errors[field] = f"{field} must be at most {_MAX_LENGTH[field]} characters"
+            errors[field] = f"{_LABELS[field]} can be at most {_MAX_LENGTH[field]} characters."
         elif field == "date_of_birth" and value:
             try:
                 value = date.fromisoformat(value)
             except ValueError:
-                errors[field] = f"date_of_birth must be a date as YYYY-MM-DD, got {data[field]!r}"
+                errors[field] = f"Enter the date of birth as YYYY-MM-DD (got {data[field]!r})."
                 continue
-            if value > date.today() or value.year < 1880:
-                errors[field] = "date_of_birth must be a past date after 1880"
+            if value > date.today() or value.year < EARLIEST_BIRTH_YEAR:
+                errors[field] = f"The date of birth must be in the past, and not before {EARLIEST_BIRTH_YEAR}."
         elif field == "sex" and value and value.lower() not in SEXES:
-            errors[field] = f"sex must be one of {', '.join(SEXES)}"
+            errors[field] = f"Choose the sex from: {', '.join(SEXES)}."
         elif field == "sex" and value:
             value = value.lower()
         clean[field] = value if value != "" or field in ("name", "notes") else None

@@ -117,6 +117,24 @@ def reset_password(user_id: int, password: str) -> PasswordReset:
     return PasswordReset(user, revoked.rowcount or 0)
 
 
+def change_password(user: User, current: str, new: str) -> PasswordReset:
+    """A person changing their own password: the current one first, then a reset (``reset_password``).
+
+    Every other session of the account is signed out and its API tokens are revoked, exactly as on a
+    reset; the caller re-binds its own session. Clears ``must_change_password``.
+    """
+    if not check_password_hash(user.password_hash or _dummy_hash(), current or ""):
+        raise InputError("The current password is not right.", status=422, details={"field": "current_password"})
+    if new == current:
+        raise InputError("Choose a new password that differs from the current one.", status=422,
+                         details={"field": "new_password"})
+    reset = reset_password(user.id, new)
+    if reset.user.must_change_password:
+        reset.user.must_change_password = False
+        db.session.commit()
+    return reset
+
+
 def count_users() -> int:
     return db.session.scalar(select(func.count(User.id))) or 0
 
@@ -143,6 +161,8 @@ def ensure_admin(app) -> User | None:
         raise RuntimeError(f"cannot create the first admin from ECG_ADMIN_EMAIL/ECG_ADMIN_PASSWORD: {exc.message}") \
             from None
     if generated:
+        user.must_change_password = True
+        db.session.commit()
         app.logger.warning("Created the first admin account: email %s password %s "
                            "(shown once; change it or set ECG_ADMIN_PASSWORD)", user.email, password)
     else:

@@ -122,6 +122,11 @@ EXPECTED = {
     ("GET", "/recordings/new"): page_user(200),
     ("GET", "/recordings/<int:analysis_id>"): page_own(200),
     ("GET", "/recordings/<int:analysis_id>/data.json"): page_own(200),
+    ("GET", "/account"): page_user(200),
+    ("POST", "/account/password"): page_user(422, "POST"),  # an empty form: nothing changes for anyone
+    ("GET", "/account/tokens"): page_user(200),
+    ("POST", "/account/tokens"): page_user(201, "POST"),  # each identity makes its own token
+    ("POST", "/account/tokens/<int:token_id>/revoke"): page_own(303, "POST"),
     ("GET", "/admin"): page_admin(200),
     ("POST", "/admin/users"): page_admin(303, "POST"),
     ("POST", "/admin/users/<int:user_id>/active"): page_admin(303, "POST"),
@@ -253,6 +258,7 @@ def _request_args(method: str, rule: str, ids: dict, beat: list) -> dict:
         ("POST", "/admin/users"): {"email": f"form{n}@example.com", "name": "Form", "role": "clinician",
                                    "password": "a-long-password-1"},
         ("POST", "/admin/users/<int:user_id>/password"): {"password": "another-long-password-2"},
+        ("POST", "/account/tokens"): {"name": f"page token {n}"},
     }
     if (method, rule) in json_bodies and json_bodies[(method, rule)] is not None:
         return {"json": json_bodies[(method, rule)]}

@@ -147,8 +147,11 @@ def test_ui_full_flow(live_app, browser):
         "return document.getElementById('beat-chart').layout.title.text")
     assert by_id(browser, "beat-select").get_attribute("value") == str(target)
 
-    # And with the beat selector.
-    Select(by_id(browser, "beat-select")).select_by_value("3")
+    # And with the beat number box.
+    number_box = by_id(browser, "beat-select")
+    number_box.clear()
+    number_box.send_keys("3")
+    number_box.submit()
     wait_for(browser, lambda d: d.find_element(By.ID, "beat-chart").get_attribute("data-beat") == "3")
     assert trace_count(browser, "beat-chart") == 4
     full_page_screenshot(browser, "result-page-beat-3.png")

@@ -72,7 +72,7 @@ def test_ui_patient_form_errors_are_shown(clinician):
     assert "Enter the patient&#39;s name." in response.get_data(as_text=True)
     future = post_form(clinician, "/patients/new", {"name": "Zed", "date_of_birth": "2999-01-01"},
                        page="/patients/new")
-    assert future.status_code == 422 and "past date" in future.get_data(as_text=True)
+    assert future.status_code == 422 and "in the past" in future.get_data(as_text=True)
 
 
 def test_ui_upload_result_page_and_downloads(clinician):

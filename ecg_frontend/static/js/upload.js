@@ -13,8 +13,13 @@
     var phase = progressBox ? progressBox.querySelector("[data-phase]") : null;
     var submit = form.querySelector("button[type='submit']");
 
-    function showError(message) {
-      errorBox.textContent = message;
+    var errorText = errorBox.querySelector("[data-error-text]");
+    var errorLink = errorBox.querySelector("[data-error-link]");
+
+    function showError(message, link) {
+      errorText.textContent = message;
+      if (link) { errorLink.setAttribute("href", link); } else { errorLink.removeAttribute("href"); }
+      errorLink.hidden = !link;
       errorBox.hidden = false;
       progressBox.hidden = true;
       submit.disabled = false;
@@ -86,7 +91,7 @@
           phase.textContent = "Done. Opening the result…";
           window.location.assign(body.redirect);
         } else if (body && body.error) {
-          showError(body.error.message);
+          showError(body.error.message, (body.error.details || {}).recordings_url);
         } else if (xhr.status === 413) {
           showError("The file is too large for one upload.");
         } else {
