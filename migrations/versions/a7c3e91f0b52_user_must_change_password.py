@@ -1,7 +1,7 @@
 """Users: must_change_password, set for the first admin whose password was generated at start-up
 
 Revision ID: a7c3e91f0b52
-Revises: 5d2a8c0e7f41
+Revises: 7b3e91c4d2a6
 Create Date: 2026-12-01 22:30:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e91f0b52'
-down_revision = '5d2a8c0e7f41'
+down_revision = '7b3e91c4d2a6'
 branch_labels = None
 depends_on = None
 
