@@ -71,6 +71,8 @@ class Config:
 
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)
         self.MAX_BEATS_PER_REQUEST = env_int("ECG_MAX_BEATS", 5000)
+        # Stored signals, readings and job inputs; a volume every web process and worker mounts (README).
+        self.ECG_STORAGE_DIR = os.environ.get("ECG_STORAGE_DIR") or None  # None -> <instance>/storage
 
         secure = env_bool("SESSION_COOKIE_SECURE", False)
         self.SESSION_COOKIE_HTTPONLY = True

@@ -237,7 +237,7 @@ def dispose_app(app) -> None:
 @pytest.fixture
 def app(request, tmp_path):
     marker = request.node.get_closest_marker("app_config")
-    overrides = dict(marker.kwargs) if marker else {}
+    overrides = {"ECG_STORAGE_DIR": str(tmp_path / "storage"), **(marker.kwargs if marker else {})}
     application = make_test_app(f"sqlite:///{tmp_path / 'test.db'}", **overrides)
     yield application
     dispose_app(application)

@@ -128,3 +128,5 @@ add_paths({
                       "401": {"$ref": "#/components/responses/Unauthorized"},
                       "404": {"$ref": "#/components/responses/NotFound"}}}},
 })
+
+from ecg_backend.api import recording_data  # noqa: E402,F401  (its routes register on bp)

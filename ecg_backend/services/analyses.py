@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Analysis, User, is_valid_id
-from ecg_backend.services import add_and_commit, idempotency
+from ecg_backend.services import add_and_commit, idempotency, storage
 from ecg_backend.services.detection import get_detector
 from ecg_backend.services.pagination import paginate
 from ecg_backend.services.patients import get_patient
@@ -133,5 +133,9 @@ def list_analyses(owner: User, patient_id: int | None = None, page: int = 1, per
 
 
 def delete_analysis(owner: User, analysis_id: int) -> None:
-    db.session.delete(get_analysis(owner, analysis_id))
+    """Delete the owner's analysis and then its stored files (a failed delete keeps both)."""
+    analysis = get_analysis(owner, analysis_id)
+    folder = (analysis.input or {}).get("storage") if analysis.kind == "recording" else None
+    db.session.delete(analysis)
     db.session.commit()
+    storage.remove_folder(folder)

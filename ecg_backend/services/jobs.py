@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Job, User
-from ecg_backend.services import add_and_commit
+from ecg_backend.services import add_and_commit, storage
 from ecg_backend.services.job_workers import (ACTIVE_STATES, claim, discard_input, fail_abandoned, fail_orphaned_jobs,
                                               keeper, sweep_stray_inputs, worker_stopped)
 
@@ -55,10 +55,8 @@ def _pool(app) -> ThreadPoolExecutor:
 
 
 def job_input_dir() -> str:
-    """Where uploads wait for their job: ``<upload area>/jobs`` (needs an app context)."""
-    from ecg_backend.services.recordings import upload_dir
-
-    return os.path.join(upload_dir(), "jobs")
+    """Where uploads wait for their job: ``<storage root>/jobs`` (needs an app context)."""
+    return storage.job_input_dir()
 
 
 def _sweep_stray_inputs(app) -> int:

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import SEXES, Patient, User, is_valid_id, utcnow
+from ecg_backend.services import storage
 from ecg_backend.services.pagination import paginate
 
 FIELDS = ("name", "date_of_birth", "sex", "external_id", "notes")
@@ -94,8 +95,11 @@ def update_patient(owner: User, patient_id: int, data) -> Patient:
 def delete_patient(owner: User, patient_id: int) -> None:
     """Delete the patient and, with them, their analyses (the health data goes with the record)."""
     patient = get_patient(owner, patient_id)
+    folders = [(a.input or {}).get("storage") for a in patient.analyses if a.kind == "recording"]
     db.session.delete(patient)
     db.session.commit()
+    for folder in folders:  # the stored signals go too, once the rows are gone
+        storage.remove_folder(folder)
 
 
 def search_patients(owner: User, q: str | None = None):

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import uuid
-from typing import Iterator
 
 import numpy as np
 from flask import current_app
@@ -12,9 +10,10 @@ from sqlalchemy import select
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Analysis, Job, User
-from ecg_backend.services import idempotency, jobs
-from ecg_backend.services.analyses import save_analysis
+from ecg_backend.services import idempotency, jobs, storage
+from ecg_backend.services.analyses import get_analysis, save_analysis
 from ecg_backend.services.patients import get_patient
+from ecg_backend.signals import store
 from ecg_backend.signals.parsing import ParsedRecording
 
 MAX_TRACE_POINTS = 200_000
@@ -22,7 +21,6 @@ MAX_DETAIL_BEATS = 300
 # Recording uploads may need more than the app-wide MAX_CONTENT_LENGTH: a 24-h Holter is ~90 MB as a
 # 2-lead WFDB record and ~250 MB as a one-column CSV at 360 Hz. Unset, they share MAX_CONTENT_LENGTH.
 RECORDING_LIMIT_ENV = "ECG_MAX_RECORDING_BYTES"
-SAVE_BLOCK_SAMPLES = 1 << 20  # rows of the saved array written (`save_leads`) or hashed at a time
 
 
 def upload_dir() -> str:
@@ -60,21 +58,17 @@ def human_bytes(n: int) -> str:
 def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str | None = None,
                         patient_id: int | None = None, idempotency_key: str | None = None,
                         request_hash: str | None = None) -> Job:
-    """Save the parsed leads beside the upload area, create a queued Job and start it.
+    """Store the parsed leads under the storage root (`storage.save_job_input`), create a queued Job and
+    start it. The stored file is the job's input and, once analysed, the recording's signal.
 
-    The job's one ``.npy`` file (`save_leads`) holds the chosen lead alone (1-D) or, with other leads,
-    an (n_samples, 1 + k) float32 array whose column 0 is the chosen lead. With ``idempotency_key`` an
-    IntegrityError means another request took the key first; the saved leads are removed again before it
-    is re-raised.
+    With ``idempotency_key`` an IntegrityError means another request took the key first; the stored leads
+    are removed again before it is re-raised.
     """
     if patient_id is not None:
         get_patient(owner, patient_id)
-    folder = jobs.job_input_dir()
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"{uuid.uuid4().hex}.npy")
-    save_leads(path, parsed)
+    path = storage.save_job_input(parsed)
     params = {"sampling_rate": parsed.fs, "lead": parsed.lead, "leads": parsed.leads, "source": parsed.source,
-              "filename": _stored_filename(filename), "n_samples": int(len(parsed.signal))}
+              "filename": _stored_filename(filename), "n_samples": len(parsed.signal)}
     if parsed.extra_names:
         params["extra_leads"] = list(parsed.extra_names)
     try:
@@ -87,57 +81,20 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
     return job
 
 
-def _saved_blocks(parsed: ParsedRecording, block: int) -> tuple[tuple, Iterator[np.ndarray]]:
-    """The shape of the float32 array a job saves (the chosen lead, 1-D; with other leads (n_samples, 1 + k),
-    column 0 the chosen lead) and its rows, ``block`` at a time, in one reused buffer."""
-    extra = parsed.extra_leads
-    n = len(parsed.signal)
-    width = 0 if extra is None else extra.shape[1]
-    shape = (n,) if width == 0 else (n, 1 + width)
-
-    def blocks():
-        rows = np.empty((min(block, n),) + shape[1:], dtype=np.float32)
-        for start in range(0, n, block):
-            part = rows[:min(block, n - start)]
-            if width == 0:
-                part[:] = parsed.signal[start:start + len(part)]
-            else:
-                part[:, 0] = parsed.signal[start:start + len(part)]
-                part[:, 1:] = extra[start:start + len(part)]
-            yield part
-
-    return shape, blocks()
-
-
-def save_leads(path: str, parsed: ParsedRecording, block: int = SAVE_BLOCK_SAMPLES) -> None:
-    """Write the job's float32 array (`_saved_blocks`) as a ``.npy`` file without building it: ``block`` rows
-    at a time, so a 24-h upload does not hold a third copy of its leads (250 MB for 2 leads) while it is saved."""
-    shape, blocks = _saved_blocks(parsed, block)
-    try:
-        with open(path, "wb") as fh:
-            np.lib.format.write_array_header_1_0(fh, {"descr": np.lib.format.dtype_to_descr(np.dtype(np.float32)),
-                                                      "fortran_order": False, "shape": shape})
-            for part in blocks:
-                fh.write(part.tobytes())
-    except BaseException:  # no half-written input file left behind (e.g. a full disk)
-        if os.path.exists(path):
-            os.remove(path)
-        raise
-
-
 def _stored_filename(filename: str | None) -> str | None:
     return (filename or "")[:255] or None
 
 
 def recording_fingerprint(parsed: ParsedRecording, *, filename: str | None, patient_id: int | None) -> str:
-    """What a recording request asks for: the leads' samples as the job saves them (`_saved_blocks`, hashed
-    block by block: the hash of the whole float32 array, without building it), rate, lead and options.
-    A one-lead request hashes as it did before other leads were used."""
+    """What a recording request asks for: the leads' samples as they are stored (`store.sample_blocks`,
+    hashed block by block: the hash of the whole stored array, without building it), rate, lead and options."""
     options = [patient_id, float(parsed.fs), parsed.lead, _stored_filename(filename)]
     if parsed.extra_names:
         options.append(list(parsed.extra_names))
-    shape, blocks = _saved_blocks(parsed, SAVE_BLOCK_SAMPLES)
-    return idempotency.fingerprint_blocks(options, shape, blocks, dtype="<f4")
+    columns, leads = storage.recording_leads(parsed)
+    dtype = store.stored_dtype(columns, leads)
+    return idempotency.fingerprint_blocks(options, (len(parsed.signal), len(columns)),
+                                          store.sample_blocks(columns, leads, dtype), dtype=dtype.str)
 
 
 def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_key: str, *,
@@ -161,10 +118,11 @@ def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_k
 
 
 def run_recording_job(job, progress) -> int:
-    """Job body: analyse the saved lead(s), store an Analysis (kind 'recording'); returns its id.
+    """Job body: analyse the stored lead(s), store an Analysis (kind 'recording'); returns its id.
 
-    The saved lead is removed when the job ends, finished or failed (a failed job is submitted again
-    as a new upload), so the upload area does not fill with the signals of failed jobs.
+    On success the input becomes the recording's stored signal (`storage.keep_job_input`); otherwise it is
+    removed when the job ends (a failed job is submitted again as a new upload), so the storage does not
+    fill with the signals of failed jobs.
     """
     try:
         return _analyse_saved_recording(job, progress)
@@ -172,33 +130,44 @@ def run_recording_job(job, progress) -> int:
         jobs.discard_input(job.input_path)
 
 
+def _read_job_input(path: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The chosen lead as float64 (what analyze_recording works on) and the others as (n, k) float32."""
+    signal_file = storage.open_job_input(path)
+    signal = signal_file.lead(0, np.float64)
+    width = len(signal_file.leads) - 1
+    extra = None
+    if width:
+        extra = np.empty((signal_file.n_samples, width), dtype=np.float32)
+        for j in range(width):
+            extra[:, j] = signal_file.lead(j + 1)
+    return signal, extra
+
+
 def _analyse_saved_recording(job, progress) -> int:
     from ecg_backend.services.detection import get_detector
     from ecg_backend.signals.recording import analyze_recording
 
     params = job.params or {}
-    try:
-        saved = np.load(job.input_path)
-    except (OSError, ValueError, TypeError):
-        raise InputError("the uploaded recording is no longer available; upload it again")
-    # 1-D: the chosen lead alone; 2-D: column 0 the chosen lead, the others its extra leads. The float64
-    # copy of the chosen lead is the one analyze_recording works on; the saved array is freed before.
-    signal = (saved if saved.ndim == 1 else saved[:, 0]).astype(np.float64)
-    extra = None if saved.ndim == 1 else np.ascontiguousarray(saved[:, 1:])
-    del saved
+    signal, extra = _read_job_input(job.input_path)
     progress(1.0, "loaded the recording")
     result = analyze_recording(signal, params["sampling_rate"], detector=get_detector(), progress=progress,
                                extra_leads=extra)
-    analysis = Analysis(
-        owner_id=job.owner_id, patient_id=job.patient_id, kind="recording", source="recording",
-        filename=params.get("filename"), n_beats=result.summary["n_beats"],
-        n_anomalous=result.summary["n_anomalous"], operating_point=float(result.summary["operating_point"]),
-        model_version=result.summary.get("model_version"),
-        input={k: params[k] for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples",
-                                      "extra_leads") if k in params},
-        result=recording_result(result, signal, params["sampling_rate"], params.get("lead")),
-    )
-    save_analysis(analysis)
+    del extra
+    folder = storage.keep_job_input(job.input_path)
+    try:
+        analysis = Analysis(
+            owner_id=job.owner_id, patient_id=job.patient_id, kind="recording", source="recording",
+            filename=params.get("filename"), n_beats=result.summary["n_beats"],
+            n_anomalous=result.summary["n_anomalous"], operating_point=float(result.summary["operating_point"]),
+            model_version=result.summary.get("model_version"),
+            input={**{k: params[k] for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples",
+                                             "extra_leads") if k in params}, "storage": folder},
+            result=recording_result(result, signal, params["sampling_rate"], params.get("lead")),
+        )
+        save_analysis(analysis)
+    except BaseException:
+        storage.remove_folder(folder)
+        raise
     return analysis.id
 
 
@@ -251,3 +220,33 @@ def recording_result(result, signal: np.ndarray, fs: float, lead: str | None) ->
         "details": details,
         "trace": downsample_trace(np.asarray(signal, dtype=np.float64), fs),
     }
+
+
+DEFAULT_WINDOW_S = 10.0
+DEFAULT_POINTS = 2000
+
+
+def get_recording(owner: User, analysis_id: int) -> Analysis:
+    """The owner's recording analysis, or 404 (other users' ids and beat analyses alike)."""
+    analysis = get_analysis(owner, analysis_id)
+    if analysis.kind != "recording":
+        raise InputError(f"analysis {analysis_id} is not a recording", status=404)
+    return analysis
+
+
+def signal_window(owner: User, analysis_id: int, start: float | None, end: float | None,
+                  points: int | None) -> dict:
+    """Every lead of a stored recording between ``start`` and ``end`` seconds (default: the first
+    DEFAULT_WINDOW_S s), exact or as a min/max envelope of at most ``points`` values per lead
+    (`store.StoredSignal.window`)."""
+    signal = storage.open_recording_signal(get_recording(owner, analysis_id))
+    start = 0.0 if start is None else start
+    if start >= signal.duration_s:
+        raise InputError(f"start is beyond the recording's end ({signal.duration_s:.3f} s)", status=422,
+                         details={"field": "start", "duration_s": signal.duration_s})
+    end = min(signal.duration_s, start + DEFAULT_WINDOW_S if end is None else end)
+    if end <= start:
+        raise InputError("end must be after start", status=400, details={"field": "end"})
+    points = DEFAULT_POINTS if points is None else points
+    return {"start": start, "end": end, "fs": signal.fs, "duration_s": signal.duration_s, "points": points,
+            "leads": signal.window(start, end, points)}

@@ -100,6 +100,7 @@ EXPECTED = {
     ("POST", "/api/v1/recordings"): api_own(202),  # with A's patient_id
     ("GET", "/api/v1/jobs/<job_id>"): api_own(200),
     ("GET", "/api/v1/jobs"): api_user(200),
+    ("GET", "/api/v1/recordings/<int:analysis_id>/signal"): api_own(200),
     # Pages
     ("GET", "/"): page_user(200),
     ("GET", "/patients"): page_user(200),
@@ -149,7 +150,7 @@ class World:
     tokens: dict = field(default_factory=dict)
     revoked: str = ""
 
-    def records(self, beats, needed) -> dict:
+    def records(self, beats, needed, rule: str = "") -> dict:
         from ecg_backend.extensions import db
         from ecg_backend.services.analyses import analyse_beats
         from ecg_backend.services.jobs import create_job
@@ -161,7 +162,11 @@ class World:
             owner = get_user(self.a.id)
             patient = create_patient(owner, {"name": "Ada Owner"})
             ids = {"patient_id": patient.id, "user_id": self.victim.id, "number": 1, "filename": "css/app.css"}
-            if "analysis_id" in needed:
+            if "analysis_id" in needed and rule.startswith("/api/v1/recordings/"):
+                from tests.web.recording_fixtures import stored_recording
+
+                ids["analysis_id"] = stored_recording(self.app, owner.id, patient_id=patient.id)
+            elif "analysis_id" in needed:
                 ids["analysis_id"] = analyse_beats(owner, beats, patient_id=patient.id, source="api")[1].id
             if "token_id" in needed:
                 ids["token_id"] = create_token(owner, "spare")[0].id
@@ -312,7 +317,7 @@ def test_rel_access_matrix(world, beats, monkeypatch):
         expected = EXPECTED.get((method, rule.rule))
         if expected is None:
             continue
-        ids = world.records(beat_array, rule.arguments)
+        ids = world.records(beat_array, rule.arguments, rule.rule)
         outcomes = {}
         # The owner goes last: their DELETE/POST must not change what the others were tested against.
         for identity in sorted(IDENTITIES, key=lambda i: i == "clinician_a"):

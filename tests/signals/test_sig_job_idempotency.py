@@ -33,10 +33,10 @@ def _orphan_leads(app):
     """Saved signals that belong to no job (a job removes its own file when it has run)."""
     from ecg_backend.extensions import db
     from ecg_backend.models import Job
-    from ecg_backend.services.recordings import upload_dir
+    from ecg_backend.services.storage import job_input_dir
 
     with app.app_context():
-        saved = set(glob.glob(os.path.join(upload_dir(), "jobs", "*.npy")))
+        saved = set(glob.glob(os.path.join(job_input_dir(), "*.ecgsig")))
         return saved - {path for (path,) in db.session.query(Job.input_path)}
 
 

@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 
 from ecg_backend.errors import InputError
-from ecg_backend.services import recordings
-from ecg_backend.signals import parsing
+from ecg_backend.services import recordings, storage
+from ecg_backend.signals import parsing, store
 
 FS = 360
 
 
 def _saved_array(parsed):
-    """What a job's input file holds, built whole: the chosen lead (1-D), or with other leads an
-    (n_samples, 1 + k) float32 array whose column 0 is the chosen lead."""
+    """What a job's input file holds as samples, built whole (leads without gains): an (n_samples, 1 + k)
+    float32 array whose column 0 is the chosen lead."""
     if parsed.extra_leads is None:
-        return parsed.signal.astype(np.float32)
+        return parsed.signal.astype(np.float32)[:, None]
     return np.column_stack([parsed.signal.astype(np.float32), parsed.extra_leads]).astype(np.float32)
 
 
@@ -163,16 +163,18 @@ def test_sig_parsing_memory_csv_columns_and_job_input_file(tmp_path):
     np.testing.assert_array_equal(parsed.extra_leads[:, 0], np.round(a, 4).astype(np.float32))
     assert np.isnan(parsed.extra_leads[7, 1]) and np.isfinite(parsed.extra_leads[8:, 1]).all()
     # the job's input file, written in blocks, is the whole array
-    for block in (7, recordings.SAVE_BLOCK_SAMPLES):
-        path = tmp_path / f"job-{block}.npy"
-        recordings.save_leads(str(path), parsed, block=block)
-        saved = np.load(path)
+    columns, leads = storage.recording_leads(parsed)
+    for block in (64, store.BLOCK_SAMPLES):
+        path = str(tmp_path / f"job-{block}{store.SUFFIX}")
+        store.write_signal(path, columns, parsed.fs, leads, block=block)
+        saved = np.asarray(store.open_signal(path).array("samples"))
         assert saved.dtype == np.float32 and saved.shape == (n, 3)
         np.testing.assert_array_equal(saved, _saved_array(parsed))
         np.testing.assert_array_equal(saved[:, 0], parsed.signal.astype(np.float32))
     one = parsing.parse_csv(text, single_lead="true")
-    recordings.save_leads(str(tmp_path / "one.npy"), one)
-    np.testing.assert_array_equal(np.load(tmp_path / "one.npy"), one.signal.astype(np.float32))
+    path = str(tmp_path / f"one{store.SUFFIX}")
+    store.write_signal(path, [one.signal], one.fs, storage.recording_leads(one)[1])
+    np.testing.assert_array_equal(store.open_signal(path).array("samples"), _saved_array(one))
 
 
 @pytest.mark.parametrize("extra", [True, False])
@@ -189,7 +191,7 @@ def test_sig_parsing_memory_fingerprint_read_in_blocks_is_the_whole_array_hash(m
     options = [7, 360.0, "MLII", "r.csv"] + ([["V1", "V5"]] if extra else [])
     whole = idempotency.fingerprint(options, _saved_array(parsed), dtype="<f4")
     for block in (100, 1003, 1 << 20):
-        monkeypatch.setattr(recordings, "SAVE_BLOCK_SAMPLES", block)
+        monkeypatch.setattr(store, "BLOCK_SAMPLES", block)
         assert recordings.recording_fingerprint(parsed, filename="r.csv", patient_id=7) == whole
     changed = parsing.ParsedRecording(**{**parsed.__dict__, "signal": signal + np.eye(1, 1003, 1002)[0]})
     assert recordings.recording_fingerprint(changed, filename="r.csv", patient_id=7) != whole
