@@ -15,12 +15,14 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ADD/DROP COLUMN, not a batch copy of the table: on SQLite a batch rebuild drops the users table,
+# and with foreign keys on, that deletes every row that cascades from it (patients, analyses, tokens).
+
+
 def upgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('must_change_password', sa.Boolean(), nullable=False,
-                                      server_default=sa.false()))
+    op.add_column('users', sa.Column('must_change_password', sa.Boolean(), nullable=False,
+                                     server_default=sa.false()))
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('must_change_password')
+    op.drop_column('users', 'must_change_password')

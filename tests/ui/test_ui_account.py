@@ -114,3 +114,35 @@ def test_ui_admin_disable_asks_for_confirmation_first(admin, make_user):
     assert '<details class="confirm"' in row and "<summary>Disable" in row
     assert "can no longer sign in" in row and ">Disable carl@clinic.example.org</button>" in row
     assert csrf_from(row)
+
+
+def test_ui_must_change_password_migration_keeps_every_row(tmp_path):
+    """Adding and dropping the column leaves users and what hangs off them (SQLite cascades on a table rebuild)."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from ecg_backend import create_app
+    from ecg_backend.config import TestConfig
+    from ecg_backend.extensions import db
+    from tests.conftest import dispose_app, untrained_detector
+
+    config = TestConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'old.db'}"
+    config.DETECTOR = untrained_detector()
+    app = create_app(config)
+    try:
+        with app.app_context():
+            upgrade(revision="7b3e91c4d2a6")
+            db.session.execute(text("INSERT INTO users (id, email, name, password_hash, role, is_active, created_at)"
+                                    " VALUES (1, 'a@example.com', '', 'x', 'admin', 1, '2026-01-01')"))
+            db.session.execute(text("INSERT INTO patients (id, owner_id, name, notes, created_at, updated_at)"
+                                    " VALUES (1, 1, 'P', '', '2026-01-01', '2026-01-01')"))
+            db.session.commit()
+            upgrade(revision="a7c3e91f0b52")
+            flag = db.session.execute(text("SELECT must_change_password FROM users")).scalar_one()
+            counts = [db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in ("users", "patients")]
+            downgrade(revision="7b3e91c4d2a6")
+            after = [db.session.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in ("users", "patients")]
+        assert not flag and counts == [1, 1] and after == [1, 1]
+    finally:
+        dispose_app(app)
