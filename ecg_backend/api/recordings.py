@@ -130,3 +130,4 @@ add_paths({
 })
 
 from ecg_backend.api import recording_data  # noqa: E402,F401  (its routes register on bp)
+from ecg_backend.api import recording_report  # noqa: E402,F401  (its route registers on bp)

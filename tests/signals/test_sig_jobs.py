@@ -44,8 +44,8 @@ def test_sig_recording_page_for_owner_only(client, auth, clinician_a, clinician_
     auth.login(clinician_a)
     page = client.get(done["page_url"])
     assert page.status_code == 200 and b"Recording" in page.data and b"plotly" in page.data.lower()
-    data = client.get(done["page_url"] + "/data.json").get_json()
-    assert set(data) >= {"beats", "trace", "template", "details", "summary"}
+    data = client.get(done["page_url"] + "/overview.json").get_json()
+    assert set(data) >= {"heart_rate_bpm", "counts", "flagged_s", "events", "duration_s"}
     assert client.get("/recordings/new").status_code == 200
     auth.logout()
     auth.login(clinician_b)

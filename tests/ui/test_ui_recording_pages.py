@@ -1,0 +1,96 @@
+"""Recording pages over HTTP: the list (analysed, queued and failed uploads), delete with confirmation, the
+upload form, the review page's shell and its overview data; all owner-scoped."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.signals.helpers import synthetic_ecg, wait_for_job
+from tests.ui.conftest import post_form
+
+
+@pytest.fixture(scope="module")
+def ecg_json():
+    signal, _ = synthetic_ecg(seconds=40, fs=250.0, seed=3)
+    return {"signal": np.round(signal, 4).tolist(), "sampling_rate": 250}
+
+
+def _recording(client, ecg_json, patient_id=None) -> int:
+    body = dict(ecg_json, filename="holter-a.csv", **({"patient_id": patient_id} if patient_id else {}))
+    token = client.get("/recordings/new").get_data(as_text=True).split('data-csrf="')[1].split('"')[0]
+    response = client.post("/api/v1/recordings", json=body, headers={"X-CSRFToken": token})
+    assert response.status_code == 202, response.get_json()
+    done = wait_for_job(client, response.get_json()["url"], {})
+    assert done["state"] == "finished", done
+    return done["analysis_id"]
+
+
+def test_ui_recordings_list_shows_recordings_and_deletes_after_confirmation(clinician, other_clinician, ecg_json):
+    from tests.ui.conftest import create_patient
+
+    patient_id = create_patient(clinician, name="Holter Patient")
+    analysis_id = _recording(clinician, ecg_json, patient_id)
+    page = clinician.get("/recordings").get_data(as_text=True)
+    assert "Holter Patient" in page and "holter-a.csv" in page and "0:00:40" in page
+    assert f'href="/recordings/{analysis_id}"' in page and f"/recordings/{analysis_id}/delete" in page
+    assert f"/recordings/{analysis_id}" not in other_clinician.get("/recordings").get_data(as_text=True)
+    assert other_clinician.get(f"/recordings/{analysis_id}/delete").status_code == 404
+    # the patient page links the upload form with the patient chosen
+    patient_page = clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
+    assert f"/recordings/new?patient_id={patient_id}" in patient_page
+    form = clinician.get(f"/recordings/new?patient_id={patient_id}").get_data(as_text=True)
+    assert f'value="{patient_id}" selected' in form
+    # GET asks; a POST without the form's token deletes nothing; the confirmed POST deletes
+    confirm = clinician.get(f"/recordings/{analysis_id}/delete")
+    assert confirm.status_code == 200 and b"cannot be undone" in confirm.data
+    assert clinician.post(f"/recordings/{analysis_id}/delete").status_code in (200, 302, 400)
+    assert clinician.get(f"/recordings/{analysis_id}").status_code == 200
+    gone = post_form(clinician, f"/recordings/{analysis_id}/delete", page=f"/recordings/{analysis_id}/delete")
+    assert gone.status_code == 303 and gone.headers["Location"].endswith("/recordings")
+    assert clinician.get(f"/recordings/{analysis_id}").status_code == 404
+    assert b"No recordings yet" in clinician.get("/recordings").data
+
+
+def test_ui_recordings_list_shows_failed_uploads_with_their_reason(clinician, ui_app):
+    from ecg_backend.extensions import db
+    from ecg_backend.models import Job, User
+
+    with ui_app.app_context():
+        owner = db.session.scalars(db.select(User).where(User.email == "alice@clinic.example.org")).one()
+        db.session.add(Job(owner_id=owner.id, kind="recording", state="failed", error="no beats were found",
+                           params={"filename": "broken.edf", "sampling_rate": 250, "n_samples": 2500}))
+        db.session.commit()
+    page = clinician.get("/recordings").get_data(as_text=True)
+    assert "broken.edf" in page and "failed" in page and "no beats were found" in page and "0:00:10" in page
+
+
+def test_ui_recording_page_shell_and_overview(clinician, other_clinician, ecg_json):
+    analysis_id = _recording(clinician, ecg_json)
+    html = clinician.get(f"/recordings/{analysis_id}").get_data(as_text=True)
+    for needle in ('id="strip"', 'id="overview-chart"', 'id="disclosure"', 'id="events-table"', 'id="families"',
+                   f'data-api="/api/v1/recordings/{analysis_id}"', "25 mm/s", "10 mm/mV"):
+        assert needle in html, needle
+    for export in ("beats.csv", "events.csv", "annotations.zip", "report.pdf"):
+        assert f'href="/api/v1/recordings/{analysis_id}/{export}"' in html
+    assert "<script>" not in html and " onclick=" not in html  # strict CSP: no inline code
+    overview = clinician.get(f"/recordings/{analysis_id}/overview.json").get_json()
+    assert overview["duration_s"] == pytest.approx(40.0) and overview["bin_s"] == 10.0
+    assert len(overview["heart_rate_bpm"]) == 4 and all(50 < hr < 100 for hr in overview["heart_rate_bpm"])
+    assert sum(sum(v) for v in overview["counts"].values()) == clinician.get(
+        f"/api/v1/analyses/{analysis_id}").get_json()["n_beats"]
+    assert other_clinician.get(f"/recordings/{analysis_id}").status_code == 404
+    assert other_clinician.get(f"/recordings/{analysis_id}/overview.json").status_code == 404
+    assert clinician.get("/recordings/99999999999").status_code == 404
+
+
+def test_ui_recording_upload_form_speaks_words(clinician):
+    html = clinician.get("/recordings/new").get_data(as_text=True)
+    assert 'class="dropzone"' in html and 'data-error-for="sampling_rate"' in html
+    assert "Sampling rate (Hz)" in html and "recording_upload.js" in html and "<script>" not in html
+
+
+def test_ui_overview_bins_are_round_and_bounded():
+    from ecg_backend.dashboard.recording_overview import bin_seconds
+
+    assert bin_seconds(40) == 10.0 and bin_seconds(1800) == 10.0 and bin_seconds(86400) == 120.0
+    assert 86400 * 7 / bin_seconds(86400 * 7) <= 720
