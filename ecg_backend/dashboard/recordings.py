@@ -54,7 +54,7 @@ def recording_page(analysis_id: int):
         "recordings/detail.html", analysis=analysis, summary=result.get("summary") or {}, meta=meta,
         start=start, clock=clock, api_base=base, exports=[(f"{base}/{name}", label) for name, label in EXPORTS],
         overview_url=url_for("dashboard.recording_overview", analysis_id=analysis_id),
-        shapes_url=url_for("dashboard.recording_family_shapes", analysis_id=analysis_id),
+        shapes_url="",
         form=ConfirmForm())
 
 
@@ -65,15 +65,6 @@ def recording_overview(analysis_id: int):
     from ecg_backend.dashboard.recording_overview import overview
 
     return overview(recording_or_404(current_user.id, analysis_id))
-
-
-@bp.route("/recordings/<int:analysis_id>/family_shapes.json")
-@login_required
-def recording_family_shapes(analysis_id: int):
-    """Each family's typical beat and some of its members, in ms and mV, for the families panel."""
-    from ecg_backend.dashboard.recording_overview import family_shapes
-
-    return family_shapes(recording_or_404(current_user.id, analysis_id))
 
 
 @bp.route("/recordings/<int:analysis_id>/delete", methods=["GET", "POST"])

@@ -207,7 +207,10 @@
   /* --- families --- */
   Page.prototype.loadFamilies = function () {
     var self = this;
-    return Promise.all([get(this.api + "/families"), get(this.view.getAttribute("data-shapes"))]).then(function (res) {
+    var shapesUrl = this.view.getAttribute("data-shapes");
+    // The families are listed even when their shapes cannot be drawn (a recording stored without its signal).
+    var shapes = shapesUrl ? get(shapesUrl).catch(function () { return null; }) : Promise.resolve(null);
+    return Promise.all([get(this.api + "/families"), shapes]).then(function (res) {
       self.families = items(res[0]).slice().sort(function (a, b) { return (a.review_rank || 0) - (b.review_rank || 0); });
       self.shapes = res[1];
       self.drawFamilies();
