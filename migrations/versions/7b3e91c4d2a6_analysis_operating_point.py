@@ -19,8 +19,8 @@ analyses = sa.table('analyses', sa.column('kind', sa.String), sa.column('thresho
 
 
 def upgrade():
-    with op.batch_alter_table('analyses', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('operating_point', sa.Double(), nullable=True))
+    # a plain ADD COLUMN (a batch copy of the table would, on SQLite, null the jobs' links to analyses)
+    op.add_column('analyses', sa.Column('operating_point', sa.Double(), nullable=True))
     # recordings stored their operating point in `threshold`: move it
     op.execute(analyses.update().where(analyses.c.kind == 'recording')
                .values(operating_point=analyses.c.threshold, threshold=None))

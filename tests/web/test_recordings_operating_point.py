@@ -20,6 +20,7 @@ def _app(uri: str):
 
 
 def test_migration_moves_a_recordings_threshold_to_its_operating_point(tmp_path):
+    """...and no migration after it loses stored rows (on SQLite a batch copy of a table cascades deletes)."""
     app = _app(f"sqlite:///{tmp_path / 'old.db'}")
     from ecg_backend.extensions import db
 
@@ -33,8 +34,11 @@ def test_migration_moves_a_recordings_threshold_to_its_operating_point(tmp_path)
                     "INSERT INTO analyses (id, owner_id, kind, source, created_at, n_beats, n_anomalous, threshold)"
                     " VALUES (:id, 1, :kind, 'api', '2026-01-01', 0, 0, :threshold)"),
                     {"id": row_id, "kind": kind, "threshold": threshold})
+            db.session.execute(text("INSERT INTO jobs (id, owner_id, kind, state, progress, message, created_at,"
+                                    " analysis_id) VALUES ('j', 1, 'recording', 'finished', 100, '', '2026-01-01', 1)"))
             db.session.commit()
-            upgrade()
+            upgrade()  # to the head: every later migration keeps the rows too
+            assert db.session.execute(text("SELECT analysis_id FROM jobs")).scalar() == 1
             rows = {(r[0]): (r[1], r[2]) for r in db.session.execute(
                 text("SELECT id, threshold, operating_point FROM analyses"))}
         assert rows == {1: (None, 12.5), 2: (0.031, None)}
