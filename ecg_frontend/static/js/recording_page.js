@@ -51,9 +51,15 @@
     var key = start.toFixed(3) + "/" + seconds, api = this.api;
     if (!this.cache[key]) {
       var end = start + seconds, points = Math.min(Math.ceil(seconds * this.fs) + 2, 4000);
+      var range = "start=" + start + "&end=" + end, refUrl = this.view.getAttribute("data-reference");
+      // Without beats (or reference labels) the strip still shows the signal; the error says what is missing.
+      var optional = function (url) {
+        return url ? request("GET", url).catch(function (e) { return { items: [], error: e.message }; }) : Promise.resolve(null);
+      };
       this.cache[key] = Promise.all([
-        request("GET", api + "/signal?start=" + start + "&end=" + end + "&points=" + points),
-        request("GET", api + "/beats?start=" + start + "&end=" + end + "&per_page=500")
+        request("GET", api + "/signal?" + range + "&points=" + points),
+        optional(api + "/beats?" + range + "&per_page=500"),
+        optional(refUrl ? refUrl + "?" + range : "")
       ]).catch(function (e) { delete this.cache[key]; throw e; }.bind(this));
     }
     return this.cache[key];
@@ -70,7 +76,8 @@
     var t0 = performance.now();
     return this.windowData(wanted, this.seconds).then(function (res) {
       if (self.start !== wanted) { return; }  // a later turn overtook this one
-      self.draw(res[0], items(res[1]));
+      self.draw(res[0], items(res[1]), res[2] ? items(res[2]) : null);
+      if (res[1].error) { self.error("Beat labels could not be loaded: " + res[1].error); }
       var ms = performance.now() - t0;
       self.view.setAttribute("data-turn-ms", ms.toFixed(1));
       self.view.setAttribute("data-strip-start", wanted.toFixed(3));
@@ -79,13 +86,11 @@
     }).catch(function (e) { self.error("The strip could not be loaded: " + e.message); });
   };
 
-  Page.prototype.draw = function (signal, beats) {
-    var rows = beats.map(function (b) {
-      return { time_s: b.time_s, label: b.label || (b.is_anomaly ? "V" : "N"),
-               reference: b.reference || b.reference_label || b.annotation || null };
-    });
+  Page.prototype.draw = function (signal, beats, reference) {
+    var rows = beats.map(function (b) { return { time_s: b.time_s, label: b.label || (b.is_anomaly ? "V" : "N") }; });
     this.layout = D.drawStrip(this.canvas, { start: this.start, seconds: this.seconds, leads: signal.leads || [],
-                                             beats: rows, startOfDay: this.startOfDay, focus: this.focus });
+                                             beats: rows, reference: reference, startOfDay: this.startOfDay,
+                                             focus: this.focus });
     document.getElementById("ref-legend").hidden = !this.layout.hasReference;
     document.getElementById("strip-range").textContent =
       this.clock(this.start) + " – " + this.clock(Math.min(this.start + this.seconds, this.duration));

@@ -95,11 +95,12 @@
     ctx.fillText(text, x + 4, y + 12);
   }
 
-  /* The strip. opts: start, seconds, leads [{name, unit, time, values}], beats [{time_s, label, reference}],
+  /* The strip. opts: start, seconds, leads [{name, unit, time, values}], beats [{time_s, label}], reference
+   * [{time_s, symbol}] (null: the recording has none),
    * startOfDay, focus (seconds or null). Returns the layout (for clicks and tests). */
   function drawStrip(canvas, opts) {
     var leads = opts.leads || [], beats = opts.beats || [];
-    var hasRef = beats.some(function (b) { return b.reference; });
+    var reference = opts.reference, hasRef = reference !== null && reference !== undefined;
     var width = Math.max(canvas.parentElement.clientWidth, 200);
     var pxPerMm = width / (opts.seconds * MM_PER_S);
     var top = CLASS_ROW + (hasRef ? REF_ROW : 0);
@@ -122,12 +123,12 @@
       ctx.restore();
       label(ctx, lead.name + (lead.unit && lead.unit !== "mV" ? " (" + lead.unit + ")" : ""), 4, y0 + 3);
     });
-    beatRows(ctx, beats, toX, c.width, hasRef);
+    beatRows(ctx, beats, reference || [], toX, c.width);
     timeRow(ctx, opts, toX, top + gridH, c.width);
     return { pxPerMm: pxPerMm, top: top, gridHeight: gridH, hasReference: hasRef };
   }
 
-  function beatRows(ctx, beats, toX, width, hasRef) {
+  function beatRows(ctx, beats, reference, toX, width) {
     ctx.textAlign = "center";
     ctx.font = "bold " + FONT;
     beats.forEach(function (b) {
@@ -135,10 +136,12 @@
       if (x < 4 || x > width - 4) { return; }
       ctx.fillStyle = CLASS_COLOURS[b.label] || PAPER.ink;
       ctx.fillText(b.label || "?", x, 13);
-      if (hasRef && b.reference) {
-        ctx.fillStyle = "#4b5563";
-        ctx.fillText(b.reference, x, CLASS_ROW + 12);
-      }
+    });
+    ctx.font = FONT;
+    ctx.fillStyle = "#4b5563";
+    reference.forEach(function (r) {
+      var x = toX(r.time_s);
+      if (x >= 4 && x <= width - 4) { ctx.fillText(r.symbol, x, CLASS_ROW + 12); }
     });
     ctx.font = FONT;
     ctx.textAlign = "left";
