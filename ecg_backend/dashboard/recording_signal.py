@@ -22,7 +22,7 @@ REFERENCE_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?~|")
 def _waveform(signal, samples, time_s: float, grid_ms: np.ndarray) -> list | None:
     """The first lead around ``time_s`` in its unit, on ``grid_ms`` (ms from the R peak); None at the edges."""
     fs = signal.fs
-    first, stop = int(round((time_s - SHAPE_BEFORE_S) * fs)), int(round((time_s + SHAPE_AFTER_S) * fs)) + 1
+    first, stop = round((time_s - SHAPE_BEFORE_S) * fs), round((time_s + SHAPE_AFTER_S) * fs) + 1
     if first < 0 or stop > signal.n_samples:
         return None
     values = signal.physical(samples[first:stop, 0], 0, np.float64)

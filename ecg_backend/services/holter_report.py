@@ -12,6 +12,7 @@ import numpy as np
 
 from ecg_backend.errors import InputError
 from ecg_backend.models import Analysis, User, utcnow
+from ecg_backend.services import storage
 from ecg_backend.services.analyses import get_analysis
 
 CLASSES = ("N", "S", "V", "Q")
@@ -196,6 +197,15 @@ def build_report(owner: User, analysis_id: int) -> bytes:
     if analysis.kind != "recording":
         raise InputError(f"analysis {analysis_id} is a set of beats, not a recording: it has no Holter report",
                          status=404)
-    data = report_data(analysis, start=recording_start(analysis.input, analysis.result),
+    data = report_data(analysis, read_window=signal_reader(analysis), start=recording_start(analysis.input, analysis.result),
                        generated_by=owner.name or owner.email)
     return holter_pdf(data)
+
+
+def signal_reader(analysis: Analysis):
+    """``(start_s, end_s) -> leads`` over the recording's stored signal (exact samples), or None without one."""
+    try:
+        signal = storage.open_recording_signal(analysis)
+    except InputError:  # analysed before signals were kept: the report has no strips
+        return None
+    return lambda start_s, end_s: signal.window(start_s, end_s, int((end_s - start_s) * signal.fs) + 2)

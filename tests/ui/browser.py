@@ -73,8 +73,9 @@ def start_chromium():
 
 
 @contextmanager
-def live_app_with_clinician(db_path: Path, email: str, password: str, name: str):
-    """A live server for a fresh test app (temp SQLite, untrained detector) holding one clinician.
+def live_app_with_clinician(db_path: Path, email: str, password: str, name: str, **overrides):
+    """A live server for a fresh test app (temp SQLite, storage beside it, untrained detector) holding one
+    clinician; ``overrides`` are app settings.
 
     Responses carry STRICT_CSP unless the app set a policy itself, so a page that needed an inline script
     breaks and logs a console error.
@@ -82,7 +83,8 @@ def live_app_with_clinician(db_path: Path, email: str, password: str, name: str)
     from ecg_backend.services.users import create_user
     from tests.conftest import dispose_app, make_test_app
 
-    app = make_test_app(f"sqlite:///{db_path}")
+    overrides.setdefault("ECG_STORAGE_DIR", str(db_path.parent / "storage"))
+    app = make_test_app(f"sqlite:///{db_path}", **overrides)
     with app.app_context():
         create_user(email, password, name=name, role="clinician")
 

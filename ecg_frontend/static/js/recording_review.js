@@ -141,7 +141,7 @@
       if (this.duration / ROW_CHOICES[i] <= MAX_ROWS) { rowSeconds = ROW_CHOICES[i]; break; }
     }
     this.rowSeconds = rowSeconds;
-    var rows = Math.max(1, Math.ceil(this.duration / rowSeconds)), points = Math.min(rows * 1200, 60000);
+    var rows = Math.max(1, Math.ceil(this.duration / rowSeconds)), points = Math.min(rows * 1200, 20000);
     return get(this.api + "/signal?start=0&end=" + this.duration + "&points=" + points).then(function (sig) {
       self.disclosure = (sig.leads || [])[0] || null;
       self.spread = spreadOf(self.disclosure ? self.disclosure.values : []);

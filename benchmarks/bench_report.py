@@ -1,0 +1,105 @@
+"""The Holter report of a 24-h recording, timed through the API: ``GET /api/v1/recordings/<id>/report.pdf``.
+
+    python benchmarks/bench_report.py [--hours 24] [--fs 360] [--leads 2] [--repeat 3]
+
+Stores a simulated Holter signal (`bench_signal_window.simulated_holter`) and a reading of its size (a beat
+every 0.8 s with N/S/V/Q labels and families, a few hundred events of every type) as the job would, then
+asks for the report as the recording page's link does. Prints the median and worst time and the PDF's size
+and page count. Target: at most 15 s for 24 h (server, 2 cores).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.bench_signal_window import simulated_holter
+
+EVENT_TYPES = ("couplet", "triplet", "run", "bigeminy", "trigeminy", "pause", "bradycardia", "tachycardia")
+
+
+def simulated_reading(hours: float, seed: int = 0) -> dict:
+    """A stored result of a 24-h size: beats (time, R-R, label, family), events, families, summary."""
+    rng = np.random.default_rng(seed)
+    times = np.cumsum(rng.normal(0.8, 0.05, int(hours * 3600 / 0.8)))
+    times = times[times < hours * 3600 - 1]
+    labels = rng.choice(np.array(["N", "S", "V", "Q"]), len(times), p=[0.96, 0.015, 0.02, 0.005])
+    family = np.where(labels == "N", rng.integers(0, 4, len(times)), rng.integers(4, 20, len(times)))
+    starts = np.sort(rng.uniform(0, hours * 3600 - 20, 400))
+    events = [{"type": EVENT_TYPES[i % len(EVENT_TYPES)], "start_s": round(float(s), 3), "end_s": round(float(s) + 3, 3),
+               "n_beats": int(2 + i % 6), "rate_bpm": float(60 + i % 120)} for i, s in enumerate(starts)]
+    families = [{"family": f, "n_beats": int((family == f).sum()), "representative": int(np.flatnonzero(family == f)[0]),
+                 "label": "N" if f < 4 else "V", "review_rank": f} for f in range(20)]
+    counts = {c: int((labels == c).sum()) for c in "NSVQ"}
+    return {"summary": {"duration_s": hours * 3600, "n_beats": len(times), "beat_counts": counts,
+                        "burden_percent": round(100 * (counts["S"] + counts["V"]) / len(times), 2),
+                        "mean_hr_bpm": 75, "unusable_s": 0},
+            "beats": {"time_s": np.round(times, 3).tolist(), "rr_s": [None] + np.round(np.diff(times), 3).tolist(),
+                      "label": labels.tolist(), "family": family.tolist()},
+            "events": events, "families": families}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--fs", type=float, default=360.0)
+    parser.add_argument("--leads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    from ecg_backend import create_app
+    from ecg_backend.config import TestConfig
+    from ecg_backend.extensions import db
+    from ecg_backend.models import Analysis
+    from ecg_backend.services.storage import SIGNAL_FILE
+    from ecg_backend.services.tokens import create_token
+    from ecg_backend.services.users import create_user
+    from ecg_backend.signals import store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = TestConfig()
+        config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp}/bench.db"
+        config.MODEL_REQUIRED = False
+        config.ECG_STORAGE_DIR = os.path.join(tmp, "storage")
+        app = create_app(config)
+        folder = os.path.join(config.ECG_STORAGE_DIR, "recordings", "bench")
+        os.makedirs(folder)
+        store.write_signal(os.path.join(folder, SIGNAL_FILE), simulated_holter(args.hours, args.fs, args.leads),
+                           args.fs, [store.LeadInfo(f"lead {k}", gain=200.0) for k in range(args.leads)])
+        result = simulated_reading(args.hours)
+        with app.app_context():
+            db.create_all()
+            user = create_user("bench@example.com", "bench-password-1", name="Bench Reader")
+            _, token = create_token(user, "bench")
+            analysis = Analysis(owner_id=user.id, kind="recording", filename="bench-holter.hea",
+                                n_beats=result["summary"]["n_beats"], result=result,
+                                input={"storage": "recordings/bench", "sampling_rate": args.fs,
+                                       "leads": [f"lead {k}" for k in range(args.leads)]})
+            db.session.add(analysis)
+            db.session.commit()
+            analysis_id = analysis.id
+        client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+        times, body = [], b""
+        for _ in range(args.repeat):
+            began = time.perf_counter()
+            response = client.get(f"/api/v1/recordings/{analysis_id}/report.pdf", headers=headers)
+            times.append(time.perf_counter() - began)
+            assert response.status_code == 200, response.get_data(as_text=True)[:300]
+            body = response.data
+        pages = body.count(b"/Type /Page\n") or body.count(b"/Type /Page")
+        print(f"report.pdf of a {args.hours:g}-h {args.leads}-lead {args.fs:g} Hz recording "
+              f"({result['summary']['n_beats']} beats, {len(result['events'])} events): "
+              f"median {statistics.median(times):.2f} s, worst {max(times):.2f} s "
+              f"(target <= 15 s); {len(body) / 1024:.0f} kB, ~{pages} pages")
+
+
+if __name__ == "__main__":
+    main()
