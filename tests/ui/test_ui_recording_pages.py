@@ -94,3 +94,24 @@ def test_ui_overview_bins_are_round_and_bounded():
 
     assert bin_seconds(40) == 10.0 and bin_seconds(1800) == 10.0 and bin_seconds(86400) == 120.0
     assert 86400 * 7 / bin_seconds(86400 * 7) <= 720
+
+
+def test_ui_reference_labels_of_a_strip_window(clinician, other_clinician):
+    import io
+    from pathlib import Path
+
+    excerpt = Path(__file__).resolve().parents[1] / "fixtures" / "mitdb"
+    token = clinician.get("/recordings/new").get_data(as_text=True).split('data-csrf="')[1].split('"')[0]
+    files = [(io.BytesIO((excerpt / f"119.{ext}").read_bytes()), f"119.{ext}") for ext in ("hea", "dat", "atr")]
+    response = clinician.post("/api/v1/recordings", data={"file": files}, headers={"X-CSRFToken": token},
+                              content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+    analysis_id = wait_for_job(clinician, response.get_json()["url"], {})["analysis_id"]
+    assert 'data-reference="/recordings/' in clinician.get(f"/recordings/{analysis_id}").get_data(as_text=True)
+    items = clinician.get(f"/recordings/{analysis_id}/reference.json?start=0&end=10").get_json()["items"]
+    assert 8 <= len(items) <= 20 and {i["symbol"] for i in items} <= set("NV") and items[0]["time_s"] < 1.5
+    assert all(0 <= i["time_s"] < 10 for i in items)
+    assert clinician.get(f"/recordings/{analysis_id}/reference.json?start=-1").status_code == 400
+    assert other_clinician.get(f"/recordings/{analysis_id}/reference.json").status_code == 404
+    shapes = clinician.get(f"/recordings/{analysis_id}/family_shapes.json").get_json()
+    assert set(shapes) == {"ms", "families"}
