@@ -10,21 +10,10 @@ import numpy as np
 from flask import jsonify
 
 from ecg_backend.models import Analysis
-from ecg_backend.services.holter_report import beat_columns, heart_rate_trend, stored_events
+from ecg_backend.services.holter_report import CLASSES, beat_columns, bin_seconds, heart_rate_trend, stored_events
 
 MAX_BINS = 720
-MIN_BIN_S = 10.0
 MAX_FLAGGED = 50_000
-CLASSES = ("N", "S", "V", "Q")
-_NICE_BINS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
-
-
-def bin_seconds(duration_s: float, max_bins: int = MAX_BINS) -> float:
-    """The smallest round bin width (10 s ... 1 h) that cuts ``duration_s`` into at most ``max_bins`` bins."""
-    for width in _NICE_BINS:
-        if duration_s / width <= max_bins:
-            return float(width)
-    return float(np.ceil(duration_s / max_bins / 3600.0) * 3600.0)
 
 
 def class_counts(times: np.ndarray, labels: np.ndarray, width: float, n_bins: int) -> dict:
@@ -40,7 +29,7 @@ def overview_data(analysis: Analysis) -> dict:
     cols = beat_columns(result)
     times, labels = cols["time_s"], cols["label"]
     duration = float(summary.get("duration_s") or (times[-1] if len(times) else 0.0) or 1.0)
-    width = bin_seconds(duration)
+    width = bin_seconds(duration, MAX_BINS)
     n_bins = max(int(np.ceil(duration / width)), 1)
     flagged = np.isin(labels, ("S", "V")) if len(labels) else np.zeros(0, bool)
     return {

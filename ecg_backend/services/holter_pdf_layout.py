@@ -22,6 +22,7 @@ EVENT_NAMES = {"couplet": "Couplet", "triplet": "Triplet", "run": "Ventricular r
                "trigeminy": "Trigeminy", "pause": "Pause", "bradycardia": "Bradycardia",
                "tachycardia": "Tachycardia", "ventricular_flutter": "Ventricular flutter"}
 CLASS_NAMES = {"N": "normal", "S": "supraventricular ectopic", "V": "ventricular ectopic", "Q": "artefact"}
+TIME_TICKS = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
 HEADING = FontFace(emphasis="BOLD", color=ACCENT, fill_color=(238, 242, 247))
 
 
@@ -44,6 +45,10 @@ def clock(seconds, start=None) -> str:
         total += start.hour * 3600 + start.minute * 60 + start.second
         return f"{total // 3600 % 24:02d}:{total // 60 % 60:02d}:{total % 60:02d}"
     return f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}"
+
+
+def bin_text(seconds: float) -> str:
+    return f"{seconds / 60:g}-minute" if seconds >= 60 else f"{seconds:g}-second"
 
 
 def number(value, digits: int = 0) -> str:
@@ -139,7 +144,7 @@ def summary_block(pdf: HolterPDF, data: ReportData):
             ["Beats (all classes)", number(s.get("n_beats", total))],
             *[[f"{k} - {CLASS_NAMES[k]}", number(c.get(k))] for k in ("N", "S", "V", "Q")],
             ["Ectopic burden (S + V)", f"{number(s.get('burden_percent'), 2)} %"],
-            ["Heart rate mean (5-min means: min - max)", (f"{number(s.get('mean_hr_bpm'))} bpm "
+            [f"Heart rate: mean (lowest - highest {bin_text(data.trend_bin_s)} mean)", (f"{number(s.get('mean_hr_bpm'))} bpm "
              f"({number(min(rate)) if rate else '-'} - {number(max(rate)) if rate else '-'})")],
             ["Unusable signal", clock(s.get("unusable_s"))],
             ["Events", ", ".join(f"{EVENT_NAMES.get(k, k)} {n}" for k, n in kinds.items()) or "none"]]
@@ -172,7 +177,7 @@ def axis_ticks(lo: float, hi: float, target: int = 5) -> list[float]:
 
 
 def trend_block(pdf: HolterPDF, data: ReportData):
-    pdf.heading("Heart-rate trend (5-minute means)")
+    pdf.heading(f"Heart-rate trend ({bin_text(data.trend_bin_s)} means)")
     values = [v for v in data.trend_bpm if v is not None]
     if not values:
         pdf.note("No heart rate could be measured.")
@@ -189,10 +194,10 @@ def trend_block(pdf: HolterPDF, data: ReportData):
     for v in axis_ticks(lo, hi, 4):
         pdf.line(x0, to_y(v), x0 + w, to_y(v))
         pdf.text(x0 - 8, to_y(v) + 1, number(v))
-    hours = axis_ticks(0, duration / 3600.0, 8)
-    for hr in hours:
-        pdf.line(to_x(hr * 3600), y0, to_x(hr * 3600), y0 + h)
-        pdf.text(to_x(hr * 3600) - 4, y0 + h + 4, clock(hr * 3600, data.recording.get("start")))
+    step = next((s for s in TIME_TICKS if duration / s <= 8), TIME_TICKS[-1])
+    for k in range(int(duration // step) + 1):
+        pdf.line(to_x(k * step), y0, to_x(k * step), y0 + h)
+        pdf.text(to_x(k * step) - 5, y0 + h + 4, clock(k * step, data.recording.get("start")))
     pdf.set_draw_color(*ACCENT)
     pdf.set_line_width(0.35)
     segment = []
@@ -201,7 +206,7 @@ def trend_block(pdf: HolterPDF, data: ReportData):
             polyline_mm(pdf, segment)
             segment = []
         else:
-            segment.append((to_x(t + 150.0), to_y(v)))
+            segment.append((to_x(t + data.trend_bin_s / 2), to_y(v)))
     polyline_mm(pdf, segment)
     pdf.set_font("Helvetica", "", 7.5)
     pdf.text(x0 + w / 2 - 18, y0 + h + 8.5, "time (clock)" if data.recording.get("start") else "time from start (h:mm:ss)")

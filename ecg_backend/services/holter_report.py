@@ -19,7 +19,8 @@ CLASSES = ("N", "S", "V", "Q")
 STRIP_SECONDS = 7.0  # one strip across an A4 page at 25 mm/s
 STRIP_BEFORE_S = 1.0
 MAX_STRIPS = 6
-TREND_BIN_S = 300.0
+TREND_MAX_BINS = 288  # 5-minute means over 24 h; finer for shorter recordings
+_NICE_BINS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 # Which events a reader wants to see first, as strips: the most dangerous rhythms, then the rest.
 EVENT_PRIORITY = ("ventricular_flutter", "run", "tachycardia", "pause", "triplet", "bradycardia", "couplet",
                   "bigeminy", "trigeminy")
@@ -44,6 +45,7 @@ class ReportData:
     summary: dict
     beat_counts: dict
     hourly: list[dict]
+    trend_bin_s: float
     trend_start_s: list[float]
     trend_bpm: list[float | None]
     events: list[dict]
@@ -52,6 +54,14 @@ class ReportData:
     changes: list[dict] = field(default_factory=list)
     generated_at: datetime = field(default_factory=utcnow)
     generated_by: str = ""
+
+
+def bin_seconds(duration_s: float, max_bins: int) -> float:
+    """The smallest round bin width (10 s ... 1 h) that cuts ``duration_s`` into at most ``max_bins`` bins."""
+    for width in _NICE_BINS:
+        if duration_s / width <= max_bins:
+            return float(width)
+    return float(np.ceil(duration_s / max_bins / 3600.0) * 3600.0)
 
 
 def columns_to_rows(table) -> list[dict]:
@@ -171,7 +181,8 @@ def report_data(analysis: Analysis, *, read_window=None, families: list[dict] | 
     summary = result.get("summary") or {}
     cols = beat_columns(result)
     duration = float(summary.get("duration_s") or (cols["time_s"][-1] if len(cols["time_s"]) else 0.0))
-    n_bins = max(int(np.ceil(duration / TREND_BIN_S)), 1)
+    width = bin_seconds(duration, TREND_MAX_BINS)
+    n_bins = max(int(np.ceil(duration / width)), 1)
     counts = summary.get("beat_counts") or {c: int((cols["label"] == c).sum()) for c in CLASSES}
     events = stored_events(result)
     return ReportData(
@@ -182,8 +193,8 @@ def report_data(analysis: Analysis, *, read_window=None, families: list[dict] | 
                    "leads": meta.get("leads") or [meta.get("lead") or "ECG"], "model_version": analysis.model_version,
                    "analysis_id": analysis.id},
         summary=summary, beat_counts=counts, hourly=hourly_rows(result, cols),
-        trend_start_s=[i * TREND_BIN_S for i in range(n_bins)],
-        trend_bpm=heart_rate_trend(cols["time_s"], cols["rr_s"], TREND_BIN_S, n_bins),
+        trend_bin_s=width, trend_start_s=[i * width for i in range(n_bins)],
+        trend_bpm=heart_rate_trend(cols["time_s"], cols["rr_s"], width, n_bins),
         events=events, strips=event_strips(events, read_window) if read_window else [],
         families=families if families is not None else columns_to_rows(result.get("families")),
         changes=changes or [], generated_by=generated_by)

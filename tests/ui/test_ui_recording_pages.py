@@ -90,10 +90,10 @@ def test_ui_recording_upload_form_speaks_words(clinician):
 
 
 def test_ui_overview_bins_are_round_and_bounded():
-    from ecg_backend.dashboard.recording_overview import bin_seconds
+    from ecg_backend.services.holter_report import bin_seconds
 
-    assert bin_seconds(40) == 10.0 and bin_seconds(1800) == 10.0 and bin_seconds(86400) == 120.0
-    assert 86400 * 7 / bin_seconds(86400 * 7) <= 720
+    assert bin_seconds(40, 720) == 10.0 and bin_seconds(1800, 720) == 10.0 and bin_seconds(86400, 720) == 120.0
+    assert 86400 * 7 / bin_seconds(86400 * 7, 720) <= 720 and bin_seconds(86400, 288) == 300.0
 
 
 def test_ui_reference_labels_of_a_strip_window(clinician, other_clinician):
