@@ -1,12 +1,19 @@
-"""Arrange the detector's model card (the bundle's ``model.json``) into page sections.
+"""Arrange the detector's model card into page sections: the written card's opening (intended use,
+limits, figures, from docs/MODEL_CARD.md) and the bundle's ``model.json``.
 
-The card is produced by training and evaluation and grows over time, so nothing here assumes a key
+``model.json`` is produced by training and evaluation and grows over time, so nothing here assumes a key
 exists: known keys go into named sections in a fixed order, anything else lands in "Other details".
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup, escape
 
 # (section title, card keys it shows). A key may sit at the top level or under "metrics".
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -87,3 +94,75 @@ def label(key: Any) -> str:
                                           "fpr", "ppv", "npv", "id", "ece"} else w for w in text.split(" ")]
     joined = " ".join(words)
     return joined[:1].upper() + joined[1:]
+
+
+# ---------------------------------------------------------------- the written card's opening
+# docs/MODEL_CARD.md starts with what a clinician needs first (intended use, what the model learned
+# from, the figures); the page shows those sections, up to the first section of training details.
+CARD_PATH = Path(__file__).resolve().parents[2] / "docs" / "MODEL_CARD.md"
+OPENING_ENDS_AT = "Data"
+
+
+@dataclass(frozen=True)
+class CardBlock:
+    """One block of a card section: ``kind`` "p" (``items`` = [text]), "ul" (one text per item) or "table"
+    (``items`` = rows of cells, the first row the header). Texts are safe HTML (escaped, then bold,
+    italics and code marked up)."""
+
+    kind: str
+    items: list
+
+
+def inline(text: str) -> Markup:
+    """Escape ``text``, then turn Markdown's **bold**, *italics* and `code` into tags."""
+    html = str(escape(text))
+    html = re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
+    html = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html)
+    html = re.sub(r"\*(\S(?:.*?\S)?)\*", r"<em>\1</em>", html)
+    return Markup(html)  # noqa: S704 - built from escaped text plus our own tags
+
+
+def _blocks(lines: list[str]) -> list[CardBlock]:
+    blocks: list[CardBlock] = []
+    for chunk in "\n".join(lines).split("\n\n"):
+        rows = [row for row in chunk.splitlines() if row.strip()]
+        if not rows or rows[0].startswith("```"):
+            continue
+        if rows[0].startswith("|"):
+            cells = [[inline(c.strip()) for c in row.strip().strip("|").split("|")] for row in rows
+                     if not set(row.replace("|", "").strip()) <= {"-", ":", " "}]
+            blocks.append(CardBlock("table", cells))
+        elif rows[0].startswith(("* ", "- ")):
+            items: list[str] = []
+            for row in rows:
+                if row.startswith(("* ", "- ")):
+                    items.append(row[2:].strip())
+                elif items:
+                    items[-1] += " " + row.strip()
+            blocks.append(CardBlock("ul", [inline(item) for item in items]))
+        else:
+            blocks.append(CardBlock("p", [inline(" ".join(row.strip() for row in rows))]))
+    return blocks
+
+
+def card_opening(text: str) -> list[tuple[str, list[CardBlock]]]:
+    """The sections of a Markdown card before the one titled ``OPENING_ENDS_AT``: [(title, blocks)]."""
+    sections: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        if line.startswith("## "):
+            title = line[3:].strip()
+            if title == OPENING_ENDS_AT:
+                break
+            sections.append((title, []))
+        elif sections:
+            sections[-1][1].append(line)
+    return [(title, _blocks(lines)) for title, lines in sections]
+
+
+@lru_cache(maxsize=1)
+def shipped_card_opening() -> list[tuple[str, list[CardBlock]]]:
+    """The opening of docs/MODEL_CARD.md, read once per process ([] when the file is not deployed)."""
+    try:
+        return card_opening(CARD_PATH.read_text(encoding="utf-8"))
+    except OSError:
+        return []

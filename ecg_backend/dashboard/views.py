@@ -170,10 +170,11 @@ def analysis_delete(analysis_id: int):
 @bp.route("/model", endpoint="model_card")
 @login_required
 def model_card_page():
-    """The shipped model's card, read from the loaded detector (``model.json`` of the bundle)."""
+    """The model card: intended use, limits and figures (docs/MODEL_CARD.md), then the loaded bundle's model.json."""
     detector = current_app.extensions.get("ecg_detector")
     card = getattr(detector, "card", None) or {}
     return render_template("model/card.html", detector=detector, card=card,
+                           opening=model_card.shipped_card_opening(),
                            parts=model_card.card_sections(card), mc=model_card,
                            roc_json=charts.figure_json(charts.roc_figure(card)),
                            reliability_json=charts.figure_json(charts.reliability_figure(card.get("reliability"))))

@@ -1,23 +1,22 @@
-"""Train the autoencoder on normal TRAIN beats, calibrate on TRAIN out-of-fold scores, write the bundle.
+"""Train the detector on ECG5000 TRAIN, calibrate on TRAIN out-of-fold scores, write the bundle.
 
 Protocol (TEST is read only after the bundle is fixed, to record its metrics in model.json):
 
 1. TRAIN is split into ``n_folds`` stratified folds. For each fold an autoencoder is trained on the
-   *normal* beats of the other folds (a slice of them held out for early stopping) and scores every
-   beat of its own fold. This gives an out-of-fold score for every TRAIN beat, from a model that
-   never saw that beat.
+   labelled beats of the other folds (normal beats rebuilt closely, abnormal ones pushed to a margin:
+   :mod:`ecg_backend.ml.fit`; a slice held out for early stopping) and scores every beat of its own
+   fold. This gives an out-of-fold score for every TRAIN beat, from a model that never saw that beat.
 2. The threshold (best accuracy) and the confidence mapping (logistic on log score) are fitted on
    those out-of-fold scores.
-3. The shipped model is trained the same way on all TRAIN normals.
+3. The shipped model is trained the same way on all of TRAIN.
 
 Run: ``python -m ecg_backend.ml.train`` or ``flask --app ecg_backend ecg train``.
 """
 from __future__ import annotations
 
 import argparse
-import copy
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,171 +24,9 @@ import torch
 
 from . import calibrate
 from .bundle import DEFAULT_BUNDLE_DIR, read_card, write_bundle, write_card
-from .data import Split, load_ecg5000
-from .model import AutoencoderConfig, AutoencoderEnsemble, HybridAutoencoder, reconstruction_score
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Optimisation and protocol settings; stored in model.json under ``training``."""
-
-    seed: int = 7
-    n_members: int = 1
-    max_epochs: int = 400
-    patience: int = 40
-    batch_size: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 1e-5
-    val_fraction: float = 0.15
-    n_folds: int = 5
-    noise_std: float = 0.0         # denoising: Gaussian noise added to inputs (scaled units)
-    amplitude_jitter: float = 0.0  # random per-beat gain in [1 - j, 1 + j]
-    shift_max: int = 0             # random time shift of up to this many samples
-    position_weighted: bool = False
-    scaler: str = "global"         # "global": one mean/std for all positions; "position": per position
-    # One thread: on a shared 2-core machine two OpenMP threads spin against other work and a
-    # tiny model trains many times slower; the result is also independent of the core count.
-    num_threads: int = 1
-
-
-def set_determinism(seed: int, num_threads: int) -> None:
-    """Fix seeds, threads and deterministic kernels so a re-run reproduces the bundle."""
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    torch.set_num_threads(num_threads)
-    torch.use_deterministic_algorithms(True)
-
-
-def fit_scaler(normals: np.ndarray, kind: str = "position"):
-    """StandardScaler fitted on normal beats: per position, or one mean/std shared by all positions.
-
-    Args:
-        normals: (n, L) raw normal beats.
-        kind: "position" or "global".
-
-    Returns:
-        A fitted sklearn StandardScaler with ``mean_`` and ``scale_`` of length L.
-    """
-    from sklearn.preprocessing import StandardScaler
-
-    values = normals.astype(np.float64)
-    scaler = StandardScaler().fit(values)
-    if kind == "global":
-        scaler.mean_ = np.full(values.shape[1], values.mean())
-        scaler.scale_ = np.full(values.shape[1], values.std())
-        scaler.var_ = scaler.scale_ ** 2
-    elif kind != "position":
-        raise ValueError(f"scaler must be 'position' or 'global', got {kind!r}")
-    return scaler
-
-
-def _scale(scaler, beats: np.ndarray) -> np.ndarray:
-    return ((beats - scaler.mean_) / scaler.scale_).astype(np.float32)
-
-
-def _augment(x: torch.Tensor, tc: TrainConfig, gen: torch.Generator) -> torch.Tensor:
-    if tc.amplitude_jitter:
-        gain = 1 + (torch.rand(x.shape[0], 1, generator=gen) * 2 - 1) * tc.amplitude_jitter
-        x = x * gain
-    if tc.shift_max:
-        shifts = torch.randint(-tc.shift_max, tc.shift_max + 1, (x.shape[0],), generator=gen)
-        idx = (torch.arange(x.shape[1])[None, :] - shifts[:, None]).clamp(0, x.shape[1] - 1)
-        x = torch.gather(x, 1, idx)
-    if tc.noise_std:
-        x = x + torch.randn(x.shape, generator=gen) * tc.noise_std
-    return x
-
-
-def fit_autoencoder(train_x: np.ndarray, val_x: np.ndarray, cfg: AutoencoderConfig, tc: TrainConfig,
-                    seed: int, progress: str | None = None) -> tuple[HybridAutoencoder, dict]:
-    """Train one autoencoder with early stopping on validation MSE.
-
-    Args:
-        train_x: (n, L) scaled normal beats to fit.
-        val_x: (m, L) scaled normal beats for early stopping.
-        cfg: architecture.
-        tc: optimisation settings.
-        seed: seed for weights, batch order and augmentation.
-        progress: tqdm description, or None for no bar.
-
-    Returns:
-        (model with the best validation weights, history dict).
-    """
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
-    model = HybridAutoencoder(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=tc.max_epochs, eta_min=tc.lr * 0.05)
-    def loss_fn(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return reconstruction_score(target, recon).mean()
-
-    xt, xv = torch.from_numpy(train_x), torch.from_numpy(val_x)
-    best = (float("inf"), 0, copy.deepcopy(model.state_dict()))
-    history = {"train_loss": [], "val_loss": []}
-    bar = None
-    if progress is not None:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=tc.max_epochs, desc=progress, unit="epoch", leave=False)
-    for epoch in range(tc.max_epochs):
-        model.train()
-        order = torch.randperm(xt.shape[0], generator=gen)
-        total = 0.0
-        for start in range(0, xt.shape[0], tc.batch_size):
-            target = xt[order[start:start + tc.batch_size]]
-            opt.zero_grad(set_to_none=True)
-            loss = loss_fn(model(_augment(target, tc, gen)), target)
-            loss.backward()
-            opt.step()
-            total += loss.item() * target.shape[0]
-        sched.step()
-        model.eval()
-        with torch.inference_mode():
-            val_loss = loss_fn(model(xv), xv).item()
-        history["train_loss"].append(total / xt.shape[0])
-        history["val_loss"].append(val_loss)
-        if val_loss < best[0]:
-            best = (val_loss, epoch, copy.deepcopy(model.state_dict()))
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{total / xt.shape[0]:.4f}", val=f"{val_loss:.4f}")
-        if epoch - best[1] >= tc.patience:
-            break
-    if bar is not None:
-        bar.close()
-    model.load_state_dict(best[2])
-    model.eval()
-    history.update(best_epoch=best[1] + 1, best_val_loss=best[0], epochs_run=len(history["val_loss"]))
-    return model, history
-
-
-def fit_ensemble(normals: np.ndarray, cfg: AutoencoderConfig, tc: TrainConfig, seed: int,
-                 label: str = "") -> tuple[AutoencoderEnsemble, object, list[dict]]:
-    """Fit scaler + ``tc.n_members`` autoencoders (different seeds) on raw normal beats.
-
-    Returns:
-        (ensemble, scaler, one history per member).
-    """
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(normals))
-    n_val = max(1, int(round(tc.val_fraction * len(normals))))
-    val_idx, fit_idx = perm[:n_val], perm[n_val:]
-    scaler = fit_scaler(normals[fit_idx], tc.scaler)
-    fit_x, val_x = _scale(scaler, normals[fit_idx]), _scale(scaler, normals[val_idx])
-    ensemble = AutoencoderEnsemble(cfg, n_members=tc.n_members)
-    histories = []
-    for m in range(tc.n_members):
-        desc = f"{label} member {m + 1}/{tc.n_members}".strip()
-        member, hist = fit_autoencoder(fit_x, val_x, cfg, tc, seed=seed * 1000 + m, progress=desc)
-        ensemble.members[m].load_state_dict(member.state_dict())
-        histories.append(hist)
-    return ensemble.eval(), scaler, histories
-
-
-def reconstruct(net: AutoencoderEnsemble, scaler, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(scaled beats, scaled reconstructions) for raw beats."""
-    x = _scale(scaler, beats)
-    with torch.inference_mode():
-        return x, net(torch.from_numpy(x)).numpy()
+from .data import Split, dataset_checksums, load_ecg5000
+from .fit import TrainConfig, fit_ensemble, reconstruct, set_determinism
+from .model import AutoencoderConfig, reconstruction_score
 
 
 def stratified_folds(labels: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
@@ -216,9 +53,9 @@ def out_of_fold_reconstructions(train: Split, cfg: AutoencoderConfig, tc: TrainC
     recons = np.zeros(train.beats.shape, dtype=np.float32)
     histories = []
     for k in range(tc.n_folds):
-        fit_normals = train.beats[(folds != k) & ~train.is_abnormal]
-        net, scaler, hist = fit_ensemble(fit_normals, cfg, tc, seed=tc.seed + 101 * (k + 1),
-                                         label=f"fold {k + 1}/{tc.n_folds}")
+        fit = folds != k
+        net, scaler, hist = fit_ensemble(train.beats[fit], train.is_abnormal[fit], cfg, tc,
+                                         seed=tc.seed + 101 * (k + 1), label=f"fold {k + 1}/{tc.n_folds}")
         scaled[folds == k], recons[folds == k] = reconstruct(net, scaler, train.beats[folds == k])
         histories.extend(hist)
     return {"scaled": scaled, "reconstructions": recons, "folds": folds, "histories": histories}
@@ -245,8 +82,6 @@ def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: Autoencoder
     Returns:
         The model card written to ``out_dir/model.json``.
     """
-    from .data import dataset_checksums
-
     cfg = cfg or AutoencoderConfig()
     tc = tc or TrainConfig()
     set_determinism(tc.seed, tc.num_threads)
@@ -255,11 +90,12 @@ def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: Autoencoder
     oof = out_of_fold_reconstructions(train, cfg, tc)
     cal = calibrate_from_reconstructions(oof["scaled"], oof["reconstructions"], train.is_abnormal,
                                          tc.position_weighted)
-    net, scaler, histories = fit_ensemble(train.beats[~train.is_abnormal], cfg, tc, seed=tc.seed,
+    net, scaler, histories = fit_ensemble(train.beats, train.is_abnormal, cfg, tc, seed=tc.seed,
                                           label="final")
     train_seconds = time.perf_counter() - started
+    name = "ecg5000-hybrid-cnn-lstm-ae" if cfg.branches == "hybrid" else f"ecg5000-{cfg.branches}-only-ae"
     card = {
-        "name": "ecg5000-hybrid-cnn-lstm-ae" if cfg.branches == "hybrid" else f"ecg5000-{cfg.branches}-only-ae",
+        "name": name + ("-margin" if tc.supervised else ""),
         "threshold": cal["threshold"],
         "calibration": {"method": "logistic_log_score", "a": cal["a"], "b": cal["b"],
                         "fitted_on": "TRAIN out-of-fold scores (all classes)"},
@@ -269,7 +105,10 @@ def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: Autoencoder
                     "position_weights": None if cal["weights"] is None
                     else [round(float(w), 6) for w in cal["weights"]]},
         "training": {**asdict(tc), "train_seconds": round(train_seconds, 1),
+                     "objective": "normal beats: reconstruction error; abnormal beats: hinge up to the margin"
+                     if tc.supervised else "normal beats only: reconstruction error",
                      "n_train_normals": int((~train.is_abnormal).sum()),
+                     "n_train_abnormal": int(train.is_abnormal.sum()) if tc.supervised else 0,
                      "best_epochs": [h["best_epoch"] for h in histories],
                      "oof_threshold_accuracy": float(
                          ((cal["scores"] > cal["threshold"]) == train.is_abnormal).mean())},
@@ -316,6 +155,8 @@ def build_parser(prog: str | None = None, default_out: Path | None = None) -> ar
     parser.add_argument("--branches", choices=("hybrid", "cnn", "lstm"), default="hybrid",
                         help="encoder branches (default: hybrid)")
     parser.add_argument("--seed", type=int, default=None, help="training seed (default: the shipped one)")
+    parser.add_argument("--unsupervised", action="store_true",
+                        help="train on TRAIN's normal beats only (the earlier detector, for comparison)")
     return parser
 
 
@@ -326,6 +167,8 @@ def main(argv: list[str] | None = None, prog: str | None = None, default_out: Pa
     parser = build_parser(prog, default_out)
     args = parser.parse_args(argv)
     tc = TrainConfig() if args.seed is None else replace(TrainConfig(), seed=args.seed)
+    if args.unsupervised:
+        tc = replace(tc, abnormal_weight=0.0)
     try:
         data = find_ecg5000_dir(args.data)
         card = train_detector(args.out, data, replace(AutoencoderConfig(), branches=args.branches), tc)
