@@ -137,7 +137,8 @@ def local_energy(peaks: np.ndarray, envelope: np.ndarray, fs: float, radius_s: f
 
 
 def _drop_t_waves(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarray:
-    """Pan-Tompkins' T-wave rule: of two detections < 360 ms apart, one with under half the other's QRS energy is a T (or P) wave.
+    """Pan-Tompkins' T-wave rule: of two detections < 360 ms apart, one with under half the other's QRS energy
+    is a T (or P) wave.
 
     Detections with under 15% of the typical beat energy are dropped too (baseline ripples).
     """

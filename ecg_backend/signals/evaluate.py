@@ -1,11 +1,12 @@
 """Evaluate long-recording analysis against MIT-BIH reference annotations.
 
     python -m ecg_backend.signals.evaluate --dir PATH [--records 100,119] [--bundle DIR | --untrained]
-                                           [--halves] [--single-lead] [--thresholds]
+                                           [--halves] [--single-lead] [--thresholds] [--readers 0,3,5,10]
+                                           [--save-readings DIR]
 
 (also `flask --app ecg_backend ecg evaluate-mitdb --dir PATH`). Per record: R-peak sensitivity/PPV
 (150 ms tolerance), AUC of V beats against normal beats (N, L, R, e, j) and VEB (V, E) sensitivity/PPV at
-the shipped operating point. R-peak PPV is reported over the whole record and, as ANSI/AAMI EC57
+the shipped operating point (a detection counts as flagged when its label is V). R-peak PPV is reported over the whole record and, as ANSI/AAMI EC57
 does, without detections inside annotated ventricular flutter/fibrillation episodes. VEB PPV is strict: a flagged detection that matches no reference beat
 counts as a false positive; a second VEB PPV leaves out the flagged detections inside those episodes.
 Runs of fast anomalous beats (`scoring.anomalous_runs`) are compared with the annotated ventricular
@@ -14,6 +15,9 @@ tachycardia episodes (rhythm annotation '(VT'): how many runs overlap one, how m
 much of the VEB figure the single shipped operating point costs (`format_thresholds`): the best one
 global threshold and the best per-record thresholds, both chosen *with* the reference labels, so they are
 bounds for analysis, never figures of the method.
+Then the beat classes (`ec57`): EC57-style VEB and SVEB Se/+P of the labels, for K = 0, 3, 5, 10 labels of a
+simulated reader per record (``--readers``) through `review.apply_labels`, and how the reference's noise spans
+and artefact marks come out (unusable, Q, or wrongly V).
 Every lead of a record is used: the first (MLII) for the R peaks and all features, the others as
 ``extra_leads`` of `analyze_recording`; `--single-lead` analyses the first lead alone (the figures before
 the second-lead revision).
@@ -26,10 +30,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ecg_backend.signals.ec57 import class_counts, false_v, format_classes, noise_outcome, reader_labels
 from ecg_backend.signals.mitdb import (NORMAL_SYMBOLS, VEB_SYMBOLS, default_mitdb_dir, list_records,
                                        match_peaks, read_record)
+from ecg_backend.signals.reading import save_reading
+from ecg_backend.signals.review import apply_labels
 
 MIN_V_FOR_AUC = 10
+READERS = (0, 3, 5, 10)
 
 
 def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -42,9 +50,23 @@ def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def evaluate_record(directory, name: str, detector, single_lead: bool = False) -> dict:
+def class_figures(analysis, rec, readers=READERS) -> dict:
+    """EC57-style VEB / SVEB counts for each number of simulated reader labels, and the noise outcome."""
+    classes = {}
+    for k in readers:
+        labels = reader_labels(analysis, rec.ref_samples, rec.ref_symbols, rec.fs, k)
+        reviewed = apply_labels(analysis, families=labels) if labels else analysis
+        classes[k] = class_counts(rec.ref_samples, rec.ref_symbols, reviewed.beats["r_peak"].to_numpy(),
+                                  reviewed.beats["label"].to_numpy(dtype=object), rec.fs)
+    wrong_v = false_v(analysis, rec.ref_samples, rec.ref_symbols, rec.fs)
+    return {"classes": classes, "noise": noise_outcome(analysis, rec.noise_spans, rec.artefacts, rec.fs, wrong_v)}
+
+
+def evaluate_record(directory, name: str, detector, single_lead: bool = False, readers=READERS,
+                    save_dir=None) -> dict:
     """Analyse one record (its first lead, plus the others as extra leads unless ``single_lead``) and
-    compare with its annotations; returns one table row (counts and rates)."""
+    compare with its annotations; returns one table row (counts and rates). ``save_dir``: also write the
+    reading there (`reading.save_reading`, without waveforms)."""
     from ecg_backend.signals.recording import analyze_recording
 
     rec = read_record(directory, name)
@@ -52,6 +74,8 @@ def evaluate_record(directory, name: str, detector, single_lead: bool = False) -
     t0 = time.perf_counter()
     analysis = analyze_recording(rec.signal, rec.fs, detector=detector, extra_leads=extra)
     elapsed = time.perf_counter() - t0
+    if save_dir is not None:
+        save_reading(analysis, Path(save_dir) / f"{name}.npz", waveforms=False)
     table = analysis.beats
     det = table["r_peak"].to_numpy()
     ref_to_det, det_matched = match_peaks(rec.ref_samples, det, int(round(0.15 * rec.fs)))
@@ -59,7 +83,7 @@ def evaluate_record(directory, name: str, detector, single_lead: bool = False) -
     matched = ref_to_det >= 0
     sym = rec.ref_symbols
     score = table["score"].to_numpy()
-    flag = table["is_anomaly"].to_numpy()
+    flag = table["label"].to_numpy(dtype=object) == "V"
     ref_score = np.where(matched, score[np.maximum(ref_to_det, 0)], np.nan)
     ref_flag = np.where(matched, flag[np.maximum(ref_to_det, 0)], False)
     is_v = sym == "V"
@@ -103,6 +127,7 @@ def evaluate_record(directory, name: str, detector, single_lead: bool = False) -
         "det_score": score,
         "det_veb": det_veb,
         "operating_point": float(analysis.summary["operating_point"]),
+        **class_figures(analysis, rec, readers),
     }
 
 
@@ -228,7 +253,7 @@ def format_thresholds(rows: list[dict], min_ppv: float = 90.0, min_se: float = 9
 
 
 def evaluate_dir(directory, detector, records: list[str] | None = None, echo=print,
-                 single_lead: bool = False) -> list[dict]:
+                 single_lead: bool = False, readers=READERS, save_dir=None) -> list[dict]:
     """Evaluate every annotated record in ``directory`` (or the named ones), with all their leads or
     (``single_lead``) the first only; prints as it goes via ``echo``."""
     names = records or list_records(directory)
@@ -236,9 +261,30 @@ def evaluate_dir(directory, detector, records: list[str] | None = None, echo=pri
         raise FileNotFoundError(f"no WFDB records with .atr annotations in {directory}")
     rows = []
     for name in names:
-        rows.append(evaluate_record(directory, name, detector, single_lead=single_lead))
+        rows.append(evaluate_record(directory, name, detector, single_lead=single_lead, readers=readers,
+                                    save_dir=save_dir))
         echo(f"  {name}: done in {rows[-1]['seconds']:.2f} s")
     return rows
+
+
+def parse_readers(text: str) -> list[int]:
+    """"0,3,5,10" -> [0, 3, 5, 10] (non-negative integers)."""
+    try:
+        readers = [int(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        raise ValueError(f"--readers must be comma-separated integers, got {text!r}") from None
+    if any(k < 0 for k in readers):
+        raise ValueError("--readers must not be negative")
+    return readers or [0]
+
+
+def format_all_classes(rows: list[dict], readers, halves: bool = False) -> str:
+    """`ec57.format_classes` for all records and, with ``halves``, the even and the odd positions."""
+    parts = [format_classes(rows, readers)]
+    if halves:
+        parts += [format_classes(rows[0::2], readers, "even positions"),
+                  format_classes(rows[1::2], readers, "odd positions")]
+    return "\n" + "\n".join(parts)
 
 
 def load_detector(model_dir: str | None, untrained: bool):
@@ -270,6 +316,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                         help="analyse the first lead (MLII) alone, as before the second-lead revision")
     parser.add_argument("--thresholds", action="store_true",
                         help="also print the VEB figures of label-chosen thresholds (one global, one per record)")
+    parser.add_argument("--readers", default=",".join(map(str, READERS)),
+                        help="comma-separated numbers of simulated reader labels per record (K) for the beat-class "
+                             "figures (default 0,3,5,10)")
+    parser.add_argument("--save-readings", default=None, metavar="DIR",
+                        help="also write each record's reading (.npz, `reading.save_reading`) into DIR")
     return parser
 
 
@@ -293,12 +344,18 @@ def main(argv=None, prog: str | None = None, detector=None, echo=print) -> None:
     echo(f"model {detector.version}; records in {folder}")
     echo("leads: " + ("the first only (--single-lead)" if args.single_lead else "all (first = primary)"))
     try:
-        rows = evaluate_dir(folder, detector, records, echo=echo, single_lead=args.single_lead)
+        readers = parse_readers(args.readers)
+    except ValueError as exc:
+        parser.exit(2, f"Error: {exc}\n")
+    try:
+        rows = evaluate_dir(folder, detector, records, echo=echo, single_lead=args.single_lead, readers=readers,
+                            save_dir=args.save_readings)
     except FileNotFoundError as exc:
         parser.exit(1, f"Error: {exc}\n")
     echo(format_table(rows))
     if args.halves:
         echo(format_halves(rows))
+    echo(format_all_classes(rows, readers, args.halves))
     if args.thresholds:
         echo(format_thresholds(rows))
 

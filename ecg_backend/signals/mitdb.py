@@ -15,6 +15,9 @@ BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 # AAMI "normal" class as used by the issue: normal, bundle-branch blocks, escape beats.
 NORMAL_SYMBOLS = frozenset("NLRej")
 VEB_SYMBOLS = frozenset("VE")
+# AAMI classes of the reference beat symbols (fusion F is scored with V where the issue says so)
+AAMI_CLASSES = {**{c: "N" for c in "NLRej"}, **{c: "S" for c in "AaJS"}, **{c: "V" for c in "VE"}, "F": "F",
+                **{c: "Q" for c in "/fQ"}}
 
 
 @dataclass
@@ -32,6 +35,8 @@ class MitdbRecord:
     vt_episodes: list = None  # [(start, end)] sample ranges of the rhythm annotation '(VT' (to the next rhythm)
     extra_leads: np.ndarray | None = None  # (n_samples, k) float32: the other leads, in header order
     extra_names: list = None  # their names (V1, V2, V4, V5, or MLII in record 114)
+    noise_spans: list = None  # [(start, end)] samples between a '~' marking noise in any lead and the next '~'
+    artefacts: np.ndarray | None = None  # samples of isolated QRS-like artefacts ('|')
 
 
 def default_mitdb_dir() -> Path:
@@ -83,6 +88,8 @@ def read_record(directory: str | Path, name: str) -> MitdbRecord:
     if vt_start is not None:
         vt.append((vt_start, len(rec.p_signal)))
     return MitdbRecord(
+        noise_spans=_noise_spans(ann, len(rec.p_signal)),
+        artefacts=np.asarray(ann.sample)[symbols == "|"].astype(np.int64),
         name=name,
         signal=rec.p_signal[:, 0].astype(np.float64),
         fs=float(rec.fs),
@@ -94,6 +101,23 @@ def read_record(directory: str | Path, name: str) -> MitdbRecord:
         extra_leads=rec.p_signal[:, 1:].astype(np.float32),
         extra_names=list(rec.sig_name[1:]),
     )
+
+
+def _noise_spans(ann, n_samples: int) -> list[tuple[int, int]]:
+    """Sample ranges the reference marks noisy: a '~' with a non-zero subtype (noisy or unreadable in some
+    lead) opens a span, the next '~' closes it."""
+    spans, start = [], None
+    for sample, symbol, subtype in zip(ann.sample, ann.symbol, ann.subtype):
+        if symbol != "~":
+            continue
+        if start is not None:
+            spans.append((start, int(sample)))
+            start = None
+        if int(subtype) != 0:
+            start = int(sample)
+    if start is not None:
+        spans.append((start, n_samples))
+    return spans
 
 
 def match_peaks(reference: np.ndarray, detected: np.ndarray, tolerance: int) -> tuple[np.ndarray, np.ndarray]:

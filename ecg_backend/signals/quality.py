@@ -42,6 +42,10 @@ class QualityReport:
     n_samples: int
     window: int
     reasons: list = field(default_factory=list)  # per window: None or a reason string
+    # per window: |slope| 99th/50th percentile (low: no QRS stands out) and filtered peak-to-peak over the
+    # median window's (high: an artefact's swing); empty when not measured
+    spikiness: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    swing: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def segments(self) -> list[dict]:
@@ -126,7 +130,10 @@ def assess_quality(signal: np.ndarray, fs: float, filtered: np.ndarray | None = 
             reasons.append("noise")
         else:
             reasons.append(None)
-    return QualityReport(fs=float(fs), n_samples=n, window=window, reasons=reasons)
+    with np.errstate(all="ignore"):
+        swing = ptp_filt / typical if np.isfinite(typical) and typical > 0 else np.ones(len(raw))
+    return QualityReport(fs=float(fs), n_samples=n, window=window, reasons=reasons,
+                         spikiness=np.nan_to_num(spikiness, nan=0.0), swing=np.nan_to_num(swing, nan=1.0))
 
 
 def _clipped_windows(signal: np.ndarray, finite: np.ndarray, window: int, n_windows: int, fs: float) -> np.ndarray:

@@ -12,45 +12,20 @@ of the beat table.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from ecg_backend.signals.scoring import OPERATING_POINT, BeatFeatures, anomalous_runs
+from ecg_backend.signals.classes import ClassRules, classify_beats
+from ecg_backend.signals.families import fit_families, shape_features
+from ecg_backend.signals.reading import RecordingAnalysis
+from ecg_backend.signals.review import finish_reading
+from ecg_backend.signals.scoring import OPERATING_POINT, BeatFeatures
 from ecg_backend.signals.stages import (BeatScores, FoundBeats, Recording, analyse_chunk, beat_features, beat_scores,
                                         check_extra_leads, chunk_bounds, merge_chunks, prepare_recording)
 
 __all__ = ["RecordingAnalysis", "analyze_recording", "check_extra_leads"]
-
-
-@dataclass
-class RecordingAnalysis:
-    """Result of `analyze_recording`.
-
-    Attributes:
-        beats: one row per beat (columns r_peak, time_s, rr_s, score, is_anomaly, confidence, plus
-            the score's components and the detector's reconstruction error).
-        summary: duration_s, n_beats, mean_hr_bpm, n_anomalous, burden_percent, unusable_s, ...
-        segments: unusable segments ``{"start_s", "end_s", "reason"}``.
-        beat_matrix: (n_beats, 140) float32 segmented beats as the detector saw them.
-        reconstruction: (n_beats, 140) float32 detector reconstructions (None without a detector).
-        template: (140,) the patient's typical beat (median of the beats).
-        episodes: rhythm episodes without separable beats ``{"start_s", "end_s", "rhythm"}``
-            (rhythm ``"ventricular_flutter"``); no beat is reported inside them.
-        runs: runs of >= 3 consecutive anomalous beats faster than 100 /min (`scoring.anomalous_runs`):
-            ``{"start_s", "end_s", "n_beats", "rate_bpm"}``, e.g. non-sustained ventricular tachycardia.
-    """
-
-    beats: pd.DataFrame
-    summary: dict
-    segments: list = field(default_factory=list)
-    beat_matrix: np.ndarray | None = None
-    reconstruction: np.ndarray | None = None
-    template: np.ndarray | None = None
-    episodes: list = field(default_factory=list)
-    runs: list = field(default_factory=list)
 
 
 def _resolve_detector(detector):
@@ -110,15 +85,19 @@ def _analyse_chunks(rec: Recording, report) -> list:
 
 def _result(rec: Recording, found: FoundBeats, features: BeatFeatures, scores: BeatScores,
             detector) -> RecordingAnalysis:
-    """Result stage: the beat table, the summary, the runs and the typical beat."""
+    """Result stage: the beat table with classes and families, the summary, the typical beat; then events,
+    runs, the hour table and the counts (`review.finish_reading`)."""
     table = scores.table
-    runs = anomalous_runs(table)
+    table["noise_spikiness"], table["noise_swing"] = found.noise[:, 0], found.noise[:, 1]
+    labels = classify_beats(table, features.operating_point, ClassRules())
+    model = fit_families(shape_features(found.wave, found.extra_waves, found.extra_ok))
+    table["label"], table["label_auto"] = labels, labels.copy()
+    table["label_source"] = np.full(len(table), "auto", dtype=object)
+    table["family"] = model.family
     summary = _summary(table, len(rec.signal), rec.fs, found.segments, detector)
     summary["operating_point"] = features.operating_point
     summary["flutter_s"] = round(float(sum(e["end_s"] - e["start_s"] for e in found.episodes)), 3)
     summary["flutter_episodes"] = len(found.episodes)
-    summary["anomalous_runs"] = len(runs)
-    summary["longest_anomalous_run"] = max((r["n_beats"] for r in runs), default=0)
     summary["model_scored_beats"] = scores.model_scored
     if rec.extra is not None:
         covered = np.isfinite(features.dist_extra)  # beats at least one contributing extra lead covers
@@ -126,9 +105,10 @@ def _result(rec: Recording, found: FoundBeats, features: BeatFeatures, scores: B
         summary["extra_leads_used"] = int(features.extra_leads_used)
         summary["extra_lead_beats_percent"] = round(100.0 * float(covered.mean()), 2) if len(table) else 0.0
     template = np.median(found.beat_matrix, axis=0).astype(np.float32) if len(table) else None
-    return RecordingAnalysis(beats=table, summary=summary, segments=found.segments, beat_matrix=found.beat_matrix,
-                             reconstruction=scores.reconstruction, template=template, episodes=found.episodes,
-                             runs=runs)
+    reading = RecordingAnalysis(beats=table, summary=summary, segments=found.segments, beat_matrix=found.beat_matrix,
+                                reconstruction=scores.reconstruction, template=template, episodes=found.episodes,
+                                family_model=model)
+    return finish_reading(reading)
 
 
 def _summary(table: pd.DataFrame, n: int, fs: float, segments: list, detector) -> dict:

@@ -27,6 +27,7 @@ CHUNK_S = 300.0
 PAD_S = 5.0
 MODEL_ALL_BEATS = 20_000
 MODEL_SAMPLE = 4_000
+NOISE_SPAN_S = 0.5
 
 
 @dataclass
@@ -153,6 +154,8 @@ class ChunkQuality:
     reasons: list
     usable: np.ndarray
     leakage: np.ndarray
+    spikiness: np.ndarray
+    swing: np.ndarray
 
 
 def chunk_quality(chunk: Chunk, fs: float) -> ChunkQuality:
@@ -161,7 +164,8 @@ def chunk_quality(chunk: Chunk, fs: float) -> ChunkQuality:
     usable = np.ones(chunk.hi - chunk.lo, dtype=bool)
     usable[chunk.core] = quality.usable_mask()
     leakage = flutter_leakage(chunk.filtered, fs, chunk.core.start, chunk.core.stop)
-    return ChunkQuality(reasons=quality.reasons, usable=usable, leakage=leakage)
+    return ChunkQuality(reasons=quality.reasons, usable=usable, leakage=leakage, spikiness=quality.spikiness,
+                        swing=quality.swing)
 
 
 @dataclass
@@ -199,6 +203,8 @@ class ChunkBeats:
     r_amp: np.ndarray
     reasons: list
     leakage: np.ndarray
+    spikiness: np.ndarray
+    swing: np.ndarray
     extra_waves: list = field(default_factory=list)
     extra_reasons: list = field(default_factory=list)
 
@@ -227,7 +233,7 @@ def chunk_beats(rec: Recording, chunk: Chunk, quality: ChunkQuality, found: Chun
         morph=qrs_morphology(chunk.filtered, peaks, fs),
         wave=beat_waveform(chunk.filtered, peaks, fs),
         r_amp=chunk.filtered[peaks] if len(peaks) else np.zeros(0),
-        reasons=quality.reasons, leakage=quality.leakage,
+        reasons=quality.reasons, leakage=quality.leakage, spikiness=quality.spikiness, swing=quality.swing,
         extra_waves=extra_waves, extra_reasons=extra_reasons)
 
 
@@ -248,6 +254,8 @@ class FoundBeats:
         extra_waves, extra_ok: per extra lead, waveforms and per-beat usability.
         segments: unusable segments; episodes: ventricular-flutter episodes.
         window_reasons: per quality window of the primary lead, None or a reason (flutter windows None).
+        noise: per beat, the lowest QRS spikiness and the largest swing of the quality windows within
+            NOISE_SPAN_S of its R peak (`quality.QualityReport`): (n, 2).
     """
 
     peaks: np.ndarray
@@ -259,6 +267,7 @@ class FoundBeats:
     segments: list
     episodes: list
     window_reasons: list
+    noise: np.ndarray
 
 
 def _usable_beats(peaks: np.ndarray, fs: float, window: int, reasons: list) -> np.ndarray:
@@ -270,6 +279,16 @@ def _usable_beats(peaks: np.ndarray, fs: float, window: int, reasons: list) -> n
     first = np.clip(((peaks - WAVE_PRE_S * fs) // window).astype(np.int64), 0, len(ok) - 1)
     last = np.clip(((peaks + WAVE_POST_S * fs) // window).astype(np.int64), 0, len(ok) - 1)
     return ok[first] & ok[last]
+
+
+def _beat_noise(peaks: np.ndarray, fs: float, window: int, spikiness: np.ndarray, swing: np.ndarray) -> np.ndarray:
+    """Per beat: the lowest spikiness and the largest swing of the windows within NOISE_SPAN_S of its R."""
+    if len(peaks) == 0 or len(spikiness) == 0:
+        return np.zeros((len(peaks), 2))
+    last = len(spikiness) - 1
+    first = np.clip(((peaks - NOISE_SPAN_S * fs) // window).astype(np.int64), 0, last)
+    final = np.clip(((peaks + NOISE_SPAN_S * fs) // window).astype(np.int64), 0, last)
+    return np.stack([np.minimum(spikiness[first], spikiness[final]), np.maximum(swing[first], swing[final])], axis=1)
 
 
 def _kept(peaks: np.ndarray, flutter: np.ndarray, window: int, fs: float) -> np.ndarray:
@@ -312,13 +331,15 @@ def merge_chunks(rec: Recording, parts: list[ChunkBeats]) -> FoundBeats:
     extra_ok = [_usable_beats(peaks, fs, window, [r for p in parts for r in p.extra_reasons[k]])
                 for k in range(rec.n_extra)]
     flutter, reasons, segments, episodes = _flutter_and_segments(rec, parts)
+    noise = _beat_noise(peaks, fs, window, np.concatenate([p.spikiness for p in parts]),
+                        np.concatenate([p.swing for p in parts]))
     keep = _kept(peaks, flutter, window, fs)
-    peaks, beat_matrix, morph, wave, r_amp = (x[keep] for x in (peaks, beat_matrix, morph, wave, r_amp))
+    peaks, beat_matrix, morph, wave, r_amp, noise = (x[keep] for x in (peaks, beat_matrix, morph, wave, r_amp, noise))
     polarity = -1.0 if len(r_amp) and np.median(r_amp) > 0 else 1.0
     beat_matrix *= np.float32(polarity)
     return FoundBeats(peaks=peaks, beat_matrix=beat_matrix, morph=morph, wave=wave,
                       extra_waves=[w[keep] for w in extra_waves], extra_ok=[o[keep] for o in extra_ok],
-                      segments=segments, episodes=episodes, window_reasons=reasons)
+                      segments=segments, episodes=episodes, window_reasons=reasons, noise=noise)
 
 
 def beat_features(rec: Recording, found: FoundBeats) -> BeatFeatures:

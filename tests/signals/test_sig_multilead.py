@@ -54,7 +54,9 @@ def test_sig_multilead_one_lead_path_unchanged(two_leads, untrained):
     lead1, _, _ = two_leads
     plain = analyze_recording(lead1, FS, detector=untrained)
     assert list(plain.beats.columns) == ["r_peak", "time_s", "rr_s", "score", "is_anomaly", "confidence",
-                                         "morph_distance", "rr_ratio", "qrs_width_ratio", "ae_error"]
+                                         "morph_distance", "rr_ratio", "qrs_width_ratio", "ae_error",
+                                         "noise_spikiness", "noise_swing", "label", "label_auto", "label_source",
+                                         "family"]
     assert plain.summary["operating_point"] == scoring.OPERATING_POINT and "extra_leads" not in plain.summary
     # an extra lead that is usable nowhere (missing except 1 s) contributes nothing: single-lead scores
     gappy = np.full(len(lead1), np.nan)

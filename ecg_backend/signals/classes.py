@@ -1,0 +1,82 @@
+"""Beat classes without labels: N (dominant conduction), S (supraventricular ectopic), V (ventricular
+ectopic), Q (artefact or unclassifiable).
+
+The rules read the beat table only (columns of `scoring.combine` plus the noise columns), so a review can
+re-run them on a stored reading:
+
+- Q: a beat whose surroundings look like noise (the quality windows within `stages.NOISE_SPAN_S` of its R
+  have little QRS spikiness or an artefact's swing) and whose shape is unlike the dominant beat; a beat the
+  R-R pattern cannot place (a detection closer than ``q_min_rr_s`` to the previous beat) with a strange
+  shape too. Noise that makes a QRS look different is the commonest false ventricular flag.
+- V: score above the operating point (`scoring`: far from the dominant shape, wide, often premature).
+- S: premature against the local rhythm (R-R ratio below ``s_max_rr_ratio``) with a shape near the
+  dominant beat's, followed by a longer interval (ectopic atrial beats reset the sinus node, so the next
+  R-R is longer than the premature one).
+- N: everything else.
+
+Thresholds were chosen on the even-indexed MIT-BIH development records and checked on the odd ones (see
+docs/research/recordings.md); none is tuned to a record.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+LABELS = ("N", "S", "V", "Q")
+
+
+@dataclass(frozen=True)
+class ClassRules:
+    """Thresholds of the label-free beat classes (see the module docstring)."""
+
+    q_spikiness: float = 5.0
+    q_swing: float = 2.5
+    q_min_distance: float = 2.0
+    q_min_rr_s: float = 0.18
+    s_max_rr_ratio: float = 0.85
+    s_max_distance: float = 3.0
+    s_min_next_ratio: float = 1.0
+
+
+def noisy_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
+    """Beats the Q rule calls artefact or unclassifiable."""
+    spiky = table["noise_spikiness"].to_numpy()
+    swing = table["noise_swing"].to_numpy()
+    dist = table["morph_distance"].to_numpy()
+    rr = table["rr_s"].to_numpy()
+    noisy = (spiky < rules.q_spikiness) | (swing > rules.q_swing)
+    with np.errstate(invalid="ignore"):
+        too_close = rr < rules.q_min_rr_s
+    return (noisy | too_close) & (dist > rules.q_min_distance)
+
+
+def premature_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
+    """Beats early against the local rhythm and followed by a longer interval (the S rhythm rule)."""
+    ratio = table["rr_ratio"].to_numpy()
+    rr = table["rr_s"].to_numpy()
+    next_rr = np.append(rr[1:], np.nan)
+    with np.errstate(invalid="ignore"):
+        early = ratio < rules.s_max_rr_ratio
+        longer_after = ~(next_rr < rules.s_min_next_ratio * rr)  # NaN (unknown) does not veto
+    return early & longer_after
+
+
+def classify_beats(table: pd.DataFrame, operating_point: float, rules: ClassRules = ClassRules()) -> np.ndarray:
+    """N / S / V / Q per beat (object array of one-letter strings)."""
+    labels = np.full(len(table), "N", dtype=object)
+    if len(table) == 0:
+        return labels
+    dist = table["morph_distance"].to_numpy()
+    ventricular = table["score"].to_numpy() > operating_point
+    labels[premature_beats(table, rules) & (dist < rules.s_max_distance)] = "S"
+    labels[ventricular] = "V"
+    labels[noisy_beats(table, rules)] = "Q"
+    return labels
+
+
+def beat_counts(labels) -> dict:
+    """{"N", "S", "V", "Q"} -> count."""
+    labels = np.asarray(labels, dtype=object)
+    return {label: int((labels == label).sum()) for label in LABELS}

@@ -1,0 +1,168 @@
+"""Morphology families: beats grouped by shape, so a reader can label a whole family at once.
+
+Each beat's shape is its QRS plus ST-T onset waveform (`scoring.beat_waveform`) in every usable lead, each
+lead divided by its typical R amplitude (an extra lead's waveform, where its quality check rejects the beat,
+is replaced by that lead's median waveform so only the usable leads set the distance). The shapes of up to
+FIT_BEATS beats (a fixed-seed uniform sample) are clustered with k-means (`kmeans`: k-means++ start, so rare shapes
+such as a handful of ventricular beats get centres of their own); every beat then joins its nearest centre.
+Distances are kept per beat and centre (``distance``, divided by the recording's median distance of a beat
+to its own centre) so a review can move beats between labels without the waveforms.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MAX_FAMILIES = 16
+FIT_BEATS = 4000
+BEATS_PER_FAMILY = 25  # fewer families for short recordings: about one per this many beats, at least 2
+EXTRA_LEAD_WEIGHT = 0.7
+# centres closer than this many typical beat-to-own-centre distances are one family (k-means splits the
+# dominant shape of a clean recording into many near-identical groups otherwise)
+MERGE_DISTANCE = 2.0
+
+
+@dataclass
+class FamilyModel:
+    """Family centres and every beat's distance to each (relative to the typical within-family distance).
+
+    Attributes:
+        family: per beat, its family (row of ``centres``), int.
+        distance: (n_beats, n_families) float32 distances.
+        centres: (n_families, n_features) float32 centres in the shape space.
+    """
+
+    family: np.ndarray
+    distance: np.ndarray
+    centres: np.ndarray
+
+
+def shape_features(wave: np.ndarray, extra_waves: list | None = None, extra_ok: list | None = None) -> np.ndarray:
+    """Per beat: its waveforms in all leads, each lead over its typical R amplitude, side by side (float32)."""
+    parts = [_scaled(wave)]
+    for w, ok in zip(extra_waves or [], extra_ok or []):
+        ok = np.asarray(ok, dtype=bool)
+        if ok.sum() < 2:
+            continue
+        scaled = _scaled(w, ok)
+        scaled[~ok] = np.median(scaled[ok], axis=0)
+        parts.append(EXTRA_LEAD_WEIGHT * scaled)
+    return np.concatenate(parts, axis=1).astype(np.float32) if len(wave) else np.zeros((0, 0), np.float32)
+
+
+def _scaled(wave: np.ndarray, ok: np.ndarray | None = None) -> np.ndarray:
+    ref = wave if ok is None else wave[ok]
+    scale = float(np.median(np.max(np.abs(ref), axis=1))) if len(ref) else 1.0
+    return wave / (scale if scale > 1e-12 else 1.0)
+
+
+def fit_families(features: np.ndarray, seed: int = 0) -> FamilyModel:
+    """Cluster beat shapes into at most MAX_FAMILIES families, numbered by size (0 = the largest)."""
+    n = len(features)
+    if n == 0:
+        return FamilyModel(np.zeros(0, np.int64), np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32))
+    k = int(min(MAX_FAMILIES, max(2, n // BEATS_PER_FAMILY), n))
+    rng = np.random.default_rng(seed)
+    fit = features if n <= FIT_BEATS else features[np.sort(rng.choice(n, FIT_BEATS, replace=False))]
+    k = min(k, len(np.unique(fit, axis=0)))
+    centres = merge_close(fit.astype(np.float64), kmeans(fit.astype(np.float64), k, rng)).astype(np.float32)
+    distance = centre_distances(features, centres)
+    family = np.argmin(distance, axis=1)
+    sizes = np.bincount(family, minlength=k)
+    order = np.argsort(-sizes, kind="stable")
+    order = order[sizes[order] > 0]  # centres no beat joined are dropped
+    centres, distance = centres[order], distance[:, order]
+    family = np.argmin(distance, axis=1)
+    own = distance[np.arange(n), family]
+    typical = float(np.median(own)) or 1.0
+    return FamilyModel(family=family.astype(np.int64), distance=(distance / typical).astype(np.float32),
+                       centres=centres)
+
+
+def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 20) -> np.ndarray:
+    """k-means++ seeding (each next centre drawn with probability proportional to the squared distance to the
+    nearest chosen one) and Lloyd iterations; returns the (k, d) centres."""
+    centres = [x[rng.integers(len(x))]]
+    nearest = ((x - centres[0]) ** 2).sum(axis=1)
+    for _ in range(1, k):
+        total = nearest.sum()
+        if total <= 0:
+            break
+        centres.append(x[rng.choice(len(x), p=nearest / total)])
+        nearest = np.minimum(nearest, ((x - centres[-1]) ** 2).sum(axis=1))
+    centres = np.array(centres)
+    for _ in range(iterations):
+        assign = np.argmin(centre_distances(x, centres), axis=1)
+        moved = np.array([x[assign == j].mean(axis=0) if (assign == j).any() else centres[j]
+                          for j in range(len(centres))])
+        if np.allclose(moved, centres):
+            break
+        centres = moved
+    return centres
+
+
+def merge_close(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Merge centres closer than MERGE_DISTANCE typical distances of a beat to its own centre (the pair
+    nearest first; the merged centre is the mean of both groups)."""
+    distance = centre_distances(x, centres).astype(np.float64)
+    assign = np.argmin(distance, axis=1)
+    typical = float(np.median(distance[np.arange(len(x)), assign])) or 1.0
+    groups = [x[assign == j] for j in range(len(centres))]
+    groups = [g for g in groups if len(g)]
+    while len(groups) > 1:
+        means = np.array([g.mean(axis=0) for g in groups])
+        pair = centre_distances(means, means).astype(np.float64)
+        np.fill_diagonal(pair, np.inf)
+        i, j = np.unravel_index(np.argmin(pair), pair.shape)
+        if pair[i, j] >= MERGE_DISTANCE * typical:
+            break
+        groups[i] = np.concatenate([groups[i], groups[j]])
+        del groups[j]
+    return np.array([g.mean(axis=0) for g in groups])
+
+
+def centre_distances(features: np.ndarray, centres: np.ndarray, block: int = 20_000) -> np.ndarray:
+    """Euclidean distance of every row of ``features`` to every centre, (n, k) float32, in blocks."""
+    out = np.empty((len(features), len(centres)), np.float32)
+    c2 = (centres.astype(np.float64) ** 2).sum(axis=1)
+    for a in range(0, len(features), block):
+        x = features[a:a + block].astype(np.float64)
+        d2 = (x ** 2).sum(axis=1)[:, None] - 2.0 * x @ centres.T.astype(np.float64) + c2[None, :]
+        out[a:a + block] = np.sqrt(np.maximum(d2, 0.0))
+    return out
+
+
+def family_table(model: FamilyModel, labels: np.ndarray, reviewed: dict | None = None) -> pd.DataFrame:
+    """One row per family: ``family``, ``n_beats``, ``representative`` (row of the beat nearest its centre),
+    ``label`` (the most common label of its beats, or the reader's), ``review_rank`` and ``reviewed``.
+
+    The review rank orders families by what a reader's answer could change: the beats of the family that are
+    labelled anything but N, plus the beats on the minority side of a family whose labels are mixed
+    (S counts with N here: the family groups shapes, prematurity is a matter of rhythm).
+    """
+    reviewed = reviewed or {}
+    k = model.distance.shape[1] if model.distance.ndim == 2 else 0
+    rows = []
+    for f in range(k):
+        members = np.flatnonzero(model.family == f)
+        if len(members) == 0:
+            continue
+        own = labels[members]
+        values, counts = np.unique(own, return_counts=True)
+        label = reviewed.get(f, str(values[np.argmax(counts)]))
+        shape_abnormal = np.isin(own, ["V", "Q"])
+        minority = min(int(shape_abnormal.sum()), int((~shape_abnormal).sum()))
+        priority = float(shape_abnormal.sum() + minority) + 1e-3 * len(members)
+        if f in reviewed:
+            priority = -1.0
+        rows.append({"family": f, "n_beats": len(members),
+                     "representative": int(members[np.argmin(model.distance[members, f])]),
+                     "label": label, "priority": priority, "reviewed": f in reviewed})
+    table = pd.DataFrame(rows, columns=["family", "n_beats", "representative", "label", "priority", "reviewed"])
+    order = np.argsort(-table["priority"].to_numpy(), kind="stable")
+    rank = np.empty(len(table), np.int64)
+    rank[order] = np.arange(len(table))
+    table["review_rank"] = rank
+    return table.drop(columns="priority")[["family", "n_beats", "representative", "label", "review_rank", "reviewed"]]

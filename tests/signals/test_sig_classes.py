@@ -1,0 +1,190 @@
+"""Beat classes, families, events and review on simulated recordings with known beats."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from ecg_backend.signals.events import EventRules, find_events, hourly_table
+from ecg_backend.signals.mitdb import match_peaks
+from ecg_backend.signals.reading import load_reading, save_reading
+from ecg_backend.signals.recording import analyze_recording
+from ecg_backend.signals.review import apply_labels
+from tests.signals.helpers import beat_train
+
+FS = 250.0
+# 10 cycles of 9 N + 1 V, bigeminy (6 cycles), trigeminy (4 cycles), premature atrial beats, a 2.6-s pause
+# (before beat 200), a couplet, a triplet and a run of 5
+KINDS = (("N" * 9 + "V") * 10 + "N" * 30 + "NV" * 6 + "N" * 30 + "NNV" * 4 + "N" * 20 + "NNSNNNNNNN" * 5
+         + "N" * 40 + "VV" + "N" * 10 + "VVV" + "N" * 10 + "VVVVV" + "N" * 30)
+
+
+@pytest.fixture(scope="module")
+def simulated(untrained):
+    signal, peaks, kinds = beat_train(KINDS, fs=FS, pauses={200: 2.6})
+    return analyze_recording(signal, FS, detector=untrained), peaks, kinds
+
+
+def _labels_at(analysis, peaks):
+    ref_to_det, _ = match_peaks(peaks, analysis.beats["r_peak"].to_numpy(), int(0.1 * FS))
+    assert (ref_to_det >= 0).all()
+    return analysis.beats["label"].to_numpy()[ref_to_det]
+
+
+def test_sig_classes_of_inserted_beats(simulated):
+    analysis, peaks, kinds = simulated
+    got = _labels_at(analysis, peaks)
+    np.testing.assert_array_equal(got, kinds)
+    table = analysis.beats
+    np.testing.assert_array_equal(table["is_anomaly"], table["label"].isin(["S", "V"]))
+    counts = analysis.summary["beat_counts"]
+    assert counts == {"N": int((kinds == "N").sum()), "S": 5, "V": int((kinds == "V").sum()), "Q": 0}
+    assert analysis.summary["n_anomalous"] == counts["S"] + counts["V"]
+    assert (table["label_source"] == "auto").all() and (table["label_auto"] == table["label"]).all()
+
+
+def test_sig_events_of_inserted_patterns(simulated):
+    analysis, peaks, kinds = simulated
+    events = analysis.events
+    t = peaks / FS
+    kinds_found = events["type"].tolist()
+    for kind in ("bigeminy", "trigeminy", "pause", "couplet", "triplet", "run"):
+        assert kinds_found.count(kind) == 1, events
+    pause = events[events["type"] == "pause"].iloc[0]
+    assert pause["start_s"] == pytest.approx(t[199], abs=0.02) and pause["end_s"] == pytest.approx(t[200], abs=0.02)
+    run = events[events["type"] == "run"].iloc[0]
+    first_v = KINDS.rindex("VVVVV")
+    assert run["n_beats"] == 5 and run["start_s"] == pytest.approx(t[first_v], abs=0.02)
+    big = events[events["type"] == "bigeminy"].iloc[0]
+    assert big["n_beats"] == 12
+    assert analysis.summary["event_counts"]["couplet"] == 1
+
+
+def test_sig_families_table(simulated):
+    analysis, _, _ = simulated
+    fam = analysis.families
+    assert list(fam.columns[:5]) == ["family", "n_beats", "representative", "label", "review_rank"]
+    assert fam["n_beats"].sum() == len(analysis.beats)
+    assert sorted(fam["review_rank"]) == list(range(len(fam)))
+    table = analysis.beats
+    for row in fam.itertuples():
+        assert table["family"].iloc[row.representative] == row.family
+    # the family a reader should check first holds ventricular beats; V beats and N beats share no family
+    assert fam.sort_values("review_rank").iloc[0]["label"] == "V"
+    v_families = set(table.loc[table["label"] == "V", "family"])
+    n_families = set(table.loc[table["label"] == "N", "family"])
+    assert not v_families & n_families
+
+
+def test_sig_apply_labels_propagates_and_records_the_reader(simulated):
+    analysis, _, _ = simulated
+    table = analysis.beats
+    v_family = int(table.loc[table["label"] == "V", "family"].mode()[0])
+    reviewed = apply_labels(analysis, families={v_family: "N"})
+    members = (table["family"] == v_family).to_numpy()
+    assert (reviewed.beats["label"].to_numpy()[members] == "N").all()
+    assert (reviewed.beats["label_source"].to_numpy()[members] == "reader").all()
+    assert reviewed.summary["beat_counts"]["V"] == analysis.summary["beat_counts"]["V"] - members.sum()
+    assert bool(reviewed.families.set_index("family").loc[v_family, "reviewed"])
+    # the input reading is left as it was
+    assert (analysis.beats["label"].to_numpy()[members] == "V").all()
+    # a beat label wins over its family's; an empty review is the automatic reading (undo)
+    index = int(np.flatnonzero(members)[0])
+    again = apply_labels(analysis, families={v_family: "N"}, beats={index: "Q"})
+    assert again.beats["label"].iloc[index] == "Q" and again.summary["beat_counts"]["Q"] == 1
+    undone = apply_labels(again)
+    pd.testing.assert_series_equal(undone.beats["label"], analysis.beats["label"])
+
+
+def test_sig_apply_labels_moves_similar_beats_to_a_family_called_v(untrained):
+    # two V shapes close enough to be one shape: labelling the family of one pulls its near neighbours
+    signal, _, _ = beat_train("NNNNNNNNNV" * 30, fs=FS, seed=3)
+    analysis = analyze_recording(signal, FS, detector=untrained)
+    table = analysis.beats
+    n_family = int(table["family"].mode()[0])
+    # pretend the rules had called one normal beat V: a reader's N family takes it back (the bar is raised)
+    odd = int(np.flatnonzero((table["family"] == n_family).to_numpy())[5])
+    table.loc[odd, "label_auto"] = "V"
+    reviewed = apply_labels(analysis, families={n_family: "N"})
+    assert reviewed.beats["label"].iloc[odd] == "N"
+
+
+@pytest.mark.parametrize("bad", [{"families": {99: "V"}}, {"families": {0: "X"}}, {"beats": {10**6: "N"}},
+                                 {"beats": {"a": "N"}}])
+def test_sig_apply_labels_rejects_unknown_targets(simulated, bad):
+    analysis, _, _ = simulated
+    with pytest.raises(ValueError):
+        apply_labels(analysis, **bad)
+
+
+def test_sig_reading_round_trip_and_review_after_reload(simulated, tmp_path):
+    analysis, _, _ = simulated
+    path = tmp_path / "reading.npz"
+    save_reading(analysis, path)
+    loaded = load_reading(path)
+    pd.testing.assert_frame_equal(loaded.beats, analysis.beats)
+    for name in ("families", "events", "hourly"):
+        pd.testing.assert_frame_equal(getattr(loaded, name), getattr(analysis, name), check_dtype=False)
+    assert loaded.summary == analysis.summary and loaded.segments == analysis.segments
+    np.testing.assert_array_equal(loaded.beat_matrix, analysis.beat_matrix)
+    family = int(analysis.families.iloc[-1]["family"])
+    a = apply_labels(analysis, families={family: "V"}, beats={3: "S"})
+    b = apply_labels(loaded, families={family: "V"}, beats={3: "S"})
+    pd.testing.assert_frame_equal(a.beats, b.beats)
+    pd.testing.assert_frame_equal(a.events, b.events, check_dtype=False)
+    assert a.summary == b.summary
+    save_reading(analysis, tmp_path / "light.npz", waveforms=False)
+    assert load_reading(tmp_path / "light.npz").beat_matrix is None
+    (tmp_path / "other.npz").write_bytes(b"not a reading")
+    with pytest.raises(ValueError):
+        load_reading(tmp_path / "other.npz")
+
+
+def test_sig_event_boundaries_by_hand():
+    labels = np.array(list("NVVNVVVNVVVVNNNVNVNVNQVVN"))
+    t = np.arange(len(labels)) * 0.5
+    events = find_events(labels, t, gaps=[], episodes=[])
+    got = [(e.type, e.start_s, e.end_s, e.n_beats) for e in events.itertuples()]
+    assert ("couplet", 0.5, 1.0, 2) in got
+    assert ("triplet", 2.0, 3.0, 3) in got
+    assert ("run", 4.0, 5.5, 4) in got
+    assert ("bigeminy", 7.0, 9.5, 6) in got  # N V N V N V from beat 14 to 19
+    assert ("couplet", 11.0, 11.5, 2) in got  # after the Q beat: Q joins no event
+    assert not any(e[0] == "pause" for e in got)
+    assert events.loc[events["type"] == "run", "rate_bpm"].iloc[0] == 120.0
+
+
+def test_sig_pause_rate_events_and_gaps_by_hand():
+    # beats 0-19 at 1-s intervals, 20-29 at 2-s intervals (21 .. 39 s), 30-41 at 0.4-s intervals
+    t = np.concatenate([np.arange(20) * 1.0, 19 + 2.0 * np.arange(1, 11), 39 + 0.4 * np.arange(1, 13)])
+    labels = np.array(["N"] * len(t))
+    events = find_events(labels, t, gaps=[], episodes=[], rules=EventRules())
+    pauses = events[events["type"] == "pause"]
+    assert len(pauses) == 10 and pauses.iloc[0]["start_s"] == 19.0 and pauses.iloc[0]["end_s"] == 21.0
+    # 8-beat windows below 40 /min span more than 10.5 s: the first starts at beat 16 (16 .. 27 s), the last at
+    # beat 24 (29 .. 39.8 s); the event is beats 16 .. 31
+    brady = events[events["type"] == "bradycardia"]
+    assert len(brady) == 1
+    assert (brady.iloc[0]["start_s"], brady.iloc[0]["end_s"], brady.iloc[0]["n_beats"]) == (16.0, 39.8, 16)
+    assert brady.iloc[0]["rate_bpm"] == round(60 * 15 / (39.8 - 16), 1)
+    # above 120 /min: windows spanning under 3.5 s, from beat 29 (39 .. 41.4 s) to the end
+    tachy = events[events["type"] == "tachycardia"]
+    assert len(tachy) == 1 and (tachy.iloc[0]["start_s"], tachy.iloc[0]["n_beats"]) == (39.0, 13)
+    # an interval across unusable signal is no pause and breaks the rate windows
+    gapped = find_events(labels, t, gaps=[{"start_s": 19.5, "end_s": 20.5}], episodes=[])
+    assert 19.0 not in gapped.loc[gapped["type"] == "pause", "start_s"].tolist()
+    assert gapped.loc[gapped["type"] == "bradycardia", "start_s"].iloc[0] == 21.0
+    hourly = hourly_table(labels, t, [], 60.0, events)
+    assert len(hourly) == 1 and hourly.iloc[0]["beats"] == len(t) and hourly.iloc[0]["pauses"] == 10
+
+
+def test_sig_noise_burst_beats_are_not_ventricular(untrained):
+    signal, peaks, _ = beat_train("N" * 200, fs=FS, seed=5)
+    rng = np.random.default_rng(1)
+    a, b = int(60 * FS), int(64 * FS)
+    signal[a:b] += rng.normal(0, 0.8, b - a)
+    analysis = analyze_recording(signal, FS, detector=untrained)
+    table = analysis.beats
+    inside = (table["time_s"] > 59) & (table["time_s"] < 65)
+    assert not (table.loc[inside, "label"] == "V").any()
+    assert analysis.summary["beat_counts"]["V"] == 0
+    covered = sum(min(s["end_s"], 64) - max(s["start_s"], 60) for s in analysis.segments if s["end_s"] > 60)
+    assert covered >= 3.0 or (table.loc[inside, "label"] == "Q").any()
