@@ -66,17 +66,17 @@ def test_evaluate_mitdb_uses_the_apps_detector(runner, app, monkeypatch):
 
     seen = {}
 
-    def fake_evaluate_dir(folder, detector, records, echo=print, single_lead=False):
-        seen.update(folder=folder, detector=detector, records=records, single_lead=single_lead)
+    def fake_evaluate_dir(folder, detector, records, echo=print, single_lead=False, readers=None, save_dir=None):
+        seen.update(folder=folder, detector=detector, records=records, single_lead=single_lead, readers=readers)
         return []
 
     monkeypatch.setattr(evaluate_module, "evaluate_dir", fake_evaluate_dir)
     monkeypatch.setattr(evaluate_module, "format_table", lambda rows: "TABLE")
     result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", "/nowhere", "--records", "100,119",
-                                 "--single-lead"])
+                                 "--single-lead", "--readers", "0,5"])
     assert result.exit_code == 0, result.output
     assert seen == {"folder": Path("/nowhere"), "detector": app.extensions["ecg_detector"],
-                    "records": ["100", "119"], "single_lead": True}
+                    "records": ["100", "119"], "single_lead": True, "readers": [0, 5]}
     assert "TABLE" in result.output
 
 
