@@ -103,6 +103,13 @@ def _session_interface(base):
         def get_cookie_secure(self, app) -> bool:
             return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
 
+        def save_session(self, app, session, response) -> None:
+            # Static assets (ecg_backend/static_assets.py) are the same for everyone: no session cookie and
+            # no "Vary: Cookie" on them, or browsers revalidate them whenever the session cookie changes.
+            if getattr(response, "static_asset", False):
+                return None
+            return super().save_session(app, session, response)
+
     return HttpsAwareSessionInterface()
 
 

@@ -98,11 +98,14 @@ def asset_response(asset: Asset) -> Response:
     if asset.gzipped is not None:
         headers["Vary"] = "Accept-Encoding"
     if etag in request.if_none_match:
-        return Response(status=304, headers=headers)
-    if use_gzip:
-        headers["Content-Encoding"] = "gzip"
-    # A HEAD request gets the headers of the GET answer; werkzeug leaves the body out.
-    return Response(asset.gzipped if use_gzip else asset.body, mimetype=asset.mimetype, headers=headers)
+        response = Response(status=304, headers=headers)
+    else:
+        if use_gzip:
+            headers["Content-Encoding"] = "gzip"
+        # A HEAD request gets the headers of the GET answer; werkzeug leaves the body out.
+        response = Response(asset.gzipped if use_gzip else asset.body, mimetype=asset.mimetype, headers=headers)
+    response.static_asset = True  # the session interface leaves it alone (no cookie, no Vary: Cookie)
+    return response
 
 
 def serve_static(filename: str) -> Response:

@@ -114,18 +114,19 @@ def verdict(analysis: Analysis) -> dict:
 
 
 def beat_rows(analysis: Analysis) -> list[dict]:
-    """One short row per beat for the result page's beat table: number, score, confidence, verdict."""
+    """One short row per beat for the result page's beat table.
+
+    ``confidence`` is the probability of the beat's own verdict (abnormal for a flagged beat, normal
+    otherwise), as a fraction and as text; sorting by it puts the verdicts the model is least sure of first.
+    """
     rows = []
     for number, beat in enumerate(result_beats(analysis), start=1):
         flagged = bool(beat.get("is_anomaly"))
-        confidence = beat.get("confidence")
-        if confidence is None:
-            short = "—"
-        else:
-            short = f"{_percent(float(confidence))} abnormal" if flagged else f"{_percent(1.0 - float(confidence))} normal"
+        abnormal = beat.get("confidence")
+        confidence = None if abnormal is None else (float(abnormal) if flagged else 1.0 - float(abnormal))
         rows.append({"number": number, "score": float(beat.get("score", 0.0)), "flagged": flagged,
-                     "abnormal_probability": None if confidence is None else float(confidence),
-                     "confidence": short, "verdict": "anomalous" if flagged else "normal"})
+                     "confidence": confidence, "confidence_text": "—" if confidence is None else _percent(confidence),
+                     "verdict": "anomalous" if flagged else "normal"})
     return rows
 
 

@@ -78,3 +78,17 @@ def test_ui_a_changed_file_gets_a_new_hash(tmp_path):
     second = static_assets.file_asset(str(path))
     assert first.digest != second.digest and gzip.decompress(second.gzipped) == path.read_bytes()
     assert static_assets.file_asset(str(tmp_path / "missing.js")) is None
+
+
+def test_ui_assets_carry_no_session_cookie_and_do_not_vary_on_it(ui_app, clinician):
+    """A session cookie that changes on every page must not make the browser revalidate cached assets."""
+    with ui_app.test_request_context():
+        from flask import url_for
+
+        urls = [url_for("static", filename="css/app.css"), url_for("static", filename="js/charts.js")]
+    urls.append("/assets/plotly.min.js")
+    for url in urls:
+        response = clinician.get(url, headers={"Accept-Encoding": "gzip"})
+        assert "Cookie" not in response.headers.get("Vary", "") and "Set-Cookie" not in response.headers, url
+    page = clinician.get("/")
+    assert page.status_code == 200 and "Cookie" in page.headers.get("Vary", "")  # pages still do

@@ -112,7 +112,7 @@ def test_ui_large_beat_set_reaches_every_flagged_beat(clinician):
     # The beat table: one row per beat with score, confidence and verdict; sortable headings.
     table = html.split('id="beat-table"')[1].split("</table>")[0]
     assert len(re.findall(r"<tr data-number=", table)) == 500
-    assert all(f'data-sort="{key}"' in table for key in ("number", "score", "probability", "verdict"))
+    assert all(f'data-sort="{key}"' in table for key in ("number", "score", "confidence", "verdict"))
     assert len(re.findall(r'class="flagged"', table)) == len(flagged)
     # Previous/next flagged beat around a beat that is not flagged.
     middle = flagged[3] + 1

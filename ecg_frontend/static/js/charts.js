@@ -17,9 +17,25 @@
     try { return JSON.parse(block.textContent); } catch (err) { return null; }
   }
 
+  var NARROW = 520;  // px: a phone held upright
+
+  function fitNarrow(el, figure) {
+    // On a phone the tool bar would cover the title, and long titles run off the chart: hide the one,
+    // shrink the other (the figure stays the same; only how it is drawn changes).
+    if (el.clientWidth >= NARROW) { return PLOT_CONFIG; }
+    var layout = figure.layout || {};
+    if (layout.title) {
+      layout.title = Object.assign({}, layout.title, { font: Object.assign({}, layout.title.font, { size: 12 }) });
+    }
+    layout.legend = Object.assign({}, layout.legend, { font: { size: 11 } });
+    figure.layout = layout;
+    return Object.assign({}, PLOT_CONFIG, { displayModeBar: false });
+  }
+
   function draw(el, figure) {
     el.setAttribute("data-rendered", "pending");
-    return Plotly.react(el, figure.data, figure.layout, PLOT_CONFIG).then(function () {
+    var config = fitNarrow(el, figure);
+    return Plotly.react(el, figure.data, figure.layout, config).then(function () {
       el.setAttribute("data-rendered", "true");
       return el;
     });
