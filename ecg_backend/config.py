@@ -73,6 +73,7 @@ class Config:
         self.MAX_BEATS_PER_REQUEST = env_int("ECG_MAX_BEATS", 5000)
         # Stored signals, readings and job inputs; a volume every web process and worker mounts (README).
         self.ECG_STORAGE_DIR = os.environ.get("ECG_STORAGE_DIR") or None  # None -> <instance>/storage
+        self.MAX_JOBS_PER_USER = env_int("ECG_MAX_JOBS_PER_USER", 5)  # queued or running; 0: no limit
 
         secure = env_bool("SESSION_COOKIE_SECURE", False)
         self.SESSION_COOKIE_HTTPONLY = True
@@ -117,6 +118,7 @@ class TestConfig(Config):
         self.SESSION_COOKIE_SECURE = False
         self.MODEL_DIR = None
         self.MODEL_REQUIRED = True
+        self.MAX_JOBS_PER_USER = 100
 
 
 def resolve_secret_key(instance_path: str, env_name: str) -> str:

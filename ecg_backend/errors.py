@@ -1,7 +1,14 @@
-"""Errors that carry an HTTP meaning, raised by parsing and services, rendered by the app's error handlers."""
+"""The web layer's errors: the one place that maps an input error's kind to an HTTP status, and the
+error responses (one JSON shape for API clients, HTML pages for people)."""
 from __future__ import annotations
 
 from typing import Any
+
+from ecg_backend import input_errors
+from ecg_backend.input_errors import InputError
+from ecg_backend.signals.input_fields import human_bytes
+
+__all__ = ["KIND_STATUS", "InputError", "error_body", "error_response", "http_status", "json_error"]
 
 _CODES = {
     400: "bad_request",
@@ -15,29 +22,35 @@ _CODES = {
     429: "rate_limited",
     503: "service_unavailable",
 }
+# The one mapping of input error kinds to HTTP statuses.
+KIND_STATUS = {
+    input_errors.MALFORMED: 400,
+    input_errors.UNAUTHORIZED: 401,
+    input_errors.FORBIDDEN: 403,
+    input_errors.NOT_FOUND: 404,
+    input_errors.CONFLICT: 409,
+    input_errors.TOO_LARGE: 413,
+    input_errors.UNSUPPORTED: 415,
+    input_errors.INVALID: 422,
+    input_errors.TOO_MANY: 429,
+    input_errors.UNAVAILABLE: 503,
+}
 
 
-class InputError(ValueError):
-    """Input a client can fix: the message says what was wrong and what is expected.
+def kind_for_status(status: int) -> str:
+    """The input error kind answered with ``status`` (422's ``invalid`` for a status without one)."""
+    return next((kind for kind, code in KIND_STATUS.items() if code == status), input_errors.INVALID)
 
-    Args:
-        message: one sentence for the client, e.g. "row 3 has 139 values; each beat needs 140".
-        status: HTTP status the API answers with (400 malformed, 413 too large, 415 wrong type,
-            422 well-formed but wrong content).
-        code: machine-readable error code; derived from ``status`` when omitted.
-        details: optional JSON-serialisable context (row numbers, limits, field names).
-    """
 
-    def __init__(self, message: str, status: int = 422, code: str | None = None, details: Any = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.code = code or _CODES.get(status, "error")
-        self.details = details
+def http_status(exc: InputError) -> int:
+    """The HTTP status an input error is answered with (from its kind)."""
+    return KIND_STATUS.get(exc.kind, 422)
 
-    def to_dict(self) -> dict:
-        """The API's error body: ``{"error": {"code", "message", "details"}}``."""
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+def error_body(exc: InputError) -> dict:
+    """The API's error body of an input error: ``{"error": {"code", "message", "details"}}``."""
+    status = http_status(exc)
+    return {"error": {"code": exc.code or error_code(status), "message": exc.message, "details": exc.details}}
 
 
 def error_code(status: int) -> str:
@@ -115,7 +128,8 @@ def register_errorhandlers(app) -> None:
 
     @app.errorhandler(InputError)
     def handle_input_error(exc: InputError):
-        return error_response(exc.status, exc.message, exc.code, exc.details)
+        status = http_status(exc)
+        return error_response(status, exc.message, exc.code or error_code(status), exc.details)
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(exc: CSRFError):
@@ -133,7 +147,7 @@ def register_errorhandlers(app) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def handle_too_large(exc):
         limit = app.config.get("MAX_CONTENT_LENGTH")
-        message = f"The request is larger than the {_human_bytes(limit)} limit; send a smaller file." \
+        message = f"The request is larger than the {human_bytes(limit)} limit; send a smaller file." \
             if limit else _MESSAGES[413]
         return error_response(413, message, details={"max_bytes": limit})
 
@@ -183,12 +197,6 @@ def _rollback(app) -> None:
         db.session.rollback()
     except SQLAlchemyError as exc:
         app.logger.warning("rollback failed: %s", exc)
-
-
-def _human_bytes(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{round(size / (1024 * 1024), 1):g} MB"
-    return f"{round(size / 1024, 1):g} KB" if size >= 1024 else f"{size} bytes"
 
 
 def _same_origin(url: str | None) -> bool:

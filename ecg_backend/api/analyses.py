@@ -17,10 +17,10 @@ KINDS = ("beats", "recording")
 @api_login_required
 def list_analyses():
     page, per_page = page_args(request.args)
-    patient_id = optional_int(request.args.get("patient_id"), "patient_id", status=400)
+    patient_id = optional_int(request.args.get("patient_id"), "patient_id", kind="malformed")
     kind = request.args.get("kind") or None
     if kind is not None and kind not in KINDS:
-        raise InputError(f"'kind' must be one of {', '.join(KINDS)}", status=400, details={"field": "kind"})
+        raise InputError(f"'kind' must be one of {', '.join(KINDS)}", kind="malformed", details={"field": "kind"})
     return jsonify(analyses.list_analyses(current_api_user(), patient_id, page, per_page, kind))
 
 

@@ -35,7 +35,7 @@ _UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 def _unauthorized(message: str) -> InputError:
-    return InputError(message, status=401, code="unauthorized")
+    return InputError(message, kind="unauthorized", code="unauthorized")
 
 
 def authenticate_request() -> User:
@@ -77,6 +77,6 @@ def api_admin_required(view):
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not authenticate_request().is_admin:
-            raise InputError("this needs an admin account", status=403)
+            raise InputError("this needs an admin account", kind="forbidden")
         return view(*args, **kwargs)
     return wrapper

@@ -6,6 +6,7 @@ from flask import request
 from ecg_backend.errors import InputError
 from ecg_backend.models import IDEMPOTENCY_KEY_MAX, MAX_ID
 from ecg_backend.services.idempotency import HEADER as IDEMPOTENCY_HEADER
+from ecg_backend.signals.input_fields import parse_id
 
 
 def json_body(required: bool = True) -> dict:
@@ -13,29 +14,22 @@ def json_body(required: bool = True) -> dict:
     if not request.is_json:
         if not required and not request.get_data(cache=True):
             return {}
-        raise InputError("send the body as JSON with 'Content-Type: application/json'", status=415)
+        raise InputError("send the body as JSON with 'Content-Type: application/json'", kind="unsupported")
     payload = request.get_json(silent=True)
     if payload is None:
-        raise InputError("the request body is not valid JSON", status=400)
+        raise InputError("the request body is not valid JSON", kind="malformed")
     if not isinstance(payload, dict):
-        raise InputError("the JSON body must be an object ({...})", status=422)
+        raise InputError("the JSON body must be an object ({...})")
     return payload
 
 
-def optional_int(value, name: str, status: int = 422) -> int | None:
-    """``None`` for absent/empty, else a positive int (JSON number or digit string) or an InputError."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        value = "bool"
+def optional_int(value, name: str, kind: str = "invalid") -> int | None:
+    """``None`` for absent/empty, else a positive int id (JSON number or ASCII digits) or an InputError of ``kind``."""
     try:
-        number = int(value) if not isinstance(value, float) or value.is_integer() else None
-    except (TypeError, ValueError):
-        number = None
-    if number is None or not 1 <= number <= MAX_ID:
-        raise InputError(f"'{name}' must be a positive integer id, got {value!r}", status=status,
-                         details={"field": name})
-    return number
+        return parse_id(value, name, MAX_ID)
+    except InputError as exc:
+        exc.kind = kind
+        raise
 
 
 def idempotency_key() -> str | None:
@@ -52,7 +46,7 @@ def idempotency_key() -> str | None:
         key = key[1:-1]
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isascii() or not key.isprintable():
         raise InputError(f"the {IDEMPOTENCY_HEADER} header must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII "
-                         "characters, e.g. a UUID", status=400, details={"header": IDEMPOTENCY_HEADER})
+                         "characters, e.g. a UUID", kind="malformed", details={"header": IDEMPOTENCY_HEADER})
     return key
 
 

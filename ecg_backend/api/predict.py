@@ -11,13 +11,10 @@ from ecg_backend.api.helpers import idempotency_key, json_body, optional_int
 from ecg_backend.errors import InputError
 from ecg_backend.services.analyses import analyse_beats, analyse_beats_once
 from ecg_backend.services.beat_input import beats_from_csv, beats_from_json
+from ecg_backend.signals.input_fields import parse_flag, parse_text
 
 CSV_EXTENSIONS = {"", ".csv", ".txt", ".tsv"}
 CSV_MIMETYPES = {"text/csv", "text/plain", "text/tab-separated-values", "application/csv"}
-
-
-def _flag(value) -> bool:
-    return value is True or str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
 def read_predict_request(max_beats: int) -> tuple:
@@ -26,26 +23,27 @@ def read_predict_request(max_beats: int) -> tuple:
         payload = json_body()
         beats = beats_from_json(payload, max_beats)
         patient_id = optional_int(payload.get("patient_id", request.args.get("patient_id")), "patient_id")
-        return beats, patient_id, _flag(payload.get("store")), "api", None
+        return beats, patient_id, parse_flag(payload.get("store"), "store"), "api", None
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            raise InputError("the upload needs a CSV file in the form field 'file'", status=400,
+            raise InputError("the upload needs a CSV file in the form field 'file'", kind="malformed",
                              details={"field": "file"})
-        extension = os.path.splitext(upload.filename or "")[1].lower()
+        filename = parse_text(upload.filename or "", "the file name", 255)
+        extension = os.path.splitext(filename)[1].lower()
         if extension not in CSV_EXTENSIONS:
-            raise InputError(f"'{upload.filename}' is not a CSV file; upload a .csv with one beat per row",
-                             status=415, details={"field": "file"})
+            raise InputError(f"'{filename[:60]}' is not a CSV file; upload a .csv with one beat per row",
+                             kind="unsupported", details={"field": "file"})
         beats = beats_from_csv(upload.read(), max_beats)
         form = request.form
         patient_id = optional_int(form.get("patient_id", request.args.get("patient_id")), "patient_id")
-        return beats, patient_id, _flag(form.get("store")), "csv", upload.filename
+        return beats, patient_id, parse_flag(form.get("store"), "store"), "csv", filename or None
     if request.mimetype in CSV_MIMETYPES:
         beats = beats_from_csv(request.get_data(), max_beats)
-        return beats, optional_int(request.args.get("patient_id"), "patient_id"), _flag(
-            request.args.get("store")), "csv", None
+        return beats, optional_int(request.args.get("patient_id"), "patient_id"), parse_flag(
+            request.args.get("store"), "store"), "csv", None
     raise InputError("send JSON (application/json) or a CSV file (multipart/form-data field 'file', or a "
-                     "text/csv body)", status=415)
+                     "text/csv body)", kind="unsupported")
 
 
 @bp.post("/predict")

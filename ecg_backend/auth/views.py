@@ -72,15 +72,15 @@ def login():
 def _login_json():
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
-        raise InputError('send {"email": ..., "password": ...} as a JSON object', status=400)
+        raise InputError('send {"email": ..., "password": ...} as a JSON object', kind="malformed")
     email, password = payload.get("email"), payload.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
-        raise InputError('"email" and "password" are required strings', status=422,
+        raise InputError('"email" and "password" are required strings',
                          details={"fields": ["email", "password"]})
     user = authenticate(email, password)
     if user is None:
         g.login_failed = True
-        raise InputError(BAD_CREDENTIALS, status=401)
+        raise InputError(BAD_CREDENTIALS, kind="unauthorized")
     start_session(user, bool(payload.get("remember") is True))
     return jsonify({"user": user.to_dict(), "csrf_token": generate_csrf()})
 

@@ -7,9 +7,10 @@ from flask import current_app, url_for
 
 from ecg_backend.api.predict import CSV_EXTENSIONS
 from ecg_backend.errors import InputError
-from ecg_backend.models import Analysis, User
+from ecg_backend.models import MAX_ID, Analysis, User
 from ecg_backend.services.analyses import analyse_beats
 from ecg_backend.services.beat_input import beats_from_csv
+from ecg_backend.signals.input_fields import parse_id, parse_text
 
 SAMPLE_NAME = "sample_beats.csv"
 # Files of whole recordings: they belong on the Recordings page, which finds the beats itself.
@@ -23,14 +24,12 @@ def sample_path() -> Path:
 
 
 def parse_patient_id(value: str | None) -> int | None:
-    """The optional patient select: empty means no patient; anything else must be a whole number."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    if not value.isdigit():
-        raise InputError(f"The patient choice {value!r} is not valid; choose a patient from the list.", status=422,
-                         details={"field": "patient_id"})
-    return int(value)
+    """The optional patient select: empty means no patient; anything else must be a positive whole number."""
+    try:
+        return parse_id((value or "").strip(), "patient_id", MAX_ID)
+    except InputError:
+        raise InputError(f"The patient choice {str(value)[:40]!r} is not valid; choose a patient from the list.",
+                         details={"field": "patient_id"}) from None
 
 
 def analyse_csv(owner: User, data: bytes, *, filename: str | None, patient_id: int | None,
@@ -46,9 +45,9 @@ def analyse_upload(owner: User, upload, patient_id_text: str | None) -> Analysis
     """The Analyse form: one ``file`` field (werkzeug FileStorage) and an optional patient."""
     if upload is None or not upload.filename:
         raise InputError("no file was uploaded; choose a CSV file with one beat per row (140 values)",
-                         status=400, details={"field": "file"})
+                         kind="malformed", details={"field": "file"})
     patient_id = parse_patient_id(patient_id_text)
-    name = Path(upload.filename.replace("\\", "/")).name[:255]
+    name = Path(parse_text(upload.filename, "the file name", 1000).replace("\\", "/")).name[:255]
     check_beats_file(name)
     return analyse_csv(owner, upload.read(), filename=name, patient_id=patient_id)
 
@@ -73,5 +72,5 @@ def analyse_sample(owner: User) -> Analysis:
     """Run the bundled sample file; a clear 503 when it is missing from this installation."""
     path = sample_path()
     if not path.is_file():
-        raise InputError(f"the sample file {SAMPLE_NAME} is missing from this installation", status=503)
+        raise InputError(f"the sample file {SAMPLE_NAME} is missing from this installation", kind="unavailable")
     return analyse_csv(owner, path.read_bytes(), filename=SAMPLE_NAME, patient_id=None, source="sample")

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from ecg_backend import static_assets
 from ecg_backend.dashboard import bp, charts, model_card, queries, report, uploads
 from ecg_backend.dashboard.forms import AnalyseForm, ConfirmForm, choices
-from ecg_backend.errors import InputError, wants_json
+from ecg_backend.errors import InputError, error_body, http_status, wants_json
 from ecg_backend.services import analyses as analyses_service
 
 
@@ -39,9 +39,9 @@ def _scripted() -> bool:
 
 def _upload_failed(form: AnalyseForm, exc: InputError):
     if _scripted():
-        return jsonify(exc.to_dict()), exc.status
+        return jsonify(error_body(exc)), http_status(exc)
     link = exc.details.get("recordings_url") if isinstance(exc.details, dict) else None
-    return render_template("analyses/new.html", form=form, error=exc.message, error_link=link), exc.status
+    return render_template("analyses/new.html", form=form, error=exc.message, error_link=link), http_status(exc)
 
 
 @bp.route("/analyse", methods=["GET", "POST"])
@@ -55,7 +55,7 @@ def analyse():
     if not form.validate_on_submit():
         message = ("The form expired; reload the page and upload the file again." if "csrf_token" in form.errors
                    else " ".join(" ".join(v) for v in form.errors.values()) or "The form is incomplete.")
-        return _upload_failed(form, InputError(message, status=422, details={"fields": form.errors}))
+        return _upload_failed(form, InputError(message, details={"fields": form.errors}))
     try:
         analysis = uploads.analyse_upload(current_user, request.files.get("file"), form.patient_id.data)
     except InputError as exc:

@@ -23,7 +23,7 @@ def score_beats(beats: np.ndarray) -> dict:
     try:
         result = detector.score(beats)
     except ValueError as exc:  # parsing already checks shape and values; this is a last line of defence
-        raise InputError(str(exc), status=422) from None
+        raise InputError(str(exc)) from None
     return {"beats": result.to_dicts(), "summary": result.summary(), "model_version": detector.version}
 
 
@@ -111,7 +111,7 @@ def get_analysis(owner: User, analysis_id: int) -> Analysis:
     analysis = db.session.scalar(_owned(owner).where(Analysis.id == analysis_id)) if is_valid_id(
         analysis_id) else None
     if analysis is None:
-        raise InputError(f"analysis {analysis_id} not found", status=404)
+        raise InputError(f"analysis {analysis_id} not found", kind="not_found")
     return analysis
 
 

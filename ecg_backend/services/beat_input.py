@@ -23,17 +23,17 @@ import numpy as np
 
 from ecg_backend.errors import InputError
 from ecg_backend.ml.data import BEAT_LENGTH
-from ecg_backend.signals.parsing import decode_text
+from ecg_backend.signals.input_fields import decode_text, sniff_delimiter
 
 MAX_ABS_VALUE = 1e6  # the detector refuses larger amplitudes; say so with the row number
 
 
 def _check_count(n_beats: int, max_beats: int) -> None:
     if n_beats == 0:
-        raise InputError("no beats found: send at least one beat of 140 values", status=422)
+        raise InputError("no beats found: send at least one beat of 140 values")
     if n_beats > max_beats:
         raise InputError(f"{n_beats} beats is more than the {max_beats} allowed per request; split the input",
-                         status=413, details={"max_beats": max_beats, "n_beats": n_beats})
+                         kind="too_large", details={"max_beats": max_beats, "n_beats": n_beats})
 
 
 def _check_values(array: np.ndarray, label: str, offsets: list[int]) -> None:
@@ -49,11 +49,11 @@ def beats_from_json(payload, max_beats: int) -> np.ndarray:
     """Beats from a decoded JSON body ``{"beats": [[...], ...]}`` or ``{"beat": [...]}``."""
     if not isinstance(payload, dict) or ("beats" in payload) == ("beat" in payload):
         raise InputError('send a JSON object with either "beats": [[140 numbers], ...] or "beat": [140 numbers]',
-                         status=422)
+                         kind="invalid")
     rows = payload["beats"] if "beats" in payload else [payload["beat"]]
     key = "beats" if "beats" in payload else "beat"
     if not isinstance(rows, list):
-        raise InputError(f'"{key}" must be a list', status=422, details={"field": key})
+        raise InputError(f'"{key}" must be a list', details={"field": key})
     _check_count(len(rows), max_beats)
     for number, row in enumerate(rows, start=1):
         if not isinstance(row, list):
@@ -89,14 +89,6 @@ def _finite(value: Real) -> bool:
         return False
 
 
-def _sniff_delimiter(line: str) -> str:
-    # Tab, then semicolon: a file using either rarely contains it as data, whereas commas may be decimals.
-    for delimiter in ("\t", ";"):
-        if delimiter in line:
-            return delimiter
-    return ","
-
-
 def _is_number(cell: str) -> bool:
     try:
         float(cell)
@@ -110,8 +102,8 @@ def beats_from_csv(data: bytes | str, max_beats: int) -> np.ndarray:
     text = decode_text(data)
     lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not lines:
-        raise InputError("the file is empty: expected one beat of 140 values per row", status=422)
-    delimiter = _sniff_delimiter(lines[0][1])
+        raise InputError("the file is empty: expected one beat of 140 values per row")
+    delimiter = sniff_delimiter(lines[0][1])
     decimal_comma = delimiter == ";" and "," in text and "." not in text
     reader = csv.reader((line for _, line in lines), delimiter=delimiter, skipinitialspace=True)
     rows: list[list[str]] = []

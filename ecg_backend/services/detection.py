@@ -30,5 +30,5 @@ def get_detector():
     detector = current_app.extensions.get("ecg_detector")
     if detector is None:
         raise InputError("No model is loaded on this server; train one with `flask --app ecg_backend ecg train`.",
-                         status=503, code="model_unavailable")
+                         kind="unavailable", code="model_unavailable")
     return detector

@@ -58,6 +58,6 @@ def create_once(key: str, request_hash: str, find: Callable, create: Callable[[]
                 raise
     if earlier.request_hash != request_hash:
         raise InputError(f"the {HEADER} {key!r} was already used for a different request; send a new key with "
-                         "each new request", status=422, code="idempotency_key_reused",
+                         "each new request", code="idempotency_key_reused",
                          details={"header": HEADER, id_field: earlier.id})
     return None, earlier

@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from ecg_backend.errors import InputError
@@ -80,6 +80,23 @@ def create_job(owner: User, kind: str, params: dict, input_path: str | None = No
     return add_and_commit(job)
 
 
+def check_job_limit(owner: User, idempotency_key: str | None = None) -> None:
+    """A 429 when ``owner`` already has ``MAX_JOBS_PER_USER`` jobs queued or running (one user's batch must
+    not delay everyone's jobs). A retry under an ``Idempotency-Key`` that already has its job passes."""
+    from flask import current_app
+
+    if idempotency_key is not None and db.session.scalar(
+            select(Job.id).where(Job.owner_id == owner.id, Job.idempotency_key == idempotency_key)) is not None:
+        return
+    limit = int(current_app.config.get("MAX_JOBS_PER_USER") or 0)
+    active = db.session.scalar(select(func.count(Job.id)).where(Job.owner_id == owner.id,
+                                                                Job.state.in_(ACTIVE_STATES)))
+    if limit and active >= limit:
+        raise InputError(f"you have {active} recordings queued or running; at most {limit} at a time are accepted, "
+                         "so wait for one to finish and upload again", kind="too_many", code="too_many_jobs",
+                         details={"active_jobs": active, "max_jobs": limit})
+
+
 def enqueue(app, job_id: str, func_path: str) -> None:
     """Start ``func_path(job_id)`` (dotted path of a function taking the job id) in the background."""
     url = app.config.get("REDIS_URL")
@@ -95,7 +112,7 @@ def enqueue(app, job_id: str, func_path: str) -> None:
         except RedisError as exc:  # the row must not wait for a queue that never got the job
             log.error("job %s could not be queued: %s", job_id, exc)
             error = InputError("the job queue is unavailable, so nothing was analysed; try again shortly",
-                               status=503, code="queue_unavailable")
+                               kind="unavailable", code="queue_unavailable")
             _fail(job_id, error)
             raise error from None
     else:
@@ -189,7 +206,7 @@ def get_job(owner: User, job_id: str) -> Job:
     """The owner's job, or 404 (also for other users' ids)."""
     job = db.session.scalar(select(Job).where(Job.id == str(job_id), Job.owner_id == owner.id))
     if job is None:
-        raise InputError(f"job {job_id} not found", status=404)
+        raise InputError(f"job {job_id} not found", kind="not_found")
     if job.state in ACTIVE_STATES:
         _check_queue(job)
         _check_worker(job)

@@ -21,10 +21,10 @@ def page_args(args) -> tuple[int, int]:
         try:
             value = int(raw)
         except (TypeError, ValueError):
-            raise InputError(f"'{name}' must be a positive integer, got {raw!r}", status=400,
+            raise InputError(f"'{name}' must be a positive integer, got {raw!r}", kind="malformed",
                              details={"field": name}) from None
         if value < 1 or value > upper:
-            raise InputError(f"'{name}' must be an integer between 1 and {upper}, got {value}", status=400,
+            raise InputError(f"'{name}' must be an integer between 1 and {upper}, got {value}", kind="malformed",
                              details={"field": name})
         values[name] = value
     return values["page"], values["per_page"]

@@ -10,6 +10,7 @@ from ecg_backend.extensions import db
 from ecg_backend.models import SEXES, Patient, User, is_valid_id, utcnow
 from ecg_backend.services import storage
 from ecg_backend.services.pagination import paginate
+from ecg_backend.signals.input_fields import check_unicode
 
 FIELDS = ("name", "date_of_birth", "sex", "external_id", "notes")
 _MAX_LENGTH = {"name": 200, "external_id": 64, "notes": 5000}
@@ -27,41 +28,44 @@ def validate_patient(data, partial: bool = False) -> dict:
         partial: PATCH semantics: only the keys present are checked and returned.
     """
     if not isinstance(data, dict):
-        raise InputError("send a JSON object with the patient's fields", status=422)
-    unknown = sorted(set(data) - set(FIELDS))
-    errors: dict[str, str] = {f: f"unknown field; allowed: {', '.join(FIELDS)}" for f in unknown}
+        raise InputError("send a JSON object with the patient's fields")
+    errors: dict[str, str] = {f: f"unknown field; allowed: {', '.join(FIELDS)}" for f in sorted(set(data) - set(FIELDS))}
+    if not partial and "name" not in data:
+        errors["name"] = "Enter the patient's name."
     clean: dict = {}
-    for field in FIELDS:
-        if field not in data:
-            if field == "name" and not partial:
-                errors["name"] = "Enter the patient's name."
-            continue
-        value = data[field]
-        if value is not None and not isinstance(value, str):
-            errors[field] = f"{field} must be a string"
-            continue
-        value = (value or "").strip()
-        if field == "name" and not value:
-            errors["name"] = "Enter the patient's name."
-        elif field in _MAX_LENGTH and len(value) > _MAX_LENGTH[field]:
-            errors[field] = f"{_LABELS[field]} can be at most {_MAX_LENGTH[field]} characters."
-        elif field == "date_of_birth" and value:
-            try:
-                value = date.fromisoformat(value)
-            except ValueError:
-                errors[field] = f"Enter the date of birth as YYYY-MM-DD (got {data[field]!r})."
-                continue
-            if value > date.today() or value.year < EARLIEST_BIRTH_YEAR:
-                errors[field] = f"The date of birth must be in the past, and not before {EARLIEST_BIRTH_YEAR}."
-        elif field == "sex" and value and value.lower() not in SEXES:
-            errors[field] = f"Choose the sex from: {', '.join(SEXES)}."
-        elif field == "sex" and value:
-            value = value.lower()
-        clean[field] = value if value != "" or field in ("name", "notes") else None
+    for field in (f for f in FIELDS if f in data):
+        try:
+            clean[field] = _clean_field(field, data[field])
+        except InputError as exc:
+            errors[field] = exc.message
     if errors:
         first = next(iter(errors.items()))
-        raise InputError(f"{first[0]}: {first[1]}", status=422, details={"fields": errors})
+        raise InputError(f"{first[0]}: {first[1]}", details={"fields": errors})
     return clean
+
+
+def _clean_field(field: str, value):
+    """One patient field, cleaned, or InputError whose message says, in words, what to fix."""
+    if value is not None and not isinstance(value, str):
+        raise InputError(f"{field} must be a string")
+    value = check_unicode((value or "").strip(), _LABELS.get(field, field))
+    if field == "name" and not value:
+        raise InputError("Enter the patient's name.")
+    if field in _MAX_LENGTH and len(value) > _MAX_LENGTH[field]:
+        raise InputError(f"{_LABELS[field]} can be at most {_MAX_LENGTH[field]} characters.")
+    if field == "date_of_birth" and value:
+        try:
+            born = date.fromisoformat(value)
+        except ValueError:
+            raise InputError(f"Enter the date of birth as YYYY-MM-DD (got {value[:40]!r}).") from None
+        if born > date.today() or born.year < EARLIEST_BIRTH_YEAR:
+            raise InputError(f"The date of birth must be in the past, and not before {EARLIEST_BIRTH_YEAR}.")
+        return born
+    if field == "sex" and value:
+        if value.lower() not in SEXES:
+            raise InputError(f"Choose the sex from: {', '.join(SEXES)}.")
+        return value.lower()
+    return value if value != "" or field in ("name", "notes") else None
 
 
 def _owned(owner: User):
@@ -72,7 +76,7 @@ def get_patient(owner: User, patient_id: int) -> Patient:
     """The owner's patient, or 404 (also for other clinicians' ids, so ids do not leak)."""
     patient = db.session.scalar(_owned(owner).where(Patient.id == patient_id)) if is_valid_id(patient_id) else None
     if patient is None:
-        raise InputError(f"patient {patient_id} not found", status=404)
+        raise InputError(f"patient {patient_id} not found", kind="not_found")
     return patient
 
 

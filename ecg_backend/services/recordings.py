@@ -18,9 +18,12 @@ from ecg_backend.signals.parsing import ParsedRecording
 
 MAX_TRACE_POINTS = 200_000
 MAX_DETAIL_BEATS = 300
-# Recording uploads may need more than the app-wide MAX_CONTENT_LENGTH: a 24-h Holter is ~90 MB as a
-# 2-lead WFDB record and ~250 MB as a one-column CSV at 360 Hz. Unset, they share MAX_CONTENT_LENGTH.
+# Recording uploads need more than the app-wide MAX_CONTENT_LENGTH: a 24-h Holter is ~90 MB as a 2-lead
+# WFDB record (~140 MB with three leads) and ~250 MB as a one-column CSV at 360 Hz. Files are streamed to
+# disk; a JSON body is parsed whole, so it keeps a smaller cap.
 RECORDING_LIMIT_ENV = "ECG_MAX_RECORDING_BYTES"
+DEFAULT_RECORDING_BYTES = 256 << 20
+MAX_JSON_RECORDING_BYTES = 64 << 20
 
 
 def upload_dir() -> str:
@@ -28,31 +31,26 @@ def upload_dir() -> str:
     return current_app.config.get("UPLOAD_DIR") or os.path.join(current_app.instance_path, "uploads")
 
 
-def upload_limit() -> int | None:
+def upload_limit(is_json: bool = False) -> int:
     """Byte limit for one recording upload: app config ``ECG_MAX_RECORDING_BYTES``, else that environment
-    variable, else the app-wide ``MAX_CONTENT_LENGTH``.
+    variable, else `DEFAULT_RECORDING_BYTES`; a JSON body (parsed whole in memory) is held to at most
+    `MAX_JSON_RECORDING_BYTES` as well.
 
-    A value that is not a positive integer is a deployment error: it is logged and the app-wide limit applies.
+    A value that is not a positive integer is a deployment error: it is logged and the app-wide
+    ``MAX_CONTENT_LENGTH`` applies.
     """
     value = current_app.config.get(RECORDING_LIMIT_ENV)
     if value in (None, ""):
         value = os.environ.get(RECORDING_LIMIT_ENV, "").strip()
-    if value in (None, ""):
-        return current_app.config.get("MAX_CONTENT_LENGTH")
     try:
-        limit = int(value)
+        limit = DEFAULT_RECORDING_BYTES if value in (None, "") else int(value)
     except (TypeError, ValueError):
         limit = 0
     if limit <= 0:
         current_app.logger.error("%s must be a positive integer (bytes), got %r; using MAX_CONTENT_LENGTH",
                                  RECORDING_LIMIT_ENV, value)
-        return current_app.config.get("MAX_CONTENT_LENGTH")
-    return limit
-
-
-def human_bytes(n: int) -> str:
-    """1048576 -> '1 MB' (binary megabytes, as the limits are configured)."""
-    return f"{n / 2 ** 20:.0f} MB" if n >= 2 ** 20 else f"{n / 1024:.0f} kB" if n >= 1024 else f"{n} bytes"
+        limit = current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_RECORDING_BYTES
+    return min(limit, MAX_JSON_RECORDING_BYTES) if is_json else limit
 
 
 def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str | None = None,
@@ -66,6 +64,7 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
     """
     if patient_id is not None:
         get_patient(owner, patient_id)
+    jobs.check_job_limit(owner)
     path = storage.save_job_input(parsed)
     params = {"sampling_rate": parsed.fs, "lead": parsed.lead, "leads": parsed.leads, "source": parsed.source,
               "filename": _stored_filename(filename), "n_samples": len(parsed.signal)}

@@ -142,7 +142,7 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     query = select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)
     token = db.session.scalar(query) if is_valid_id(token_id) else None
     if token is None:
-        raise InputError(f"token {token_id} not found", status=404)
+        raise InputError(f"token {token_id} not found", kind="not_found")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         db.session.commit()

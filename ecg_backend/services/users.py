@@ -40,7 +40,7 @@ def create_user(email: str, password: str, name: str = "", role: str = "clinicia
         raise InputError(f"role must be one of {', '.join(ROLES)}", details={"field": "role"})
     email = normalise_email(email)
     if find_by_email(email) is not None:
-        raise InputError(f"an account for {email} already exists", status=409, details={"field": "email"})
+        raise InputError(f"an account for {email} already exists", kind="conflict", details={"field": "email"})
     user = User(email=email, name=(name or "").strip() or email.split("@")[0], role=role,
                 password_hash=hash_password(password), is_active=True)
     db.session.add(user)
@@ -76,7 +76,7 @@ def list_users() -> list[User]:
 def get_user(user_id: int) -> User:
     user = db.session.get(User, user_id) if is_valid_id(user_id) else None
     if user is None:
-        raise InputError(f"user {user_id} not found", status=404)
+        raise InputError(f"user {user_id} not found", kind="not_found")
     return user
 
 
@@ -84,7 +84,7 @@ def set_active(user_id: int, active: bool, acting_user: User | None = None) -> U
     """Enable or disable an account (an admin cannot disable themself and lock everyone out)."""
     user = get_user(user_id)
     if acting_user is not None and acting_user.id == user.id and not active:
-        raise InputError("you cannot disable your own account", status=409)
+        raise InputError("you cannot disable your own account", kind="conflict")
     user.is_active = active
     db.session.commit()
     return user

@@ -57,7 +57,7 @@ def test_parsing_upload_of_utf16_csv_and_json_files(tmp_path):
 def test_parsing_undecodable_csv_is_422(data, fragment):
     with pytest.raises(InputError) as caught:
         parsing.parse_csv(data, sampling_rate=FS)
-    assert caught.value.status == 422 and fragment in caught.value.message
+    assert caught.value.kind == "invalid" and fragment in caught.value.message
     assert "UTF-8" in caught.value.message  # says what to save it as
 
 
@@ -67,7 +67,7 @@ def test_parsing_beat_csv_shares_the_decoding():
     assert beats.shape == (2, 140) and beats[1, -1] == pytest.approx(2.0)
     with pytest.raises(InputError) as caught:
         beats_from_csv("é".encode("latin-1") + rows.encode(), 10)
-    assert caught.value.status == 422 and "not UTF-8 text (byte 1" in caught.value.message
+    assert caught.value.kind == "invalid" and "not UTF-8 text (byte 1" in caught.value.message
 
 
 def _upload(client, headers, data: bytes, name="export.txt"):

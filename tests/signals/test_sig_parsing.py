@@ -118,7 +118,7 @@ def test_sig_wfdb_missing_dat_and_bad_zips(tmp_path):
         zf.writestr("rec.dat", b"\0" * (300 * 1024 * 1024))
     with pytest.raises(InputError, match="expands") as info:
         parsing.parse_upload({"r.zip": bomb.getvalue()}, tmp_path / "up")
-    assert info.value.status == 413
+    assert info.value.kind == "too_large"
     with pytest.raises(InputError, match="not a valid zip"):
         parsing.parse_upload({"r.zip": b"PK nonsense"}, tmp_path / "up")
 
@@ -126,7 +126,7 @@ def test_sig_wfdb_missing_dat_and_bad_zips(tmp_path):
 def test_sig_upload_dispatch_errors(tmp_path):
     with pytest.raises(InputError) as info:
         parsing.parse_upload({"a.exe": b"MZ"}, tmp_path)
-    assert info.value.status == 415
+    assert info.value.kind == "unsupported"
     with pytest.raises(InputError, match="not valid JSON"):
         parsing.parse_upload({"a.json": b"{nope"}, tmp_path)
     parsed = parsing.parse_upload({"a.json": json.dumps({"signal": _wave().tolist(), "sampling_rate": 200}).encode()},

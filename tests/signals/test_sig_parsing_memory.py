@@ -8,7 +8,7 @@ import pytest
 
 from ecg_backend.errors import InputError
 from ecg_backend.services import recordings, storage
-from ecg_backend.signals import parsing, store
+from ecg_backend.signals import parsing, store, wfdb_input
 
 FS = 360
 
@@ -83,7 +83,7 @@ def test_sig_parsing_memory_blocks_keep_values_and_invalid_samples(tmp_path, mon
     _write(tmp_path, "rec", digital, fmt)
     reference = _physical(tmp_path, "rec")
     whole = parsing.parse_upload(_files(tmp_path, "rec"), tmp_path / "up", lead="V1")
-    monkeypatch.setattr(parsing, "WFDB_READ_SAMPLES", 100)
+    monkeypatch.setattr(wfdb_input, "WFDB_READ_SAMPLES", 100)
     blocks = parsing.parse_upload(_files(tmp_path, "rec"), tmp_path / "up", lead="V1")
     # wfdb marks the format's invalid value NaN; the block reads find the same NaNs and values
     assert np.isnan(reference[95:105, 0]).all() and np.isnan(reference[n - 3:, 2]).all()
@@ -114,7 +114,7 @@ def test_sig_parsing_memory_difference_format_is_read_in_one_piece(tmp_path, mon
         f"dif.dat 8 200(0)/mV 12 0 {digital[0, 1]} 0 0 V1\n")
     reference = _physical(tmp_path, "dif")
     np.testing.assert_allclose(reference, digital / 200.0)
-    monkeypatch.setattr(parsing, "WFDB_READ_SAMPLES", 100)
+    monkeypatch.setattr(wfdb_input, "WFDB_READ_SAMPLES", 100)
     parsed = parsing.parse_upload(_files(tmp_path, "dif"), tmp_path / "up")
     np.testing.assert_array_equal(parsed.signal, reference[:, 0])
     np.testing.assert_array_equal(parsed.extra_leads[:, 0], reference[:, 1].astype(np.float32))
@@ -125,17 +125,17 @@ def test_sig_parsing_memory_truncated_dat_is_a_422(tmp_path, monkeypatch):
     _write(tmp_path, "cut", digital, "16")
     files = _files(tmp_path, "cut")
     files["cut.dat"] = files["cut.dat"][:-40]  # the last 10 frames of 2 leads x 2 bytes
-    for block in (parsing.WFDB_READ_SAMPLES, 100):
-        monkeypatch.setattr(parsing, "WFDB_READ_SAMPLES", block)
+    for block in (wfdb_input.WFDB_READ_SAMPLES, 100):
+        monkeypatch.setattr(wfdb_input, "WFDB_READ_SAMPLES", block)
         with pytest.raises(InputError, match="the WFDB signal file could not be read") as caught:
             parsing.parse_upload(files, tmp_path / "up")
-        assert caught.value.status == 422
+        assert caught.value.kind == "invalid"
 
 
 @pytest.mark.data
 def test_sig_parsing_memory_no_float64_copy_of_every_lead(mitdb_dir, tmp_path, monkeypatch):
     files = _files(mitdb_dir, "208")
-    monkeypatch.setattr(parsing, "WFDB_READ_SAMPLES", 65536)
+    monkeypatch.setattr(wfdb_input, "WFDB_READ_SAMPLES", 65536)
     parsing.parse_upload(files, tmp_path)  # imports and caches outside the measurement
     tracemalloc.start()
     try:

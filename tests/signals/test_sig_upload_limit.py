@@ -54,7 +54,8 @@ def test_sig_recording_limit_from_environment(app, monkeypatch):
     from ecg_backend.services.recordings import upload_limit
 
     with app.app_context():
-        assert upload_limit() == 20_000  # unset: the app-wide limit
+        assert upload_limit() == 256 << 20  # unset: 256 MB, so a 24-h three-lead 360 Hz WFDB record fits
+        assert upload_limit(is_json=True) == 64 << 20  # a JSON body is parsed whole: a smaller cap
         monkeypatch.setenv("ECG_MAX_RECORDING_BYTES", "268435456")
         assert upload_limit() == 268_435_456
         monkeypatch.setenv("ECG_MAX_RECORDING_BYTES", "lots")

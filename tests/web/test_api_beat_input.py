@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from ecg_backend.errors import InputError
+from ecg_backend.errors import InputError, http_status
 from ecg_backend.services.beat_input import beats_from_csv, beats_from_json
 
 ROW = [round(0.01 * i, 2) for i in range(140)]
@@ -33,13 +33,13 @@ def test_json_beats_and_single_beat():
 def test_json_mistakes_name_the_beat(payload, message):
     with pytest.raises(InputError) as caught:
         beats_from_json(payload, 10)
-    assert caught.value.status == 422 and message in caught.value.message
+    assert caught.value.kind == "invalid" and message in caught.value.message
 
 
 def test_too_many_beats_is_413():
     with pytest.raises(InputError) as caught:
         beats_from_json({"beats": [ROW] * 4}, 3)
-    assert caught.value.status == 413 and "at most" not in caught.value.message
+    assert caught.value.kind == "too_large" and "at most" not in caught.value.message
     assert caught.value.details == {"max_beats": 3, "n_beats": 4}
 
 
@@ -72,17 +72,17 @@ def test_csv_layouts(text):
 def test_csv_mistakes_name_the_row(text, status, message):
     with pytest.raises(InputError) as caught:
         beats_from_csv(text.encode("utf-8"), 10)
-    assert caught.value.status == status
+    assert http_status(caught.value) == status
     assert message in caught.value.message
 
 
 def test_csv_not_text_is_422():
     with pytest.raises(InputError) as caught:
         beats_from_csv(b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", 10)
-    assert caught.value.status == 422 and "UTF-8" in caught.value.message
+    assert caught.value.kind == "invalid" and "UTF-8" in caught.value.message
 
 
 def test_csv_row_limit_is_413():
     with pytest.raises(InputError) as caught:
         beats_from_csv(("\n".join([_line(ROW)] * 5)).encode(), 4)
-    assert caught.value.status == 413
+    assert caught.value.kind == "too_large"
