@@ -116,9 +116,8 @@ def read_columns(table: CsvTable, columns: list[int], names: dict) -> dict[int, 
     except pd.errors.ParserError as exc:
         reason = str(exc).split("\n")[0].replace("Error tokenizing data. C error: ", "")
         raise InputError(f"the CSV file could not be read: {reason}", kind=INVALID) from None
-    except (ValueError, OverflowError):
+    except (ValueError, TypeError, OverflowError):
         _raise_first_bad_cell(table, used, names)
-        raise
     return {col: frame.iloc[:, k].to_numpy(dtype=np.float64) for k, col in enumerate(used)}
 
 
@@ -132,7 +131,7 @@ def _raise_first_bad_cell(table: CsvTable, used: list[int], names: dict) -> None
     offset = 2 if table.has_header else 1
     for block in reader:
         for k, col in enumerate(used):
-            text = block.iloc[:, k].fillna("").str.strip()
+            text = block.iloc[:, k].fillna("").str.strip(" \t\r")
             if table.decimal == ",":
                 text = text.str.replace(",", ".", regex=False)
             values = pd.to_numeric(text.where(text.str.len() <= 64, "x"), errors="coerce").to_numpy(np.float64)
@@ -145,6 +144,8 @@ def _raise_first_bad_cell(table: CsvTable, used: list[int], names: dict) -> None
                                  f"sample{hint}",
                                  details={"row": row, "column": col + 1})
         offset += len(block)
+    raise InputError("the CSV holds a value that is not a number (a control character or a stray quote); leave a "
+                     "cell empty for a missing sample")
 
 
 def _reader(source):
