@@ -161,30 +161,37 @@ HISTORY_KINDS = (("beats", "Beat sets", "circle", "solid"), ("recording", "Recor
 
 
 def patient_history_figure(analyses: Sequence[Mapping[str, Any]]) -> go.Figure:
-    """A patient's analyses over time: share of anomalous beats per analysis, one line per kind.
+    """A patient's analyses over time: share of anomalous beats per analysis, each kind on its own axes.
 
     Args:
         analyses: dicts with ``created_at`` (datetime or ISO string), ``n_beats``, ``n_anomalous``, ``id`` and
-            ``kind`` (``"beats"``, the default, or ``"recording"``). Each kind present gets its own trace.
+            ``kind`` (``"beats"``, the default, or ``"recording"``). Each kind present gets its own trace and,
+            when both are present, its own panel and y scale (a Holter's 0.5% and a beat set's 30% are
+            different measurements).
     """
-    fig = go.Figure()
+    groups = []
     for kind, name, symbol, dash in HISTORY_KINDS:
         rows = sorted((a for a in analyses if a.get("n_beats") and (a.get("kind") or "beats") == kind),
                       key=lambda a: str(a["created_at"]))
-        if not rows:
-            continue
+        if rows:
+            groups.append((kind, name, symbol, dash, rows))
+    fig = make_subplots(rows=max(len(groups), 1), cols=1, shared_xaxes=True, vertical_spacing=0.14,
+                        subplot_titles=[g[1] for g in groups] if len(groups) > 1 else None)
+    for row, (kind, name, symbol, dash, rows) in enumerate(groups, start=1):
         share = [100.0 * (a.get("n_anomalous") or 0) / a["n_beats"] for a in rows]
         fig.add_trace(go.Scatter(
             x=[a["created_at"] for a in rows], y=share, mode="lines+markers", name=name,
             text=[f"{a.get('n_anomalous') or 0} of {a['n_beats']} beats" for a in rows],
-            customdata=[a.get("id") for a in rows], line=dict(color=SIGNAL_COLOUR if kind == "beats" else
-                                                                  RECON_COLOUR, dash=dash),
+            customdata=[a.get("id") for a in rows],
+            line=dict(color=SIGNAL_COLOUR if kind == "beats" else RECON_COLOUR, dash=dash),
             marker=dict(size=10, symbol=symbol, color=[ANOMALY_COLOUR if v > 0 else NORMAL_COLOUR for v in share]),
-            hovertemplate=f"{name[:-1]}<br>%{{x}}<br>%{{y:.1f}}% anomalous (%{{text}})<extra></extra>"))
-    fig.update_layout(**_layout(hovermode="closest"), height=300, showlegend=True,
-                      title=dict(text="Anomalous beats per analysis", x=0, y=0.95, yanchor="top"))
-    fig.update_yaxes(title_text="anomalous beats (%)", range=[0, 105])
-    fig.update_xaxes(title_text="analysed at")
+            hovertemplate=f"{name[:-1]}<br>%{{x}}<br>%{{y:.2f}}% anomalous (%{{text}})<extra></extra>"), row=row, col=1)
+        fig.update_yaxes(title_text="anomalous (%)", range=[0, min(105.0, max(1.0, 1.2 * max(share)))], row=row,
+                         col=1)
+    fig.update_layout(**_layout(hovermode="closest"), height=300 if len(groups) < 2 else 440,
+                      showlegend=len(groups) < 2,
+                      title=dict(text="Anomalous beats per analysis", x=0, y=0.97, yanchor="top"))
+    fig.update_xaxes(title_text="analysed at", row=max(len(groups), 1), col=1)
     return fig
 
 
