@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from ecg_backend.config import Config, resolve_secret_key
+from ecg_backend import security
+from ecg_backend.config import Config, check_secret_key, resolve_secret_key
 from ecg_backend.extensions import csrf, db, limiter, login_manager, migrate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +43,7 @@ def create_app(config=None) -> Flask:
     # The model first: a broken bundle stops the start before the database or the first admin is touched.
     app.extensions["ecg_detector"] = load_detector(app)
     prepare_database(app)
+    security.protect_files(app)
     return app
 
 
@@ -60,9 +63,14 @@ class SafeJSONProvider(DefaultJSONProvider):
 
     def loads(self, s, **kwargs):
         try:
-            return super().loads(s, **kwargs)
+            obj = super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
+        # A "\ud800" escape without its pair decodes to a string no database, hash or page can encode:
+        # the whole body is malformed (400). Only bodies holding such an escape are walked.
+        if (_SURROGATE_ESCAPE if isinstance(s, str) else _SURROGATE_ESCAPE_BYTES).search(s):
+            _reject_lone_surrogates(obj)
+        return obj
 
     def response(self, *args, **kwargs):
         obj = self._prepare_response_obj(args, kwargs)
@@ -75,6 +83,28 @@ class SafeJSONProvider(DefaultJSONProvider):
         return self._app.response_class(body, mimetype=self.mimetype)
 
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(_SURROGATE_ESCAPE.pattern.encode())
+
+
+def _reject_lone_surrogates(obj) -> None:
+    """Raise ValueError when a string (key or value) anywhere in parsed JSON is not encodable text."""
+    pending = [obj]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape without "
+                                 "its pair); send text as valid UTF-8") from None
+
+
 def configure(app: Flask, config) -> None:
     """Environment defaults, then ``config`` on top; fill in the instance-folder fallbacks."""
     if isinstance(config, type):
@@ -85,8 +115,14 @@ def configure(app: Flask, config) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'ecg.db'}"
+    from ecg_backend.auth.ratelimit_storage import storage_uri  # also registers the ecgsqlite:// scheme
+
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = storage_uri(Path(app.instance_path) / "ratelimits.sqlite")
+    env_name = app.config.get("ENV_NAME", "production")
     if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = resolve_secret_key(app.instance_path, app.config.get("ENV_NAME", "production"))
+        app.config["SECRET_KEY"] = resolve_secret_key(app.instance_path, env_name)
+    check_secret_key(app.config["SECRET_KEY"], env_name)
     app.debug = False  # never the interactive debugger, whatever the environment says
     if not app.logger.handlers or app.logger.level == logging.NOTSET:
         app.logger.setLevel(logging.INFO)
@@ -131,8 +167,6 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_security(app: Flask) -> None:
     """Security headers on every response; HTTPS-aware Secure cookies (ecg_backend/security.py)."""
-    from ecg_backend import security
-
     security.init_app(app)
 
 
@@ -223,3 +257,4 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+        security.protect_sqlite_file(dbapi_connection)

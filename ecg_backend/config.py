@@ -92,7 +92,8 @@ class Config:
 
         self.RATELIMIT_ENABLED = env_bool("ECG_RATELIMIT_ENABLED", True)
         self.REDIS_URL = os.environ.get("REDIS_URL") or None
-        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or self.REDIS_URL or "memory://"
+        # None -> counters in <instance>/ratelimits.sqlite, shared by the workers (filled in by create_app)
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or self.REDIS_URL or None
         self.RATELIMIT_HEADERS_ENABLED = True
         self.LOGIN_LIMIT_PER_ADDRESS = os.environ.get("ECG_LOGIN_LIMIT_ADDRESS") or "20 per minute"
         self.LOGIN_LIMIT_PER_ACCOUNT = os.environ.get("ECG_LOGIN_LIMIT_ACCOUNT") or "5 per minute"
@@ -119,6 +120,20 @@ class TestConfig(Config):
         self.MODEL_DIR = None
         self.MODEL_REQUIRED = True
         self.MAX_JOBS_PER_USER = 100
+
+
+MIN_SECRET_KEY_LENGTH = 32  # characters: 128 bits or more as hex, urlsafe base64 or a long passphrase
+
+
+def check_secret_key(key: str | bytes, env_name: str) -> None:
+    """Refuse a weak SECRET_KEY outside development and testing: it signs every session and CSRF token,
+    and a short one can be guessed offline from a single cookie."""
+    if env_name in {"development", "testing"}:
+        return
+    if len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 8:
+        raise RuntimeError(f"SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random characters, e.g. "
+                           "python3 -c 'import secrets; print(secrets.token_hex(32))' (or unset it to have one "
+                           "generated into the instance folder)")
 
 
 def resolve_secret_key(instance_path: str, env_name: str) -> str:

@@ -15,11 +15,16 @@ _CODES = {
     401: "unauthorized",
     403: "forbidden",
     404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
     409: "conflict",
     413: "payload_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "invalid_input",
     429: "rate_limited",
+    431: "request_header_fields_too_large",
+    500: "internal_error",
     503: "service_unavailable",
 }
 # The one mapping of input error kinds to HTTP statuses.

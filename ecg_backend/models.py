@@ -77,6 +77,20 @@ class ApiToken(db.Model):
                 "active": self.revoked_at is None}
 
 
+class UserSession(db.Model):
+    """A signed-in browser session (and its remember-me cookie), ended on the server by logout.
+
+    The cookie carries a random session id; only its SHA-256 is stored. Logging out deletes the row,
+    disabling the account deletes all of them, so a copied cookie stops working.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the session id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Patient(db.Model):
     __tablename__ = "patients"
 

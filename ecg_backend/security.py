@@ -21,6 +21,8 @@ Content-Security-Policy, and why each part is what it is:
 """
 from __future__ import annotations
 
+import logging
+import os
 from functools import wraps
 
 from flask import Flask, g, has_request_context, request
@@ -49,6 +51,8 @@ STATIC_HEADERS = {
 }
 
 HSTS = "max-age=31536000; includeSubDomains"
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
+log = logging.getLogger(__name__)
 
 
 def content_security_policy(allow_eval: bool = False) -> str:
@@ -128,3 +132,34 @@ def init_app(app: Flask) -> None:
     # App-level after_request hooks run in reverse order of registration: first in the list runs last,
     # after Flask-Login has set its remember cookie, so that cookie gets the Secure flag too.
     app.after_request_funcs.setdefault(None, []).insert(0, set_security_headers)
+
+
+# --- files: patients' data stays readable by the service's own user only ----------------------------
+
+def protect_files(app: Flask) -> None:
+    """Make the instance folder and the upload area 0700 (created if missing): the SQLite database, the
+    secret key and saved recordings inside them are unreadable to other users of the machine, whatever
+    the umask. Folders owned by someone else (a mounted volume) are left as they are."""
+    from ecg_backend.services.recordings import upload_dir
+
+    with app.app_context():
+        folders = (app.instance_path, upload_dir())
+    for folder in folders:
+        os.makedirs(folder, mode=PRIVATE_DIR, exist_ok=True)
+        _chmod_own(folder, PRIVATE_DIR)
+
+
+def protect_sqlite_file(dbapi_connection) -> None:
+    """Mode 0600 for the database file of a SQLite connection (its -wal and -shm files follow its mode)."""
+    for _, name, path in dbapi_connection.execute("PRAGMA database_list").fetchall():
+        if name == "main" and path:
+            _chmod_own(path, PRIVATE_FILE)
+
+
+def _chmod_own(path: str, mode: int) -> None:
+    try:
+        info = os.stat(path)
+        if info.st_uid == os.geteuid() and info.st_mode & 0o777 != mode:
+            os.chmod(path, mode)
+    except OSError as exc:
+        log.warning("could not make %s private: %s", path, exc.strerror)

@@ -225,9 +225,21 @@ def make_test_app(database_uri: str, **overrides):
     return app
 
 
+def stop_job_threads() -> None:
+    """Wait for the in-process job threads (queued jobs are cancelled), so none outlives its test's app."""
+    from ecg_backend.services import jobs
+
+    with jobs._executor_lock:
+        pool, jobs._executor = jobs._executor, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
 def dispose_app(app) -> None:
+    """Stop the app's job threads and close its database connections."""
     from ecg_backend.extensions import db
 
+    stop_job_threads()
     with app.app_context():
         db.session.remove()
         for engine in db.engines.values():

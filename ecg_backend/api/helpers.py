@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import request
+from werkzeug.exceptions import BadRequest
 
 from ecg_backend.errors import InputError
 from ecg_backend.models import IDEMPOTENCY_KEY_MAX, MAX_ID
@@ -15,7 +16,12 @@ def json_body(required: bool = True) -> dict:
         if not required and not request.get_data(cache=True):
             return {}
         raise InputError("send the body as JSON with 'Content-Type: application/json'", kind="unsupported")
-    payload = request.get_json(silent=True)
+    try:
+        payload = request.get_json()
+    except BadRequest as exc:  # outside debug mode Flask keeps "Failed to decode JSON object: <reason>" as the cause
+        cause = exc.__cause__ if isinstance(exc.__cause__, BadRequest) else None
+        reason = str(cause.description if cause else "").removeprefix("Failed to decode JSON object: ")
+        raise InputError(f"the request body is not valid JSON: {reason}".rstrip(": "), kind="malformed") from None
     if payload is None:
         raise InputError("the request body is not valid JSON", kind="malformed")
     if not isinstance(payload, dict):

@@ -5,12 +5,12 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
-from flask_login import current_user, logout_user
+from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 
 from ecg_backend.auth import bp
 from ecg_backend.auth.forms import LoginForm
-from ecg_backend.auth.sessions import load_session_user, start_session
+from ecg_backend.auth.sessions import end_session, load_session_user, start_session
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import csrf, limiter, login_manager
 from ecg_backend.services.users import authenticate
@@ -32,13 +32,20 @@ def _account_key() -> str:
 
 
 def safe_next(target: str | None) -> str | None:
-    """A same-site relative path to go to after login, or None (no open redirects)."""
-    if not target or "\\" in target:
+    """A same-site relative path to go to after login, or None (no open redirects, no header injection).
+
+    Only a printable ASCII path starting with one "/" is kept: control characters (a newline would split
+    the Location header), backslashes and anything with a scheme or host are dropped.
+    """
+    if not target or len(target) > 2048 or not target.startswith("/") or target.startswith("//"):
         return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if "\\" in target or not all(" " < char < "\x7f" for char in target):
         return None
-    return target
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return None
+    return None if parts.scheme or parts.netloc else target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -96,7 +103,7 @@ def logout():
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
         return render_template("auth/logout.html")
-    logout_user()
+    end_session()
     if request.is_json:
         return jsonify({"status": "logged out"})
     flash("You are signed out.", "info")

@@ -7,13 +7,13 @@ from typing import NamedTuple
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
-from ecg_backend.models import ROLES, ApiToken, User, is_valid_id, utcnow
+from ecg_backend.models import ROLES, ApiToken, User, UserSession, is_valid_id, utcnow
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -31,7 +31,18 @@ def hash_password(password: str) -> str:
     if not password or len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters",
                          details={"field": "password"})
+    if not _is_text(password):
+        raise InputError("the password is not valid text (it holds a lone surrogate)", details={"field": "password"})
     return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+def _is_text(value: str | None) -> bool:
+    """Whether ``value`` encodes as UTF-8 (a lone surrogate, e.g. from a command line, does not)."""
+    try:
+        (value or "").encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def create_user(email: str, password: str, name: str = "", role: str = "clinician") -> User:
@@ -54,6 +65,8 @@ def find_by_email(email: str) -> User | None:
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, else ``None`` (same work either way)."""
+    if not _is_text(email) or not _is_text(password):
+        return None
     user = find_by_email(email)
     valid = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
     return user if user is not None and valid and user.is_active else None
@@ -81,13 +94,26 @@ def get_user(user_id: int) -> User:
 
 
 def set_active(user_id: int, active: bool, acting_user: User | None = None) -> User:
-    """Enable or disable an account (an admin cannot disable themself and lock everyone out)."""
+    """Enable or disable an account (an admin cannot disable themself and lock everyone out).
+
+    Disabling ends every session of the account and revokes its API tokens in the same commit, so that
+    enabling it again later brings none of them back: the owner signs in and creates tokens anew.
+    """
     user = get_user(user_id)
     if acting_user is not None and acting_user.id == user.id and not active:
         raise InputError("you cannot disable your own account", kind="conflict")
     user.is_active = active
+    if not active:
+        db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
+        _revoke_tokens(user.id)
     db.session.commit()
     return user
+
+
+def _revoke_tokens(user_id: int) -> int:
+    revoked = db.session.execute(
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    return revoked.rowcount or 0
 
 
 class PasswordReset(NamedTuple):
@@ -111,10 +137,9 @@ def reset_password(user_id: int, password: str) -> PasswordReset:
     """
     user = get_user(user_id)
     user.password_hash = hash_password(password)
-    revoked = db.session.execute(
-        update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+    revoked = _revoke_tokens(user.id)
     db.session.commit()
-    return PasswordReset(user, revoked.rowcount or 0)
+    return PasswordReset(user, revoked)
 
 
 def change_password(user: User, current: str, new: str) -> PasswordReset:

@@ -108,7 +108,7 @@ def test_rel_gunicorn_refuses_to_start_with_one_line(good_bundle, tmp_path, how)
     word = _damage(copy, how)
     port = _free_port()
     env = {**os.environ, "ECG_MODEL_DIR": str(copy), "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}",
-           "SECRET_KEY": "k" * 40, "ECG_ADMIN_PASSWORD": "a-long-admin-password",
+           "SECRET_KEY": os.urandom(32).hex(), "ECG_ADMIN_PASSWORD": "a-long-admin-password",
            "ECG_ENV": "production"}
     started = subprocess.run([sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"),
                               "-b", f"127.0.0.1:{port}", "ecg_backend.wsgi:app"],

@@ -134,7 +134,7 @@ def test_sessions_fingerprint_is_keyed_and_hides_the_hash(app, clinician_a):
     with app.app_context():
         user = get_user(clinician_a.id)
         fingerprint = password_fingerprint(user)
-        assert session_user_id(user) == f"{user.id}:{fingerprint}"
+        assert session_user_id(user, "sid") == f"{user.id}:{fingerprint}:sid"
         assert fingerprint not in user.password_hash and len(fingerprint) == 32
         app.secret_key = "another-secret-key"
         assert password_fingerprint(user) != fingerprint
