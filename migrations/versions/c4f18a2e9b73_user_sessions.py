@@ -1,7 +1,7 @@
 """Signed-in sessions stored on the server, so that logout and a disabled account end them
 
 Revision ID: c4f18a2e9b73
-Revises: 7b3e91c4d2a6
+Revises: a7c3e91f0b52
 Create Date: 2026-12-01 23:00:00.000000
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c4f18a2e9b73'
-down_revision = '7b3e91c4d2a6'
+down_revision = 'a7c3e91f0b52'
 branch_labels = None
 depends_on = None
 
@@ -22,11 +22,9 @@ def upgrade():
                     sa.Column('created_at', sa.DateTime(), nullable=False),
                     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
                     sa.PrimaryKeyConstraint('id_hash'))
-    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_user_sessions_user_id'), ['user_id'], unique=False)
+    op.create_index('ix_user_sessions_user_id', 'user_sessions', ['user_id'], unique=False)
 
 
 def downgrade():
-    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
+    op.drop_index('ix_user_sessions_user_id', table_name='user_sessions')
     op.drop_table('user_sessions')
