@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -63,14 +62,9 @@ class SafeJSONProvider(DefaultJSONProvider):
 
     def loads(self, s, **kwargs):
         try:
-            obj = super().loads(s, **kwargs)
+            return super().loads(s, **kwargs)
         except RecursionError:
             raise ValueError("JSON nested too deeply") from None
-        # A "\ud800" escape without its pair decodes to a string no database, hash or page can encode:
-        # the whole body is malformed (400). Only bodies holding such an escape are walked.
-        if (_SURROGATE_ESCAPE if isinstance(s, str) else _SURROGATE_ESCAPE_BYTES).search(s):
-            _reject_lone_surrogates(obj)
-        return obj
 
     def response(self, *args, **kwargs):
         obj = self._prepare_response_obj(args, kwargs)
@@ -81,28 +75,6 @@ class SafeJSONProvider(DefaultJSONProvider):
         except TypeError:  # orjson.JSONEncodeError is a TypeError
             return super().response(obj)
         return self._app.response_class(body, mimetype=self.mimetype)
-
-
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE_ESCAPE_BYTES = re.compile(_SURROGATE_ESCAPE.pattern.encode())
-
-
-def _reject_lone_surrogates(obj) -> None:
-    """Raise ValueError when a string (key or value) anywhere in parsed JSON is not encodable text."""
-    pending = [obj]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-        elif isinstance(item, str):
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError:
-                raise ValueError("a string holds a lone UTF-16 surrogate (\\ud800-\\udfff escape without "
-                                 "its pair); send text as valid UTF-8") from None
 
 
 def configure(app: Flask, config) -> None:

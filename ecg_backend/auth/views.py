@@ -14,6 +14,7 @@ from ecg_backend.auth.sessions import end_session, load_session_user, start_sess
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import csrf, limiter, login_manager
 from ecg_backend.services.users import authenticate
+from ecg_backend.signals.input_fields import check_unicode
 
 BAD_CREDENTIALS = "Wrong email or password (or the account is disabled)."
 
@@ -84,6 +85,8 @@ def _login_json():
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
         raise InputError('"email" and "password" are required strings',
                          details={"fields": ["email", "password"]})
+    check_unicode(email, "email")
+    check_unicode(password, "password")
     user = authenticate(email, password)
     if user is None:
         g.login_failed = True

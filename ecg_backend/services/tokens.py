@@ -13,6 +13,7 @@ from sqlalchemy.orm.util import identity_key
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import ApiToken, User, is_valid_id, utcnow
+from ecg_backend.signals.input_fields import check_unicode
 
 TOKEN_PREFIX = "ecg_"  # nosec B105 - a public marker for token scanners, not a secret
 # last_used_at is a convenience, not an audit log: write it at most once a minute per token.
@@ -35,7 +36,7 @@ def _digest(raw: str) -> str:
 
 def create_token(user: User, name: str = "") -> tuple[ApiToken, str]:
     """Create a token for ``user``; returns the row and the plaintext token (never stored)."""
-    name = (name or "").strip()
+    name = check_unicode((name or "").strip(), "name")
     if len(name) > 80:
         raise InputError("token name must be at most 80 characters", details={"field": "name"})
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)

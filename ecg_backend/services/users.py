@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import ROLES, ApiToken, User, UserSession, is_valid_id, utcnow
+from ecg_backend.signals.input_fields import check_unicode
 
 MIN_PASSWORD_LENGTH = 8
 
@@ -31,18 +32,8 @@ def hash_password(password: str) -> str:
     if not password or len(password) < MIN_PASSWORD_LENGTH:
         raise InputError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters",
                          details={"field": "password"})
-    if not _is_text(password):
-        raise InputError("the password is not valid text (it holds a lone surrogate)", details={"field": "password"})
+    check_unicode(password, "password")
     return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
-
-
-def _is_text(value: str | None) -> bool:
-    """Whether ``value`` encodes as UTF-8 (a lone surrogate, e.g. from a command line, does not)."""
-    try:
-        (value or "").encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def create_user(email: str, password: str, name: str = "", role: str = "clinician") -> User:
@@ -50,6 +41,7 @@ def create_user(email: str, password: str, name: str = "", role: str = "clinicia
     if role not in ROLES:
         raise InputError(f"role must be one of {', '.join(ROLES)}", details={"field": "role"})
     email = normalise_email(email)
+    check_unicode(name or "", "name")
     if find_by_email(email) is not None:
         raise InputError(f"an account for {email} already exists", kind="conflict", details={"field": "email"})
     user = User(email=email, name=(name or "").strip() or email.split("@")[0], role=role,
@@ -65,7 +57,10 @@ def find_by_email(email: str) -> User | None:
 
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, else ``None`` (same work either way)."""
-    if not _is_text(email) or not _is_text(password):
+    try:
+        check_unicode(email or "", "email")
+        check_unicode(password or "", "password")
+    except InputError:  # a lone surrogate (e.g. from a command line) matches no account
         return None
     user = find_by_email(email)
     valid = check_password_hash(user.password_hash if user else _dummy_hash(), password or "")
