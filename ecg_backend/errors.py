@@ -63,6 +63,9 @@ def error_code(status: int) -> str:
     return _CODES.get(status, "error")
 
 
+input_errors.register_web_mapping(kind_for_status=kind_for_status, http_status=http_status, error_body=error_body)
+
+
 # --- rendering: one JSON shape for API clients, HTML pages for people ------------------------------
 
 _JSON_PREFIXES = ("/api/", "/predict", "/healthz")

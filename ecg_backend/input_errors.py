@@ -34,10 +34,8 @@ class InputError(ValueError):
 
     def __init__(self, message: str, kind: str = INVALID, code: str | None = None, details: Any = None, *,
                  status: int | None = None):
-        if status is not None:  # web-layer callers may still name a status; errors.py turns it into a kind
-            from ecg_backend.errors import kind_for_status
-
-            kind = kind_for_status(status)
+        if status is not None:  # a web-layer caller naming a status: the web layer's mapping gives the kind
+            kind = _web_mapping["kind_for_status"](status)
         if kind not in KINDS:
             raise ValueError(f"unknown input error kind {kind!r}")
         super().__init__(message)
@@ -48,13 +46,19 @@ class InputError(ValueError):
 
     @property
     def status(self) -> int:
-        """The HTTP status the web layer answers with (`ecg_backend.errors.http_status`); not used here."""
-        from ecg_backend.errors import http_status
-
-        return http_status(self)
+        """The HTTP status the web layer answers with (its mapping, `ecg_backend.errors.http_status`)."""
+        return _web_mapping["http_status"](self)
 
     def to_dict(self) -> dict:
         """The API's error body (`ecg_backend.errors.error_body`)."""
-        from ecg_backend.errors import error_body
+        return _web_mapping["error_body"](self)
 
-        return error_body(self)
+
+# Filled in by the web layer (`ecg_backend.errors`), the one place that knows HTTP; this layer never calls it.
+_web_mapping: dict = {}
+
+
+def register_web_mapping(**functions) -> None:
+    """Let the web layer attach its kind <-> HTTP status mapping (``kind_for_status``, ``http_status``,
+    ``error_body``) to errors raised below it, without this module importing the web layer."""
+    _web_mapping.update(functions)

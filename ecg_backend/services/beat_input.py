@@ -25,6 +25,7 @@ from ecg_backend.errors import InputError
 from ecg_backend.ml.data import BEAT_LENGTH
 from ecg_backend.signals.input_fields import decode_text, sniff_delimiter
 
+MAX_LINE_CHARS = (BEAT_LENGTH + 1) * 64  # a label and 140 numbers, each far shorter than 64 characters
 MAX_ABS_VALUE = 1e6  # the detector refuses larger amplitudes; say so with the row number
 
 
@@ -99,10 +100,32 @@ def _is_number(cell: str) -> bool:
 
 def beats_from_csv(data: bytes | str, max_beats: int) -> np.ndarray:
     """Beats from CSV text or bytes; see the module docstring for the accepted layouts."""
-    text = decode_text(data)
+    rows, numbers = _data_rows(decode_text(data))
+    _check_count(len(rows), max_beats)
+    width = _check_widths(rows, numbers)
+    if width == BEAT_LENGTH + 1:
+        rows = [cells[1:] for cells in rows]
+    try:
+        array = np.array(rows, dtype=np.float64)
+    except ValueError:
+        _raise_first_bad_cell(rows, numbers)
+        raise
+    _check_values(array, "row", numbers)
+    return array
+
+
+def _data_rows(text: str) -> tuple[list[list[str]], list[int]]:
+    """The cells of each data row (header, blank lines and trailing delimiters dropped) and its line number.
+
+    A line longer than `MAX_LINE_CHARS` is refused before it is split into cells.
+    """
     lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not lines:
         raise InputError("the file is empty: expected one beat of 140 values per row")
+    long = next((number for number, line in lines if len(line) > MAX_LINE_CHARS), None)
+    if long is not None:
+        raise InputError(f"row {long} is longer than {MAX_LINE_CHARS} characters; a row holds one beat of "
+                         f"{BEAT_LENGTH} values", kind="too_large", details={"row": long})
     delimiter = sniff_delimiter(lines[0][1])
     decimal_comma = delimiter == ";" and "," in text and "." not in text
     reader = csv.reader((line for _, line in lines), delimiter=delimiter, skipinitialspace=True)
@@ -116,7 +139,11 @@ def beats_from_csv(data: bytes | str, max_beats: int) -> np.ndarray:
             continue
         rows.append(cells)
         numbers.append(number)
-    _check_count(len(rows), max_beats)
+    return rows, numbers
+
+
+def _check_widths(rows: list[list[str]], numbers: list[int]) -> int:
+    """The table's width (140, or 141 with a label column), the same in every row; else the row is named."""
     width = len(rows[0])
     if width not in (BEAT_LENGTH, BEAT_LENGTH + 1):
         raise InputError(f"row {numbers[0]} has {width} values; each beat needs {BEAT_LENGTH} "
@@ -128,15 +155,7 @@ def beats_from_csv(data: bytes | str, max_beats: int) -> np.ndarray:
             raise InputError(f"row {number} has {len(cells)} values; each beat needs {expected}"
                              + (" like the rows above" if number != numbers[0] else ""),
                              details={"row": number, "n_values": len(cells)})
-    if width == BEAT_LENGTH + 1:
-        rows = [cells[1:] for cells in rows]
-    try:
-        array = np.array(rows, dtype=np.float64)
-    except ValueError:
-        _raise_first_bad_cell(rows, numbers)
-        raise
-    _check_values(array, "row", numbers)
-    return array
+    return width
 
 
 def _rows(reader, lines):

@@ -27,7 +27,7 @@ from ecg_backend.input_errors import (
     InputError,
 )
 from ecg_backend.signals.input_fields import decode_text, human_bytes, parse_number
-from ecg_backend.signals.parsing import (
+from ecg_backend.signals.leads import (
     MAX_FS,
     MIN_FS,
     ParsedRecording,

@@ -263,3 +263,24 @@ def test_rel_flat_main_lead_is_422_naming_it(app, client, clinician_a, bearer, f
     csv_body = "ecg\n" + "\n".join(["0.5"] * n)
     response = _post_files(client, bearer(clinician_a), {"flat.csv": csv_body.encode()}, sampling_rate="360")
     _refused(app, response, 422, "flat")
+
+
+# ---------------------------------------------------------------------------- EDF and the beat CSV
+def test_rel_edf_upload_is_accepted(app, client, clinician_a, bearer, tmp_path, no_jobs):
+    import edfio
+
+    wave = _wave()
+    edfio.Edf([edfio.EdfSignal(wave, sampling_frequency=FS, label="MLII", physical_dimension="mV"),
+               edfio.EdfSignal(-wave, sampling_frequency=FS, label="V1", physical_dimension="mV")]).write(tmp_path / "r.edf")
+    response = _post_files(client, bearer(clinician_a), {"r.edf": (tmp_path / "r.edf").read_bytes()})
+    assert response.status_code == 202, response.get_json()
+    params = response.get_json()["params"]
+    assert params["source"] == "edf" and params["lead"] == "MLII" and params["extra_leads"] == ["V1"]
+
+
+def test_rel_beat_csv_long_row_is_refused_before_it_is_split(app, client, clinician_a, bearer):
+    body = ",".join(["0.1"] * 400_000).encode()
+    start = time.perf_counter()
+    response = client.post("/predict", data=body, content_type="text/csv", headers=bearer(clinician_a))
+    assert response.status_code == 413 and "row 1" in response.get_json()["error"]["message"]
+    assert time.perf_counter() - start < 1.0
