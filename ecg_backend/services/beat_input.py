@@ -125,7 +125,7 @@ def _data_rows(text: str) -> tuple[list[list[str]], list[int]]:
     long = next((number for number, line in lines if len(line) > MAX_LINE_CHARS), None)
     if long is not None:
         raise InputError(f"row {long} is longer than {MAX_LINE_CHARS} characters; a row holds one beat of "
-                         f"{BEAT_LENGTH} values", kind="too_large", details={"row": long})
+                         f"{BEAT_LENGTH} values", details={"row": long})
     delimiter = sniff_delimiter(lines[0][1])
     decimal_comma = delimiter == ";" and "," in text and "." not in text
     reader = csv.reader((line for _, line in lines), delimiter=delimiter, skipinitialspace=True)

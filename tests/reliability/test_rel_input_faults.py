@@ -282,5 +282,5 @@ def test_rel_beat_csv_long_row_is_refused_before_it_is_split(app, client, clinic
     body = ",".join(["0.1"] * 400_000).encode()
     start = time.perf_counter()
     response = client.post("/predict", data=body, content_type="text/csv", headers=bearer(clinician_a))
-    assert response.status_code == 413 and "row 1" in response.get_json()["error"]["message"]
+    assert response.status_code == 422 and "row 1 is longer" in response.get_json()["error"]["message"]
     assert time.perf_counter() - start < 1.0

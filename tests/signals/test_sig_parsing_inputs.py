@@ -6,7 +6,13 @@ import pytest
 
 from ecg_backend.errors import InputError, http_status
 from ecg_backend.signals import csv_input, leads, parsing
-from ecg_backend.signals.input_fields import human_bytes, parse_flag, parse_id, parse_number, parse_text
+from ecg_backend.signals.input_fields import (
+    human_bytes,
+    parse_flag,
+    parse_id,
+    parse_number,
+    parse_text,
+)
 
 FS = 360
 
