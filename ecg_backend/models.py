@@ -190,3 +190,35 @@ class Job(db.Model):
                 "progress": self.progress, "message": self.message, "error": self.error,
                 "params": self.params, "analysis_id": self.analysis_id, "created_at": iso(self.created_at),
                 "started_at": iso(self.started_at), "finished_at": iso(self.finished_at)}
+
+
+BEAT_LABELS = ("N", "S", "V", "Q")
+
+
+class LabelChange(db.Model):
+    """A person's label of a recording's beat family or of one beat: who, when, what it was and became.
+
+    Changes are replayed in order over the machine reading (`services.review`); an undone change keeps
+    its row (``undone_at``) so the review's history stays readable.
+    """
+
+    __tablename__ = "label_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    analysis_id: Mapped[int] = mapped_column(ForeignKey("analyses.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    family: Mapped[int | None] = mapped_column(default=None)  # the family labelled, or
+    beat: Mapped[int | None] = mapped_column(default=None)  # the beat labelled (row index in the reading)
+    old_label: Mapped[str | None] = mapped_column(String(1), default=None)
+    label: Mapped[str] = mapped_column(String(1))
+    undone_at: Mapped[datetime | None] = mapped_column(default=None)
+    undone_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), default=None)
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="joined")
+
+    def to_dict(self) -> dict:
+        name = (self.user.name or self.user.email) if self.user is not None else None
+        return {"id": self.id, "family": self.family, "beat": self.beat, "old_label": self.old_label,
+                "label": self.label, "user_id": self.user_id, "user_name": name,
+                "created_at": iso(self.created_at), "undone_at": iso(self.undone_at), "undone_by": self.undone_by}

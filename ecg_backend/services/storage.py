@@ -51,8 +51,7 @@ def recording_leads(parsed: ParsedRecording) -> tuple[list[np.ndarray], list[sto
     if parsed.extra_leads is not None:
         columns += [parsed.extra_leads[:, i] for i in range(parsed.extra_leads.shape[1])]
     names = [parsed.lead] + list(parsed.extra_names)[:len(columns) - 1]
-    known = getattr(parsed, "lead_info", None) or {}
-    return columns, [store.LeadInfo(name=name, **known.get(name, {})) for name in names]
+    return columns, [store.LeadInfo(name=name, **parsed.lead_info.get(name, {})) for name in names]
 
 
 def save_job_input(parsed: ParsedRecording) -> str:

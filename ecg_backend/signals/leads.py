@@ -33,6 +33,9 @@ class ParsedRecording:
     # and their names; None / [] for a one-lead upload or with single_lead.
     extra_leads: np.ndarray | None = None
     extra_names: list = field(default_factory=list)
+    # What the record says of each lead, by name: {"unit", "gain", "baseline"} (WFDB headers), so the stored
+    # signal keeps the record's own integer samples.
+    lead_info: dict = field(default_factory=dict)
 
 
 def check_fs(fs, name: str = "sampling_rate") -> float:

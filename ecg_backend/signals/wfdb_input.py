@@ -215,9 +215,22 @@ def _read_wfdb(folder: str, record: str, lead, fs: float, single_lead: bool = Fa
     signal, extra = _read_wfdb_leads(path, channels, index, header.sig_len, header.fmt, folder)
     annotations = _annotations(path)
     if single_lead:
-        return finish(signal, fs, names, index, source="wfdb", annotations=annotations)
-    return finish(signal, fs, names, index, source="wfdb", annotations=annotations, out=extra,
-                  columns=lambda i: extra[:, i - (i > index)])
+        parsed = finish(signal, fs, names, index, source="wfdb", annotations=annotations)
+    else:
+        parsed = finish(signal, fs, names, index, source="wfdb", annotations=annotations, out=extra,
+                        columns=lambda i: extra[:, i - (i > index)])
+    parsed.lead_info = _lead_info(header, names)
+    return parsed
+
+
+def _lead_info(header, names: list[str]) -> dict:
+    """Unit, gain and baseline of each lead as the header gives them (gain 0 means uncalibrated: none)."""
+    info = {}
+    for i, name in enumerate(names):
+        gain = float((header.adc_gain or [0] * len(names))[i] or 0)
+        info[name] = {"unit": str((header.units or [""] * len(names))[i] or "mV"), "gain": gain if gain > 0 else None,
+                      "baseline": int((header.baseline or [0] * len(names))[i] or 0)}
+    return info
 
 
 def _samples_in_files(folder: str, header) -> int:

@@ -101,6 +101,18 @@ EXPECTED = {
     ("GET", "/api/v1/jobs/<job_id>"): api_own(200),
     ("GET", "/api/v1/jobs"): api_user(200),
     ("GET", "/api/v1/recordings/<int:analysis_id>/signal"): api_own(200),
+    ("GET", "/api/v1/recordings/<int:analysis_id>/families"): api_own(200),
+    ("PATCH", "/api/v1/recordings/<int:analysis_id>/families/<int:family>"): api_own(200),
+    ("PATCH", "/api/v1/recordings/<int:analysis_id>/beats/<int:index>"): api_own(200),
+    ("GET", "/api/v1/recordings/<int:analysis_id>/labels"): api_own(200),
+    ("DELETE", "/api/v1/recordings/<int:analysis_id>/labels/<int:change_id>"): api_own(200),
+    ("GET", "/api/v1/recordings/<int:analysis_id>/events"): api_own(200),
+    ("GET", "/api/v1/recordings/<int:analysis_id>/beats"): api_own(200),
+    ("GET", "/api/v1/recordings/<int:analysis_id>/reference"): api_own(200),
+    ("GET", "/api/v1/recordings/<int:analysis_id>/beats.csv"): api_own(200),
+    ("GET", "/api/v1/recordings/<int:analysis_id>/events.csv"): api_own(200),
+    ("GET", "/api/v1/recordings/<int:analysis_id>/annotations.zip"): api_own(200),
+    ("GET", "/api/v1/recordings/<int:analysis_id>/report.pdf"): api_own(200),
     # Pages
     ("GET", "/"): page_user(200),
     ("GET", "/patients"): page_user(200),
@@ -123,6 +135,10 @@ EXPECTED = {
     ("GET", "/recordings/new"): page_user(200),
     ("GET", "/recordings/<int:analysis_id>"): page_own(200),
     ("GET", "/recordings/<int:analysis_id>/data.json"): page_own(200),
+    ("GET", "/recordings"): page_user(200),
+    ("GET", "/recordings/<int:analysis_id>/overview.json"): page_own(200),
+    ("GET", "/recordings/<int:analysis_id>/delete"): page_own(200),
+    ("POST", "/recordings/<int:analysis_id>/delete"): page_own(303, "POST"),
     ("GET", "/account"): page_user(200),
     ("POST", "/account/password"): page_user(422, "POST"),  # an empty form: nothing changes for anyone
     ("GET", "/account/tokens"): page_user(200),
@@ -162,10 +178,15 @@ class World:
             owner = get_user(self.a.id)
             patient = create_patient(owner, {"name": "Ada Owner"})
             ids = {"patient_id": patient.id, "user_id": self.victim.id, "number": 1, "filename": "css/app.css"}
-            if "analysis_id" in needed and rule.startswith("/api/v1/recordings/"):
+            if "analysis_id" in needed and rule.startswith(("/api/v1/recordings/", "/recordings/")):
                 from tests.web.recording_fixtures import stored_recording
 
                 ids["analysis_id"] = stored_recording(self.app, owner.id, patient_id=patient.id)
+                ids.update(family=0, index=0)
+                if "change_id" in needed:
+                    from ecg_backend.services.review import label_beat
+
+                    ids["change_id"] = label_beat(owner, ids["analysis_id"], 1, {"label": "V"})["change"]["id"]
             elif "analysis_id" in needed:
                 ids["analysis_id"] = analyse_beats(owner, beats, patient_id=patient.id, source="api")[1].id
             if "token_id" in needed:
@@ -254,6 +275,8 @@ def _request_args(method: str, rule: str, ids: dict, beat: list) -> dict:
         ("PATCH", "/api/v1/users/<int:user_id>"): {"is_active": True},
         ("POST", "/api/v1/recordings"): {"signal": [0.0] * 3600, "sampling_rate": 360,
                                          "patient_id": ids["patient_id"]},
+        ("PATCH", "/api/v1/recordings/<int:analysis_id>/families/<int:family>"): {"label": "V"},
+        ("PATCH", "/api/v1/recordings/<int:analysis_id>/beats/<int:index>"): {"label": "V"},
     }
     forms = {
         ("POST", "/patients/new"): {"name": f"Form patient {n}"},

@@ -1,6 +1,8 @@
 """A stored recording analysis made through the API (upload, job, result), for the recording tests."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from tests.signals.helpers import synthetic_ecg, wait_for_job
@@ -8,8 +10,10 @@ from tests.signals.helpers import synthetic_ecg, wait_for_job
 FS = 250
 
 
+@lru_cache(maxsize=8)
 def two_lead_upload(seconds: float = 40.0, seed: int = 3) -> dict:
-    """JSON upload of a synthetic two-lead ECG (the second lead a scaled copy), rounded to 4 decimals."""
+    """JSON upload of a synthetic two-lead ECG (the second lead a scaled copy), rounded to 4 decimals.
+    Shared between tests (simulating it takes a second): do not change it."""
     signal, _ = synthetic_ecg(seconds=seconds, fs=float(FS), seed=seed)
     first = np.round(signal, 4)
     return {"signal": [first.tolist(), np.round(-0.5 * signal, 4).tolist()], "sampling_rate": FS}
@@ -24,8 +28,10 @@ def upload_recording(client, headers: dict, payload: dict) -> int:
     return job["analysis_id"]
 
 
-def stored_recording(app, owner_id: int, payload: dict | None = None, patient_id: int | None = None) -> int:
-    """A recording analysed the way its job does it, synchronously: stored input, Job row, job body."""
+def stored_recording(app, owner_id: int, payload: dict | None = None, patient_id: int | None = None,
+                     annotations: dict | None = None) -> int:
+    """A recording analysed the way its job does it, synchronously: stored input, Job row, job body;
+    ``annotations`` ({"sample", "symbol"}) as if a WFDB .atr had come with the upload."""
     from ecg_backend.services import jobs, recordings, storage
     from ecg_backend.services.users import get_user
     from ecg_backend.signals.parsing import parse_json_signal
@@ -33,6 +39,7 @@ def stored_recording(app, owner_id: int, payload: dict | None = None, patient_id
     payload = payload or two_lead_upload(seconds=20)
     with app.app_context():
         parsed = parse_json_signal(payload)
+        parsed.annotations = annotations
         path = storage.save_job_input(parsed)
         job = jobs.create_job(get_user(owner_id), "recording", {"sampling_rate": parsed.fs, "lead": parsed.lead},
                               input_path=path, patient_id=patient_id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -152,3 +153,24 @@ def test_someone_elses_delete_keeps_the_files(app, client, clinician_a, clinicia
     with app.app_context():
         assert len(os.listdir(os.path.join(storage.storage_root(), "recordings"))) == 1
     assert client.get(f"/api/v1/recordings/{analysis_id}/signal", headers=bearer(clinician_a)).status_code == 200
+
+
+def test_a_wfdb_upload_is_stored_as_its_own_16_bit_samples_with_its_annotations(app, tmp_path):
+    import wfdb
+
+    from ecg_backend.services import storage
+    from ecg_backend.signals import parsing
+
+    folder = Path(__file__).resolve().parents[1] / "fixtures" / "mitdb"
+    files = {f"119{ext}": (folder / f"119{ext}").read_bytes() for ext in (".hea", ".dat", ".atr")}
+    parsed = parsing.parse_upload(files, str(tmp_path / "uploads"))
+    with app.app_context():
+        signal = store.open_signal(storage.save_job_input(parsed))
+    record = wfdb.rdrecord(str(folder / "119"), physical=False)
+    assert signal.is_digital and [lead.name for lead in signal.leads] == record.sig_name
+    assert [lead.gain for lead in signal.leads] == record.adc_gain
+    np.testing.assert_array_equal(signal.array("samples"), record.d_signal)
+    np.testing.assert_array_equal(signal.lead(0, np.float64), parsed.signal)
+    reference = wfdb.rdann(str(folder / "119"), "atr")
+    samples, symbols = signal.annotations()
+    assert samples.tolist() == reference.sample.tolist() and symbols == reference.symbol
