@@ -140,5 +140,5 @@ add_paths({
                       "404": {"$ref": "#/components/responses/NotFound"}}}},
 })
 
-from ecg_backend.api import recording_data  # noqa: E402,F401  (its routes register on bp)
-from ecg_backend.api import recording_report  # noqa: E402,F401  (its route registers on bp)
+# the routes of these modules register on bp
+from ecg_backend.api import recording_data, recording_exports, recording_report  # noqa: F401

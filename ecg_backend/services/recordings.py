@@ -10,8 +10,8 @@ from sqlalchemy import select
 from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Analysis, Job, User
-from ecg_backend.services import idempotency, jobs, storage
-from ecg_backend.services.analyses import get_analysis, save_analysis
+from ecg_backend.services import idempotency, jobs, review, storage
+from ecg_backend.services.analyses import save_analysis
 from ecg_backend.services.patients import get_patient
 from ecg_backend.signals import store
 from ecg_backend.signals.parsing import ParsedRecording
@@ -154,6 +154,7 @@ def _analyse_saved_recording(job, progress) -> int:
     del extra
     folder = storage.keep_job_input(job.input_path)
     try:
+        review.save_machine_reading(result, storage.absolute(folder))
         analysis = Analysis(
             owner_id=job.owner_id, patient_id=job.patient_id, kind="recording", source="recording",
             filename=params.get("filename"), n_beats=result.summary["n_beats"],
@@ -193,12 +194,10 @@ def downsample_trace(signal: np.ndarray, fs: float, max_points: int = MAX_TRACE_
 
 
 def recording_result(result, signal: np.ndarray, fs: float, lead: str | None) -> dict:
-    """JSON for the Analysis row: summary, per-beat columns, unusable segments, rhythm episodes without
-    separable beats (ventricular flutter), runs of fast anomalous beats, trace and beat details."""
+    """JSON for the Analysis row: what follows from the labels (`review.reading_json`: summary, per-beat
+    columns, families, events, hours, runs), unusable segments, rhythm episodes without separable beats
+    (ventricular flutter), the typical beat, trace and details of the highest-scoring beats."""
     table = result.beats
-    beats = {col: (_round(table[col], 5) if table[col].dtype.kind == "f" else table[col].tolist())
-             for col in ("r_peak", "time_s", "rr_s", "score", "confidence", "morph_distance", "ae_error")}
-    beats["is_anomaly"] = [bool(v) for v in table["is_anomaly"]]
     order = np.argsort(-table["score"].to_numpy())[:MAX_DETAIL_BEATS] if len(table) else []
     details = []
     for i in order:
@@ -209,12 +208,10 @@ def recording_result(result, signal: np.ndarray, fs: float, lead: str | None) ->
                                and np.isfinite(result.reconstruction[i]).all() else None),
         })
     return {
-        "summary": result.summary,
+        **review.reading_json(result),
         "lead": lead,
         "segments": result.segments,
         "episodes": result.episodes,
-        "runs": result.runs,
-        "beats": beats,
         "template": _round(result.template, 4) if result.template is not None else None,
         "details": details,
         "trace": downsample_trace(np.asarray(signal, dtype=np.float64), fs),
@@ -225,20 +222,12 @@ DEFAULT_WINDOW_S = 10.0
 DEFAULT_POINTS = 2000
 
 
-def get_recording(owner: User, analysis_id: int) -> Analysis:
-    """The owner's recording analysis, or 404 (other users' ids and beat analyses alike)."""
-    analysis = get_analysis(owner, analysis_id)
-    if analysis.kind != "recording":
-        raise InputError(f"analysis {analysis_id} is not a recording", status=404)
-    return analysis
-
-
 def signal_window(owner: User, analysis_id: int, start: float | None, end: float | None,
                   points: int | None) -> dict:
     """Every lead of a stored recording between ``start`` and ``end`` seconds (default: the first
     DEFAULT_WINDOW_S s), exact or as a min/max envelope of at most ``points`` values per lead
     (`store.StoredSignal.window`)."""
-    signal = storage.open_recording_signal(get_recording(owner, analysis_id))
+    signal = storage.open_recording_signal(review.get_recording(owner, analysis_id))
     start = 0.0 if start is None else start
     if start >= signal.duration_s:
         raise InputError(f"start is beyond the recording's end ({signal.duration_s:.3f} s)", status=422,

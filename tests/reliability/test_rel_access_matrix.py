@@ -137,6 +137,8 @@ EXPECTED = {
     ("GET", "/recordings/<int:analysis_id>/data.json"): page_own(200),
     ("GET", "/recordings"): page_user(200),
     ("GET", "/recordings/<int:analysis_id>/overview.json"): page_own(200),
+    ("GET", "/recordings/<int:analysis_id>/family_shapes.json"): page_own(200),
+    ("GET", "/recordings/<int:analysis_id>/reference.json"): page_own(200),
     ("GET", "/recordings/<int:analysis_id>/delete"): page_own(200),
     ("POST", "/recordings/<int:analysis_id>/delete"): page_own(303, "POST"),
     ("GET", "/account"): page_user(200),
