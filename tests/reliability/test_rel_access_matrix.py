@@ -275,7 +275,7 @@ def _request_args(method: str, rule: str, ids: dict, beat: list) -> dict:
         ("POST", "/api/v1/users"): {"email": f"new{n}@example.com", "password": "a-long-password-1",
                                     "name": "New", "role": "clinician"},
         ("PATCH", "/api/v1/users/<int:user_id>"): {"is_active": True},
-        ("POST", "/api/v1/recordings"): {"signal": [0.0] * 3600, "sampling_rate": 360,
+        ("POST", "/api/v1/recordings"): {"signal": [float(i % 300 == 0) for i in range(3600)], "sampling_rate": 360,
                                          "patient_id": ids["patient_id"]},
         ("PATCH", "/api/v1/recordings/<int:analysis_id>/families/<int:family>"): {"label": "V"},
         ("PATCH", "/api/v1/recordings/<int:analysis_id>/beats/<int:index>"): {"label": "V"},
