@@ -19,7 +19,7 @@ from flask import current_app
 
 from ecg_backend.errors import InputError
 from ecg_backend.signals import store
-from ecg_backend.signals.parsing import ParsedRecording
+from ecg_backend.signals.leads import ParsedRecording
 
 STORAGE_ENV = "ECG_STORAGE_DIR"
 SIGNAL_FILE = "signal" + store.SUFFIX
