@@ -10,7 +10,13 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
-from tests.ui.conftest import SAMPLE, analysis_id_of, create_patient, post_form, upload_csv
+from tests.ui.conftest import (
+    SAMPLE,
+    analysis_id_of,
+    create_patient,
+    post_form,
+    upload_csv,
+)
 
 
 def beats_csv(n: int, flag_every: int = 9) -> bytes:

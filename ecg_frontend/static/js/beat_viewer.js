@@ -120,10 +120,11 @@
   BeatViewer.prototype.wire = function () {
     var self = this;
     document.addEventListener("click", function (event) {
-      var link = event.target.closest("[data-open-beat]");
+      var link = event.target.closest("[data-open-beat], #beat-table a");
       if (link) {
         event.preventDefault();
-        self.open(parseInt(link.getAttribute("data-open-beat"), 10), true);
+        var row = link.closest("tr");
+        self.open(parseInt(link.getAttribute("data-open-beat") || row.getAttribute("data-number"), 10), true);
         return;
       }
       var nav = event.target.closest("[data-nav]");
@@ -157,6 +158,14 @@
     }
   };
 
+  // Sort keys of a beat table row, read from what the row shows.
+  var SORT_KEYS = {
+    number: function (row) { return Number(row.getAttribute("data-number")); },
+    score: function (row) { return Number(row.cells[1].textContent); },
+    confidence: function (row) { var v = parseFloat(row.cells[2].textContent); return isNaN(v) ? -1 : v; },
+    verdict: function (row) { return row.classList.contains("flagged") ? 1 : 0; }
+  };
+
   function sortable(table) {
     var body = table.tBodies[0];
     table.querySelectorAll("button[data-sort]").forEach(function (button) {
@@ -166,13 +175,15 @@
         var ascending = th.getAttribute("aria-sort") !== "ascending";
         table.querySelectorAll("th[aria-sort]").forEach(function (h) { h.removeAttribute("aria-sort"); });
         th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-        var rows = Array.prototype.slice.call(body.rows);
+        var keyOf = SORT_KEYS[key], number = SORT_KEYS.number;
+        var rows = Array.prototype.map.call(body.rows, function (row) { return [keyOf(row), number(row), row]; });
         rows.sort(function (a, b) {
-          var d = Number(a.getAttribute("data-" + key)) - Number(b.getAttribute("data-" + key));
-          if (d === 0) { d = Number(a.getAttribute("data-number")) - Number(b.getAttribute("data-number")); }
+          var d = (a[0] - b[0]) || (a[1] - b[1]);
           return ascending ? d : -d;
         });
-        rows.forEach(function (row) { body.appendChild(row); });
+        var ordered = document.createDocumentFragment();
+        rows.forEach(function (item) { ordered.appendChild(item[2]); });
+        body.appendChild(ordered);
       });
     });
   }
