@@ -132,6 +132,7 @@ def reset_password(user_id: int, password: str) -> PasswordReset:
     """
     user = get_user(user_id)
     user.password_hash = hash_password(password)
+    user.must_change_password = False  # the password generated at first start is no longer in use
     revoked = _revoke_tokens(user.id)
     db.session.commit()
     return PasswordReset(user, revoked)
@@ -141,18 +142,14 @@ def change_password(user: User, current: str, new: str) -> PasswordReset:
     """A person changing their own password: the current one first, then a reset (``reset_password``).
 
     Every other session of the account is signed out and its API tokens are revoked, exactly as on a
-    reset; the caller re-binds its own session. Clears ``must_change_password``.
+    reset (which also clears ``must_change_password``); the caller re-binds its own session.
     """
     if not check_password_hash(user.password_hash or _dummy_hash(), current or ""):
         raise InputError("The current password is not right.", status=422, details={"field": "current_password"})
     if new == current:
         raise InputError("Choose a new password that differs from the current one.", status=422,
                          details={"field": "new_password"})
-    reset = reset_password(user.id, new)
-    if reset.user.must_change_password:
-        reset.user.must_change_password = False
-        db.session.commit()
-    return reset
+    return reset_password(user.id, new)
 
 
 def count_users() -> int:

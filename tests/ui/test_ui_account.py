@@ -146,3 +146,13 @@ def test_ui_must_change_password_migration_keeps_every_row(tmp_path):
         assert not flag and counts == [1, 1] and after == [1, 1]
     finally:
         dispose_app(app)
+
+
+def test_ui_any_reset_of_the_first_admin_clears_the_flag(ui_app, monkeypatch):
+    from ecg_backend.services import users
+
+    ui_app.config["ADMIN_PASSWORD"] = None
+    with ui_app.app_context():
+        admin = users.ensure_admin(ui_app)
+        users.reset_password(admin.id, NEW_PASSWORD)  # e.g. `flask users set-password`
+        assert users.get_user(admin.id).must_change_password is False
