@@ -5,13 +5,14 @@ The rules read the beat table only (columns of `scoring.combine` plus the noise 
 re-run them on a stored reading:
 
 - Q: a beat whose surroundings look like noise (the quality windows within `stages.NOISE_SPAN_S` of its R
-  have little QRS spikiness or an artefact's swing) and whose shape is unlike the dominant beat; a beat the
-  R-R pattern cannot place (a detection closer than ``q_min_rr_s`` to the previous beat) with a strange
-  shape too. Noise that makes a QRS look different is the commonest false ventricular flag.
+  have little QRS spikiness, below ``q_spikiness``; or, if ``q_swing`` is set, an artefact's swing: off by
+  default, because a large ventricular beat swings its window as much) and whose shape is unlike the
+  dominant beat; a beat the R-R pattern cannot place (a detection closer than ``q_min_rr_s`` to the previous
+  beat) with a strange shape too.
 - V: score above the operating point (`scoring`: far from the dominant shape, wide, often premature).
 - S: premature against the local rhythm (R-R ratio below ``s_max_rr_ratio``) with a shape near the
-  dominant beat's, followed by a longer interval (ectopic atrial beats reset the sinus node, so the next
-  R-R is longer than the premature one).
+  dominant beat's, not followed by a much shorter interval (ectopic atrial beats reset the sinus node), in a
+  regular rhythm (`irregularity` at most ``s_max_irregularity``: in atrial fibrillation "early" means nothing).
 - N: everything else.
 
 Thresholds were chosen on the even-indexed MIT-BIH development records and checked on the odd ones (see
@@ -25,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 LABELS = ("N", "S", "V", "Q")
+IRREGULAR_BEATS = 16
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,13 @@ class ClassRules:
     """Thresholds of the label-free beat classes (see the module docstring)."""
 
     q_spikiness: float = 5.0
-    q_swing: float = 2.5
+    q_swing: float = float("inf")
     q_min_distance: float = 2.0
     q_min_rr_s: float = 0.18
     s_max_rr_ratio: float = 0.85
     s_max_distance: float = 3.0
-    s_min_next_ratio: float = 1.0
+    s_min_next_ratio: float = 0.9
+    s_max_irregularity: float = 0.15
 
 
 def noisy_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
@@ -52,15 +55,26 @@ def noisy_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.nda
     return (noisy | too_close) & (dist > rules.q_min_distance)
 
 
+def irregularity(rr: np.ndarray, beats: int = IRREGULAR_BEATS) -> np.ndarray:
+    """Per beat: the median over ``beats`` beats around it of |R-R change| / R-R (high in atrial
+    fibrillation, where "premature" says nothing; NaN R-R are skipped)."""
+    rr = np.asarray(rr, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = np.abs(np.diff(rr, prepend=np.nan)) / rr
+    return pd.Series(change).rolling(beats, center=True, min_periods=4).median().to_numpy()
+
+
 def premature_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
-    """Beats early against the local rhythm and followed by a longer interval (the S rhythm rule)."""
+    """Beats early against the local rhythm, followed by a longer interval, in a rhythm regular enough for
+    "early" to mean something (the S rhythm rule)."""
     ratio = table["rr_ratio"].to_numpy()
     rr = table["rr_s"].to_numpy()
     next_rr = np.append(rr[1:], np.nan)
     with np.errstate(invalid="ignore"):
         early = ratio < rules.s_max_rr_ratio
         longer_after = ~(next_rr < rules.s_min_next_ratio * rr)  # NaN (unknown) does not veto
-    return early & longer_after
+        regular = ~(irregularity(rr) > rules.s_max_irregularity)
+    return early & longer_after & regular
 
 
 def classify_beats(table: pd.DataFrame, operating_point: float, rules: ClassRules = ClassRules()) -> np.ndarray:

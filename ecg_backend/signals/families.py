@@ -19,9 +19,6 @@ MAX_FAMILIES = 16
 FIT_BEATS = 4000
 BEATS_PER_FAMILY = 25  # fewer families for short recordings: about one per this many beats, at least 2
 EXTRA_LEAD_WEIGHT = 0.7
-# centres closer than this many typical beat-to-own-centre distances are one family (k-means splits the
-# dominant shape of a clean recording into many near-identical groups otherwise)
-MERGE_DISTANCE = 2.0
 
 
 @dataclass
@@ -60,6 +57,15 @@ def _scaled(wave: np.ndarray, ok: np.ndarray | None = None) -> np.ndarray:
 
 def fit_families(features: np.ndarray, seed: int = 0) -> FamilyModel:
     """Cluster beat shapes into at most MAX_FAMILIES families, numbered by size (0 = the largest)."""
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    # the matrices are small (thousands x ~100 x 16): a threaded BLAS spends more on waking threads than it
+    # saves, ten times more on a busy two-core machine
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_families(features, seed)
+
+
+def _fit_families(features: np.ndarray, seed: int) -> FamilyModel:
     n = len(features)
     if n == 0:
         return FamilyModel(np.zeros(0, np.int64), np.zeros((0, 0), np.float32), np.zeros((0, 0), np.float32))
@@ -67,7 +73,7 @@ def fit_families(features: np.ndarray, seed: int = 0) -> FamilyModel:
     rng = np.random.default_rng(seed)
     fit = features if n <= FIT_BEATS else features[np.sort(rng.choice(n, FIT_BEATS, replace=False))]
     k = min(k, len(np.unique(fit, axis=0)))
-    centres = merge_close(fit.astype(np.float64), kmeans(fit.astype(np.float64), k, rng)).astype(np.float32)
+    centres = kmeans(fit.astype(np.float64), k, rng).astype(np.float32)
     distance = centre_distances(features, centres)
     family = np.argmin(distance, axis=1)
     sizes = np.bincount(family, minlength=k)
@@ -81,7 +87,7 @@ def fit_families(features: np.ndarray, seed: int = 0) -> FamilyModel:
                        centres=centres)
 
 
-def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 20) -> np.ndarray:
+def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 15) -> np.ndarray:
     """k-means++ seeding (each next centre drawn with probability proportional to the squared distance to the
     nearest chosen one) and Lloyd iterations; returns the (k, d) centres."""
     centres = [x[rng.integers(len(x))]]
@@ -101,26 +107,6 @@ def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 20
             break
         centres = moved
     return centres
-
-
-def merge_close(x: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Merge centres closer than MERGE_DISTANCE typical distances of a beat to its own centre (the pair
-    nearest first; the merged centre is the mean of both groups)."""
-    distance = centre_distances(x, centres).astype(np.float64)
-    assign = np.argmin(distance, axis=1)
-    typical = float(np.median(distance[np.arange(len(x)), assign])) or 1.0
-    groups = [x[assign == j] for j in range(len(centres))]
-    groups = [g for g in groups if len(g)]
-    while len(groups) > 1:
-        means = np.array([g.mean(axis=0) for g in groups])
-        pair = centre_distances(means, means).astype(np.float64)
-        np.fill_diagonal(pair, np.inf)
-        i, j = np.unravel_index(np.argmin(pair), pair.shape)
-        if pair[i, j] >= MERGE_DISTANCE * typical:
-            break
-        groups[i] = np.concatenate([groups[i], groups[j]])
-        del groups[j]
-    return np.array([g.mean(axis=0) for g in groups])
 
 
 def centre_distances(features: np.ndarray, centres: np.ndarray, block: int = 20_000) -> np.ndarray:
