@@ -30,9 +30,21 @@ from pathlib import Path
 
 import numpy as np
 
-from ecg_backend.signals.ec57 import class_counts, false_v, format_classes, noise_outcome, reader_labels
-from ecg_backend.signals.mitdb import (NORMAL_SYMBOLS, VEB_SYMBOLS, default_mitdb_dir, list_records,
-                                       match_peaks, read_record)
+from ecg_backend.signals.ec57 import (
+    class_counts,
+    false_v,
+    format_classes,
+    noise_outcome,
+    reader_labels,
+)
+from ecg_backend.signals.mitdb import (
+    NORMAL_SYMBOLS,
+    VEB_SYMBOLS,
+    default_mitdb_dir,
+    list_records,
+    match_peaks,
+    read_record,
+)
 from ecg_backend.signals.reading import save_reading
 from ecg_backend.signals.review import apply_labels
 

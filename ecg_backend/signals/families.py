@@ -37,22 +37,25 @@ class FamilyModel:
 
 
 def shape_features(wave: np.ndarray, extra_waves: list | None = None, extra_ok: list | None = None) -> np.ndarray:
-    """Per beat: its waveforms in all leads, each lead over its typical R amplitude, side by side (float32)."""
-    parts = [_scaled(wave)]
+    """Per beat: its waveforms in all leads, each lead over its typical R amplitude, side by side (float32,
+    filled lead by lead: no float64 copy of all leads at once, ~250 MB less at 24 h)."""
+    leads = [(wave, None, 1.0)]
     for w, ok in zip(extra_waves or [], extra_ok or []):
         ok = np.asarray(ok, dtype=bool)
-        if ok.sum() < 2:
-            continue
-        scaled = _scaled(w, ok)
-        scaled[~ok] = np.median(scaled[ok], axis=0)
-        parts.append(EXTRA_LEAD_WEIGHT * scaled)
-    return np.concatenate(parts, axis=1).astype(np.float32) if len(wave) else np.zeros((0, 0), np.float32)
-
-
-def _scaled(wave: np.ndarray, ok: np.ndarray | None = None) -> np.ndarray:
-    ref = wave if ok is None else wave[ok]
-    scale = float(np.median(np.max(np.abs(ref), axis=1))) if len(ref) else 1.0
-    return wave / (scale if scale > 1e-12 else 1.0)
+        if ok.sum() >= 2:
+            leads.append((w, ok, EXTRA_LEAD_WEIGHT))
+    if len(wave) == 0:
+        return np.zeros((0, 0), np.float32)
+    width = wave.shape[1]
+    out = np.empty((len(wave), width * len(leads)), np.float32)
+    for i, (w, ok, weight) in enumerate(leads):
+        part = out[:, i * width:(i + 1) * width]
+        ref = w if ok is None else w[ok]
+        scale = float(np.median(np.max(np.abs(ref), axis=1))) if len(ref) else 1.0
+        np.multiply(w, weight / (scale if scale > 1e-12 else 1.0), out=part, casting="same_kind")
+        if ok is not None:
+            part[~ok] = np.median(part[ok], axis=0)
+    return out
 
 
 def fit_families(features: np.ndarray, seed: int = 0) -> FamilyModel:

@@ -109,9 +109,10 @@ def apply_labels(analysis: RecordingAnalysis, families: dict | None = None,
 
 
 def finish_reading(analysis: RecordingAnalysis, reviewed: dict | None = None,
-                   rules: EventRules = EventRules()) -> RecordingAnalysis:
+                   rules: EventRules | None = None) -> RecordingAnalysis:
     """Recompute everything that follows from the labels: is_anomaly, families table, runs, events, hour table
-    and the summary's counts."""
+    and the summary's counts (events with ``rules``, default `events.EventRules()`)."""
+    rules = rules or EventRules()
     table = analysis.beats
     labels = table["label"].to_numpy(dtype=object)
     table["is_anomaly"] = np.isin(labels, ["S", "V"])

@@ -18,10 +18,26 @@ import pandas as pd
 from ecg_backend.ml.data import BEAT_LENGTH
 from ecg_backend.signals.beats import bandpass, detect_r_peaks, segment_beats
 from ecg_backend.signals.parsing import MAX_FS, MIN_FS
-from ecg_backend.signals.quality import (WINDOW_S, QualityReport, assess_quality, fill_gaps, flutter_leakage,
-                                         flutter_windows)
-from ecg_backend.signals.scoring import (MORPH_POINTS, WAVE_POINTS, WAVE_POST_S, WAVE_PRE_S, BeatFeatures,
-                                         beat_waveform, combine, context_features, may_be_flagged, qrs_morphology)
+from ecg_backend.signals.quality import (
+    WINDOW_S,
+    QualityReport,
+    assess_quality,
+    fill_gaps,
+    flutter_leakage,
+    flutter_windows,
+)
+from ecg_backend.signals.scoring import (
+    MORPH_POINTS,
+    WAVE_POINTS,
+    WAVE_POST_S,
+    WAVE_PRE_S,
+    BeatFeatures,
+    beat_waveform,
+    combine,
+    context_features,
+    may_be_flagged,
+    qrs_morphology,
+)
 
 CHUNK_S = 300.0
 PAD_S = 5.0

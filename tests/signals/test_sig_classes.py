@@ -42,7 +42,7 @@ def test_sig_classes_of_inserted_beats(simulated):
 
 
 def test_sig_events_of_inserted_patterns(simulated):
-    analysis, peaks, kinds = simulated
+    analysis, peaks, _ = simulated
     events = analysis.events
     t = peaks / FS
     kinds_found = events["type"].tolist()
@@ -177,7 +177,7 @@ def test_sig_pause_rate_events_and_gaps_by_hand():
 
 
 def test_sig_noise_burst_beats_are_not_ventricular(untrained):
-    signal, peaks, _ = beat_train("N" * 200, fs=FS, seed=5)
+    signal, _, _ = beat_train("N" * 200, fs=FS, seed=5)
     rng = np.random.default_rng(1)
     a, b = int(60 * FS), int(64 * FS)
     signal[a:b] += rng.normal(0, 0.8, b - a)
