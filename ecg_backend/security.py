@@ -137,13 +137,15 @@ def init_app(app: Flask) -> None:
 # --- files: patients' data stays readable by the service's own user only ----------------------------
 
 def protect_files(app: Flask) -> None:
-    """Make the instance folder and the upload area 0700 (created if missing): the SQLite database, the
-    secret key and saved recordings inside them are unreadable to other users of the machine, whatever
-    the umask. Folders owned by someone else (a mounted volume) are left as they are."""
+    """Make the instance folder, the upload area and the recordings' storage root 0700 (created if
+    missing): the SQLite database, the secret key and saved recordings inside them are unreadable to other
+    users of the machine, whatever the umask. Folders owned by someone else (a mounted volume) are left
+    as they are."""
     from ecg_backend.services.recordings import upload_dir
+    from ecg_backend.services.storage import storage_root
 
     with app.app_context():
-        folders = (app.instance_path, upload_dir())
+        folders = (app.instance_path, upload_dir(), storage_root())
     for folder in folders:
         os.makedirs(folder, mode=PRIVATE_DIR, exist_ok=True)
         _chmod_own(folder, PRIVATE_DIR)
