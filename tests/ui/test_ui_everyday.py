@@ -439,5 +439,10 @@ def test_ui_beat_table_fits_a_phone_without_sideways_scrolling(live, browser, bi
         inner = browser.execute_script(
             "var w = document.querySelector('.beat-table-wrap'); return w.scrollWidth - w.clientWidth;")
         assert inner <= 1, f"the beat table scrolls sideways by {inner}px at 390 px"
+        for page in ("/account", "/account/tokens", "/analyse", "/patients/new"):
+            browser.get(live.url + page)
+            wait_for(browser, lambda d: d.execute_script("return document.readyState") == "complete")
+            assert no_sideways_scroll(browser) <= 1, f"{page} scrolls sideways at 390 px"
+        full_page_screenshot(browser, "everyday-390-patient-form.png")
     finally:
         browser.set_window_size(size["width"], size["height"])
