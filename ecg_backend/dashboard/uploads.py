@@ -52,6 +52,12 @@ def analyse_upload(owner: User, upload, patient_id_text: str | None) -> Analysis
     return analyse_csv(owner, upload.read(), filename=name, patient_id=patient_id)
 
 
+def recording_file_message(name: str) -> str:
+    """What the Analyse page says about a recording file (the page's script says it before uploading)."""
+    return (f"“{name}” looks like a long recording (WFDB, EDF, JSON or zip), not a file of cut beats. "
+            "Upload it on the Recordings page, which finds the beats for you.")
+
+
 def check_beats_file(name: str) -> None:
     """Refuse, before reading, a file that is not a CSV of beats; point recordings to the Recordings page."""
     extension = Path(name).suffix.lower()
@@ -61,9 +67,7 @@ def check_beats_file(name: str) -> None:
         details = {"field": "file"}
         if "dashboard.recording_new" in current_app.view_functions:
             details["recordings_url"] = url_for("dashboard.recording_new")
-        raise InputError(f"“{name}” looks like a long recording (WFDB, EDF, JSON or zip), not a file of cut beats. "
-                         "Upload it on the Recordings page, which finds the beats for you.", status=415,
-                         details=details)
+        raise InputError(recording_file_message(name), status=415, details=details)
     raise InputError(f"“{name}” is not a CSV file. Upload a .csv with one beat per row (140 values).", status=415,
                      details={"field": "file"})
 

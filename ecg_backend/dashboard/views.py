@@ -8,7 +8,16 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from flask import Response, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from ecg_backend import static_assets
@@ -41,7 +50,14 @@ def _upload_failed(form: AnalyseForm, exc: InputError):
     if _scripted():
         return jsonify(error_body(exc)), http_status(exc)
     link = exc.details.get("recordings_url") if isinstance(exc.details, dict) else None
-    return render_template("analyses/new.html", form=form, error=exc.message, error_link=link), http_status(exc)
+    return _analyse_page(form, exc.message, link), http_status(exc)
+
+
+def _analyse_page(form: AnalyseForm, error: str | None = None, error_link: str | None = None) -> str:
+    # The page's script refuses recording files before uploading them, with the server's own message.
+    return render_template("analyses/new.html", form=form, error=error, error_link=error_link,
+                           recording_files=sorted(uploads.RECORDING_EXTENSIONS),
+                           recording_message=uploads.recording_file_message("{name}"))
 
 
 @bp.route("/analyse", methods=["GET", "POST"])
@@ -51,7 +67,7 @@ def analyse():
     form = _analyse_form()
     if request.method == "GET":
         form.patient_id.data = request.args.get("patient_id", "")
-        return render_template("analyses/new.html", form=form, error=None, error_link=None)
+        return _analyse_page(form)
     if not form.validate_on_submit():
         message = ("The form expired; reload the page and upload the file again." if "csrf_token" in form.errors
                    else " ".join(" ".join(v) for v in form.errors.values()) or "The form is incomplete.")

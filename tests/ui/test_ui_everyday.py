@@ -321,6 +321,9 @@ def test_ui_small_frictions_in_the_browser(live, browser, tmp_path):
     by_id(browser, "analyse-submit").click()
     error = by_id(browser, "upload-error")
     wait_for(browser, lambda d: error.is_displayed() and "Recordings page" in error.text)
+    sent = browser.execute_script(
+        "return performance.getEntriesByType('resource').filter(r => r.initiatorType === 'xmlhttprequest').length;")
+    assert sent == 0  # refused before uploading anything
     link = error.find_element(By.CSS_SELECTOR, "[data-error-link]")
     assert link.is_displayed() and link.get_attribute("href").endswith("/recordings/new")
     full_page_screenshot(browser, "everyday-analyse-recording-file.png")

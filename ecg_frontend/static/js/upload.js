@@ -64,6 +64,15 @@
         showError("Choose a CSV file first: one beat per row, 140 values.");
         return;
       }
+      // A recording (WFDB, EDF, zip ...) belongs on the Recordings page: say so before sending megabytes.
+      var name = input.files[0].name;
+      var extension = name.indexOf(".") >= 0 ? name.slice(name.lastIndexOf(".")).toLowerCase() : "";
+      var recordingFiles = (form.getAttribute("data-recording-files") || "").split(",");
+      if (extension && recordingFiles.indexOf(extension) >= 0) {
+        showError(form.getAttribute("data-recording-message").replace("{name}", name),
+                  form.getAttribute("data-recordings-url"));
+        return;
+      }
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.setRequestHeader("Accept", "application/json");
