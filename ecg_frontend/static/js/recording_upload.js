@@ -5,7 +5,7 @@
 
   // The API names its fields; the form speaks of what the reader sees.
   var WORDS = [
-    [/\bsampling_rate\b/g, "sampling rate"], [/\bpatient_id\b/g, "patient"], [/\bsingle_lead\b/g, "lead-alone option"],
+    [/\bgive sampling_rate\b/g, "enter the sampling rate"], [/\bsampling_rate\b/g, "sampling rate"], [/\bpatient_id\b/g, "patient"], [/\bsingle_lead\b/g, "lead-alone option"],
     [/\bfiles?\b(?= field| part|\))/g, "file"], [/multipart field 'file'/g, "a file"]
   ];
   var FIELD_ALIASES = { files: "file", fs: "sampling_rate", patient: "patient_id" };
@@ -17,7 +17,9 @@
     return out.charAt(0).toUpperCase() + out.slice(1);
   }
 
-  function megabytes(n) { return (n / 1048576).toFixed(n < 10485760 ? 1 : 0) + " MB"; }
+  function megabytes(n) {
+    return n < 1048576 ? Math.max(1, Math.round(n / 1024)) + " kB" : (n / 1048576).toFixed(n < 10485760 ? 1 : 0) + " MB";
+  }
 
   function Upload(form) {
     this.form = form;
@@ -126,7 +128,7 @@
     var error = body && body.error ? body.error : null;
     if (error) {
       var field = error.details && error.details.field ? error.details.field : null;
-      if (xhr.status === 413) { field = "file"; }
+      if (xhr.status === 413 || (!field && xhr.status < 500)) { field = "file"; }  // about the file itself
       this.fail(error.message, field);
     } else {
       this.fail("The upload failed (HTTP " + xhr.status + "). Try again.");
