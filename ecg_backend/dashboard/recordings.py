@@ -5,17 +5,26 @@ beats, events and families, so a 24-hour Holter is never sent to the browser at 
 """
 from __future__ import annotations
 
-from flask import jsonify, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ecg_backend.api.recording_data import seconds_arg
-from ecg_backend.dashboard import bp, queries, recording_signal
+from ecg_backend.dashboard import bp, queries
 from ecg_backend.dashboard.forms import ConfirmForm
 from ecg_backend.dashboard.recording_queries import clock, recording_or_404, recording_rows, recording_start
+from ecg_backend.errors import InputError
 from ecg_backend.services import analyses as analyses_service
+from ecg_backend.services import storage
 
 EXPORTS = (("beats.csv", "Beats (CSV)"), ("events.csv", "Events (CSV)"),
            ("annotations.zip", "WFDB annotations (zip)"), ("report.pdf", "Holter report (PDF)"))
+
+
+def has_reference(analysis) -> bool:
+    """Whether the recording was uploaded with reference annotations (a WFDB .atr): the strip's second row."""
+    try:
+        return storage.open_recording_signal(analysis).array("ann_sample") is not None
+    except InputError:  # analysed before signals were kept
+        return False
 
 
 def _api_base(analysis_id: int) -> str:
@@ -55,9 +64,7 @@ def recording_page(analysis_id: int):
         "recordings/detail.html", analysis=analysis, summary=result.get("summary") or {}, meta=meta,
         start=start, clock=clock, api_base=base, exports=[(f"{base}/{name}", label) for name, label in EXPORTS],
         overview_url=url_for("dashboard.recording_overview", analysis_id=analysis_id),
-        shapes_url=url_for("dashboard.recording_family_shapes", analysis_id=analysis_id),
-        reference_url=url_for("dashboard.recording_reference", analysis_id=analysis_id)
-        if recording_signal.has_reference(analysis) else "",
+        reference_url=f"{base}/reference" if has_reference(analysis) else "",
         form=ConfirmForm())
 
 
@@ -68,22 +75,6 @@ def recording_overview(analysis_id: int):
     from ecg_backend.dashboard.recording_overview import overview
 
     return overview(recording_or_404(current_user.id, analysis_id))
-
-
-@bp.route("/recordings/<int:analysis_id>/family_shapes.json")
-@login_required
-def recording_family_shapes(analysis_id: int):
-    """Each family's typical beat over up to 20 of its members, in ms and the lead's unit."""
-    return jsonify(recording_signal.family_shapes(recording_or_404(current_user.id, analysis_id)))
-
-
-@bp.route("/recordings/<int:analysis_id>/reference.json")
-@login_required
-def recording_reference(analysis_id: int):
-    """The uploaded reference labels inside a strip's window (``start``, ``end`` in seconds)."""
-    analysis = recording_or_404(current_user.id, analysis_id)
-    start, end = seconds_arg("start"), seconds_arg("end")
-    return jsonify(recording_signal.reference_labels(analysis, start or 0.0, end if end is not None else 10.0))
 
 
 @bp.route("/recordings/<int:analysis_id>/delete", methods=["GET", "POST"])

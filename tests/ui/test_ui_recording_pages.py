@@ -96,7 +96,8 @@ def test_ui_overview_bins_are_round_and_bounded():
     assert 86400 * 7 / bin_seconds(86400 * 7, 720) <= 720 and bin_seconds(86400, 288) == 300.0
 
 
-def test_ui_reference_labels_of_a_strip_window(clinician, other_clinician):
+
+def test_ui_recording_page_offers_the_reference_row_only_with_annotations(clinician, ecg_json):
     import io
     from pathlib import Path
 
@@ -106,12 +107,8 @@ def test_ui_reference_labels_of_a_strip_window(clinician, other_clinician):
     response = clinician.post("/api/v1/recordings", data={"file": files}, headers={"X-CSRFToken": token},
                               content_type="multipart/form-data")
     assert response.status_code == 202, response.get_json()
-    analysis_id = wait_for_job(clinician, response.get_json()["url"], {})["analysis_id"]
-    assert 'data-reference="/recordings/' in clinician.get(f"/recordings/{analysis_id}").get_data(as_text=True)
-    items = clinician.get(f"/recordings/{analysis_id}/reference.json?start=0&end=10").get_json()["items"]
-    assert 8 <= len(items) <= 20 and {i["symbol"] for i in items} <= set("NV") and items[0]["time_s"] < 1.5
-    assert all(0 <= i["time_s"] < 10 for i in items)
-    assert clinician.get(f"/recordings/{analysis_id}/reference.json?start=-1").status_code == 400
-    assert other_clinician.get(f"/recordings/{analysis_id}/reference.json").status_code == 404
-    shapes = clinician.get(f"/recordings/{analysis_id}/family_shapes.json").get_json()
-    assert set(shapes) == {"ms", "families"}
+    with_atr = wait_for_job(clinician, response.get_json()["url"], {})["analysis_id"]
+    html = clinician.get(f"/recordings/{with_atr}").get_data(as_text=True)
+    assert f'data-reference="/api/v1/recordings/{with_atr}/reference"' in html
+    without = _recording(clinician, ecg_json)
+    assert 'data-reference=""' in clinician.get(f"/recordings/{without}").get_data(as_text=True)

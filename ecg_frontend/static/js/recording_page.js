@@ -59,7 +59,7 @@
       this.cache[key] = Promise.all([
         request("GET", api + "/signal?" + range + "&points=" + points),
         optional(api + "/beats?" + range + "&per_page=500"),
-        optional(refUrl ? refUrl + "?" + range : "")
+        optional(refUrl ? refUrl + "?" + range + "&per_page=500" : "")
       ]).catch(function (e) { delete this.cache[key]; throw e; }.bind(this));
     }
     return this.cache[key];
@@ -86,7 +86,13 @@
     }).catch(function (e) { self.error("The strip could not be loaded: " + e.message); });
   };
 
+  // Reference annotations shown on the strip: beats, and the noise (~) and artefact (|) marks.
+  var REFERENCE_SYMBOLS = "NLRBAaJSVrFejnE/fQ?~|";
+
   Page.prototype.draw = function (signal, beats, reference) {
+    if (reference) {
+      reference = reference.filter(function (r) { return REFERENCE_SYMBOLS.indexOf(r.symbol) >= 0; });
+    }
     var rows = beats.map(function (b) { return { time_s: b.time_s, label: b.label || (b.is_anomaly ? "V" : "N") }; });
     this.layout = D.drawStrip(this.canvas, { start: this.start, seconds: this.seconds, leads: signal.leads || [],
                                              beats: rows, reference: reference, startOfDay: this.startOfDay,

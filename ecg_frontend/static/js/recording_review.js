@@ -207,12 +207,9 @@
   /* --- families --- */
   Page.prototype.loadFamilies = function () {
     var self = this;
-    var shapesUrl = this.view.getAttribute("data-shapes");
-    // The families are listed even when their shapes cannot be drawn (a recording stored without its signal).
-    var shapes = shapesUrl ? get(shapesUrl).catch(function () { return null; }) : Promise.resolve(null);
-    return Promise.all([get(this.api + "/families"), shapes]).then(function (res) {
-      self.families = items(res[0]).slice().sort(function (a, b) { return (a.review_rank || 0) - (b.review_rank || 0); });
-      self.shapes = res[1];
+    return get(this.api + "/families").then(function (body) {
+      self.familyMs = body.ms || [];
+      self.families = items(body).slice().sort(function (a, b) { return (a.review_rank || 0) - (b.review_rank || 0); });
       self.drawFamilies();
     });
   };
@@ -237,17 +234,17 @@
     var head = el("h3");
     head.appendChild(el("span", f.label, "cls cls-" + f.label));
     head.appendChild(document.createTextNode(" Family " + f.family + " · " + f.n_beats + " beat" + (f.n_beats === 1 ? "" : "s")));
-    if (f.reviewed || f.by_reader) { head.appendChild(el("span", "set by you", "badge badge-ok")); }
+    if (f.reviewed) { head.appendChild(el("span", "set by a reader", "badge badge-ok")); }
     card.appendChild(head);
-    var shape = (this.shapes && this.shapes.families || {})[String(f.family)];
-    if (shape) {
+    var shape = f.shape;
+    if (shape && shape.representative) {
       var wrap = el("div", null, "family-chart"), canvas = el("canvas");
       canvas.setAttribute("role", "img");
       canvas.setAttribute("aria-label", "Family " + f.family + ": typical beat over its members, ms and mV");
       wrap.appendChild(canvas);
       card.appendChild(wrap);
       requestAnimationFrame(function () {
-        D.drawFamily(canvas, { ms: self.shapes.ms, representative: shape.representative, members: shape.members, label: f.label });
+        D.drawFamily(canvas, { ms: self.familyMs, representative: shape.representative, members: shape.members, label: f.label });
       });
     }
     var buttons = el("div", null, "actions family-actions");
@@ -263,7 +260,8 @@
     var look = el("button", "Show one", "secondary");
     look.type = "button";
     look.title = "Move the strip to this family's typical beat";
-    look.addEventListener("click", function () { if (shape && shape.time_s !== undefined) { self.jumpTo(shape.time_s); } });
+    look.disabled = !(shape && shape.time_s !== null && shape.time_s !== undefined);
+    look.addEventListener("click", function () { self.jumpTo(shape.time_s); });
     buttons.appendChild(look);
     card.appendChild(buttons);
     return card;
@@ -298,8 +296,9 @@
     list.textContent = "";
     changes.forEach(function (c) {
       var li = el("li"), what = c.family !== null && c.family !== undefined ? "Family " + c.family : "Beat " + (c.beat !== undefined ? c.beat : c.index);
-      li.appendChild(el("span", what + " → " + c.label + " (" + (CLASS_NAMES[c.label] || c.label) + ")", "change-what"));
-      li.appendChild(el("span", " by " + (c.user_name || c.user || c.created_by || "a reader") + (c.created_at ? ", " + c.created_at.replace("T", " ").replace("Z", " UTC") : ""), "small muted"));
+      li.appendChild(el("span", what + ": " + (c.old_label ? c.old_label + " → " : "") + c.label + " (" +
+                            (CLASS_NAMES[c.label] || c.label) + ")", "change-what"));
+      li.appendChild(el("span", " by " + (c.user_name || "a former user") + (c.created_at ? ", " + c.created_at.replace("T", " ").replace("Z", " UTC") : ""), "small muted"));
       if (c.undone_at) { li.appendChild(el("span", " undone", "badge badge-neutral")); }
       else if (c.id !== undefined) {
         var undo = el("button", "Undo", "secondary undo");
