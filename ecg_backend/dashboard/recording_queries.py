@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from ecg_backend.extensions import db
 from ecg_backend.models import Analysis, Job, Patient, is_valid_id, utcnow
@@ -102,17 +103,25 @@ def _patients(owner_id: int, ids: set[int]) -> dict[int, Patient]:
     return {p.id: p for p in found}
 
 
-def recording_or_404(owner_id: int, analysis_id: int) -> Analysis:
-    """The owner's analysed recording, or 404 (another owner's, a beat-set analysis, or none)."""
+def recording_or_404(owner_id: int, analysis_id: int, *, with_result: bool = True) -> Analysis:
+    """The owner's analysed recording, or 404 (another owner's, a beat-set analysis, or none).
+    ``with_result=False`` leaves the per-beat result unread (megabytes for a 24-h Holter)."""
     from flask import abort
 
     if not is_valid_id(analysis_id):
         abort(404)
-    analysis = db.session.scalar(select(Analysis).where(
-        Analysis.id == analysis_id, Analysis.owner_id == owner_id, Analysis.kind == "recording"))
+    query = select(Analysis).where(Analysis.id == analysis_id, Analysis.owner_id == owner_id,
+                                   Analysis.kind == "recording")
+    analysis = db.session.scalar(query if with_result else query.options(defer(Analysis.result)))
     if analysis is None:
         abort(404)
     return analysis
+
+
+def result_parts(analysis_id: int, *keys: str) -> dict:
+    """Some top-level parts of a recording's stored result (a JSON path each, read in SQL), by key."""
+    row = db.session.execute(select(*(Analysis.result[key] for key in keys)).where(Analysis.id == analysis_id)).one()
+    return dict(zip(keys, row))
 
 
 def clock(seconds: float | None) -> str:

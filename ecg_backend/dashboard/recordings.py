@@ -10,7 +10,13 @@ from flask_login import current_user, login_required
 
 from ecg_backend.dashboard import bp, queries
 from ecg_backend.dashboard.forms import ConfirmForm
-from ecg_backend.dashboard.recording_queries import clock, recording_or_404, recording_rows, recording_start
+from ecg_backend.dashboard.recording_queries import (
+    clock,
+    recording_or_404,
+    recording_rows,
+    recording_start,
+    result_parts,
+)
 from ecg_backend.errors import InputError
 from ecg_backend.services import analyses as analyses_service
 from ecg_backend.services import storage
@@ -55,13 +61,14 @@ def recording_new():
 @login_required
 def recording_page(analysis_id: int):
     """The review page: strip on ECG paper, overview, events, families, the reader's changes, exports."""
-    analysis = recording_or_404(current_user.id, analysis_id)
-    result = analysis.result if isinstance(analysis.result, dict) else {}
+    analysis = recording_or_404(current_user.id, analysis_id, with_result=False)
+    result = result_parts(analysis_id, "summary", "lead", "segments")
     meta = analysis.input if isinstance(analysis.input, dict) else {}
     base = _api_base(analysis_id)
     start = recording_start(meta, result)
     return render_template(
         "recordings/detail.html", analysis=analysis, summary=result.get("summary") or {}, meta=meta,
+        lead=result.get("lead"), segments=result.get("segments") or [],
         start=start, clock=clock, api_base=base, exports=[(f"{base}/{name}", label) for name, label in EXPORTS],
         overview_url=url_for("dashboard.recording_overview", analysis_id=analysis_id),
         reference_url=f"{base}/reference" if has_reference(analysis) else "",

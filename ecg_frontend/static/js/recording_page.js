@@ -93,7 +93,10 @@
     if (reference) {
       reference = reference.filter(function (r) { return REFERENCE_SYMBOLS.indexOf(r.symbol) >= 0; });
     }
-    var rows = beats.map(function (b) { return { time_s: b.time_s, label: b.label || (b.is_anomaly ? "V" : "N") }; });
+    var rows = beats.map(function (b) {
+      return { index: b.index, time_s: b.time_s, label: b.label || (b.is_anomaly ? "V" : "N"), reference: b.reference };
+    });
+    this.windowBeats = rows;
     this.layout = D.drawStrip(this.canvas, { start: this.start, seconds: this.seconds, leads: signal.leads || [],
                                              beats: rows, reference: reference, startOfDay: this.startOfDay,
                                              focus: this.focus });
@@ -186,6 +189,7 @@
       input.removeAttribute("aria-invalid");
       self.show(t, t);
     });
+    this.canvas.addEventListener("click", function (e) { self.pickBeat(e); });
     var resize = null;
     window.addEventListener("resize", function () {
       clearTimeout(resize);
@@ -195,6 +199,52 @@
         self.show(self.start, self.focus);
       }, 150);
     });
+  };
+
+  /* A click on the strip picks the nearest beat (within 0.25 s) and offers to relabel it alone. */
+  Page.prototype.pickBeat = function (event) {
+    if (!this.layout || !this.windowBeats) { return; }
+    var box = this.canvas.getBoundingClientRect();
+    var t = this.start + (event.clientX - box.left) / (25 * this.layout.pxPerMm), best = null;
+    this.windowBeats.forEach(function (b) {
+      if (Math.abs(b.time_s - t) <= 0.25 && (!best || Math.abs(b.time_s - t) < Math.abs(best.time_s - t))) { best = b; }
+    });
+    var tools = document.getElementById("beat-tools");
+    if (!best || best.index === undefined) { tools.hidden = true; return; }
+    this.focus = best.time_s;
+    this.show(this.start, best.time_s);
+    this.beatTools(best);
+  };
+
+  Page.prototype.beatTools = function (beat) {
+    var self = this, box = document.getElementById("beat-tools-buttons");
+    document.getElementById("beat-tools-text").textContent = "Beat " + beat.index + " at " +
+      D.clockText(beat.time_s, this.startOfDay, true) + ": " + beat.label +
+      (beat.reference ? " (reference " + beat.reference + ")" : "") + ". Call it";
+    box.textContent = "";
+    ["N", "S", "V", "Q"].forEach(function (label) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = label === "Q" ? "Artefact" : label;
+      b.className = label === beat.label ? "" : "secondary";
+      b.disabled = label === beat.label;
+      b.setAttribute("data-label", label);
+      b.addEventListener("click", function () { self.relabelBeat(beat, label); });
+      box.appendChild(b);
+    });
+    document.getElementById("beat-tools").hidden = false;
+  };
+
+  Page.prototype.relabelBeat = function (beat, label) {
+    var self = this;
+    this.view.setAttribute("data-busy", "true");
+    return request("PATCH", this.api + "/beats/" + beat.index, { label: label }, this.csrf)
+      .then(function () {
+        document.getElementById("beat-tools").hidden = true;
+        return self.refresh ? self.refresh() : self.show(self.start, self.focus);
+      })
+      .catch(function (e) { self.error("The beat could not be relabelled: " + e.message); })
+      .then(function () { self.view.removeAttribute("data-busy"); });
   };
 
   window.RecordingPage = Page;

@@ -114,6 +114,13 @@
       ctx.fillStyle = "rgba(242,169,0,0.22)";
       ctx.fillRect(toX(opts.focus) - 0.2 * MM_PER_S * pxPerMm, top, 0.4 * MM_PER_S * pxPerMm, gridH);
     }
+    var TINTS = { S: "rgba(184,97,11,0.10)", V: "rgba(176,58,46,0.10)", Q: "rgba(122,127,135,0.14)" };
+    beats.forEach(function (b) {  // ectopic and artefact beats stand out from the paper, whatever the lead
+      if (TINTS[b.label]) {
+        ctx.fillStyle = TINTS[b.label];
+        ctx.fillRect(toX(b.time_s) - 0.14 * MM_PER_S * pxPerMm, top, 0.28 * MM_PER_S * pxPerMm, gridH);
+      }
+    });
     leads.forEach(function (lead, i) {
       var y0 = top + i * bandPx, base = y0 + bandPx * 0.6, mid = median(lead.values);
       ctx.save();
