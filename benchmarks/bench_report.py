@@ -27,7 +27,8 @@ EVENT_TYPES = ("couplet", "triplet", "run", "bigeminy", "trigeminy", "pause", "b
 
 
 def simulated_reading(hours: float, seed: int = 0) -> dict:
-    """A stored result of a 24-h size: beats (time, R-R, label, family), events, families, summary."""
+    """A stored result of a 24-h size with the columns the job stores: beats (R peak, time, R-R, scores, labels,
+    family), events, families, summary."""
     rng = np.random.default_rng(seed)
     times = np.cumsum(rng.normal(0.8, 0.05, int(hours * 3600 / 0.8)))
     times = times[times < hours * 3600 - 1]
@@ -42,9 +43,19 @@ def simulated_reading(hours: float, seed: int = 0) -> dict:
     return {"summary": {"duration_s": hours * 3600, "n_beats": len(times), "beat_counts": counts,
                         "burden_percent": round(100 * (counts["S"] + counts["V"]) / len(times), 2),
                         "mean_hr_bpm": 75, "unusable_s": 0},
-            "beats": {"time_s": np.round(times, 3).tolist(), "rr_s": [None] + np.round(np.diff(times), 3).tolist(),
-                      "label": labels.tolist(), "family": family.tolist()},
-            "events": events, "families": families}
+            "beats": {"r_peak": np.round(times * 360.0).astype(int).tolist(), "time_s": np.round(times, 3).tolist(),
+                      "rr_s": [None] + np.round(np.diff(times), 3).tolist(),
+                      **{col: np.round(rng.random(len(times)), 5).tolist()
+                         for col in ("score", "confidence", "morph_distance", "ae_error")},
+                      "is_anomaly": np.isin(labels, ["S", "V"]).tolist(), "label": labels.tolist(),
+                      "label_auto": labels.tolist(), "label_source": ["auto"] * len(times),
+                      "family": family.tolist()},
+            "events": as_columns(events), "families": as_columns(families)}
+
+
+def as_columns(rows: list[dict]) -> dict:
+    """Rows as the stored ``{column: [values]}`` table."""
+    return {key: [row[key] for row in rows] for key in rows[0]} if rows else {}
 
 
 def main() -> None:
@@ -96,7 +107,7 @@ def main() -> None:
             body = response.data
         pages = body.count(b"/Type /Page\n") or body.count(b"/Type /Page")
         print(f"report.pdf of a {args.hours:g}-h {args.leads}-lead {args.fs:g} Hz recording "
-              f"({result['summary']['n_beats']} beats, {len(result['events'])} events): "
+              f"({result['summary']['n_beats']} beats, {len(result['events']['type'])} events): "
               f"median {statistics.median(times):.2f} s, worst {max(times):.2f} s "
               f"(target <= 15 s); {len(body) / 1024:.0f} kB, ~{pages} pages")
 

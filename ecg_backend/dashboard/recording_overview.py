@@ -22,9 +22,9 @@ def class_counts(times: np.ndarray, labels: np.ndarray, width: float, n_bins: in
     return {c: np.bincount(idx[labels == c], minlength=n_bins).tolist() for c in CLASSES}
 
 
-def overview_data(analysis: Analysis) -> dict:
-    """Heart-rate trend, class counts per bin, flagged-beat times and events of one recording."""
-    result = analysis.result if isinstance(analysis.result, dict) else {}
+def overview_data(result: dict) -> dict:
+    """Heart-rate trend, class counts per bin, flagged-beat times, events and summary of one recording's
+    stored result."""
     summary = result.get("summary") or {}
     cols = beat_columns(result)
     times, labels = cols["time_s"], cols["label"]
@@ -39,11 +39,13 @@ def overview_data(analysis: Analysis) -> dict:
         "heart_rate_bpm": heart_rate_trend(times, cols["rr_s"], width, n_bins),
         "counts": class_counts(times, labels, width, n_bins),
         "flagged_s": [round(float(t), 3) for t in times[flagged][:MAX_FLAGGED]],
+        "flagged_label": labels[flagged][:MAX_FLAGGED].tolist(),
         "beat_counts": summary.get("beat_counts") or {c: int((labels == c).sum()) for c in CLASSES},
+        "burden_percent": summary.get("burden_percent"),
         "events": stored_events(result),
     }
 
 
 def overview(analysis: Analysis):
-    """``overview_data`` as a JSON response."""
-    return jsonify(overview_data(analysis))
+    """``overview_data`` of a recording as a JSON response."""
+    return jsonify(overview_data(analysis.result if isinstance(analysis.result, dict) else {}))

@@ -119,7 +119,8 @@ def recording_or_404(owner_id: int, analysis_id: int, *, with_result: bool = Tru
 
 
 def result_parts(analysis_id: int, *keys: str) -> dict:
-    """Some top-level parts of a recording's stored result (a JSON path each, read in SQL), by key."""
+    """Some small top-level parts of a recording's stored result, by key, each read by a JSON path in SQL:
+    the per-beat columns (megabytes for 24 h) are not parsed in Python."""
     row = db.session.execute(select(*(Analysis.result[key] for key in keys)).where(Analysis.id == analysis_id)).one()
     return dict(zip(keys, row))
 

@@ -120,7 +120,7 @@ def families_block(pdf: HolterPDF, data: ReportData):
         label = f.get("label")
         rows.append([number(f.get("review_rank")), number(f.get("family")),
                      f"{label} - {CLASS_NAMES.get(label, label)}", number(f.get("n_beats")),
-                     "the reader" if f.get("by_reader") or f.get("reviewed") else "the analysis"])
+                     "a reader" if f.get("reviewed") else "the analysis"])
     pdf.grid_table(rows, (1.4, 1.2, 3, 1.2, 1.8))
 
 
@@ -132,9 +132,9 @@ def changes_block(pdf: HolterPDF, data: ReportData):
     rows = [["When (UTC)", "Who", "Change", "State"]]
     for c in data.changes[:MAX_CHANGE_ROWS]:
         target = f"family {c['family']}" if c.get("family") is not None else f"beat {c.get('beat', c.get('index'))}"
-        previous = f"{c.get('previous')} -> " if c.get("previous") else ""
+        previous = f"{c.get('old_label')} -> " if c.get("old_label") else ""
         rows.append([str(c.get("created_at") or "-").replace("T", " ").replace("Z", ""),
-                     c.get("user_name") or c.get("user") or "-", f"{target}: {previous}{c.get('label')}",
+                     c.get("user_name") or "a former user", f"{target}: {previous}{c.get('label')}",
                      "undone" if c.get("undone_at") else "in effect"])
     pdf.grid_table(rows, (2.2, 2.6, 3, 1.3))
     if len(data.changes) > MAX_CHANGE_ROWS:

@@ -14,6 +14,7 @@ from ecg_backend.errors import InputError
 from ecg_backend.models import Analysis, User, utcnow
 from ecg_backend.services import storage
 from ecg_backend.services.analyses import get_analysis
+from ecg_backend.services.review import list_changes
 
 CLASSES = ("N", "S", "V", "Q")
 STRIP_SECONDS = 7.0  # one strip across an A4 page at 25 mm/s
@@ -208,8 +209,8 @@ def build_report(owner: User, analysis_id: int) -> bytes:
     if analysis.kind != "recording":
         raise InputError(f"analysis {analysis_id} is a set of beats, not a recording: it has no Holter report",
                          status=404)
-    data = report_data(analysis, read_window=signal_reader(analysis), start=recording_start(analysis.input, analysis.result),
-                       generated_by=owner.name or owner.email)
+    data = report_data(analysis, read_window=signal_reader(analysis), changes=list_changes(owner, analysis_id)["items"],
+                       start=recording_start(analysis.input, analysis.result), generated_by=owner.name or owner.email)
     return holter_pdf(data)
 
 

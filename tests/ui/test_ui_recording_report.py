@@ -87,3 +87,26 @@ def test_ui_report_text_folds_what_core_fonts_cannot_print():
 
     assert latin1("Zoë – Łódź → V") == "Zoë - ?ódz -> V"
     assert clock(3725) == "1:02:05" and clock(None) == "-"
+
+
+def test_ui_report_lists_events_strips_families_and_the_readers_changes(client, clinician_a, bearer, tmp_path):
+    import io
+    from pathlib import Path
+
+    excerpt = Path(__file__).resolve().parents[1] / "fixtures" / "mitdb"
+    headers = bearer(clinician_a)
+    files = [(io.BytesIO((excerpt / f"119.{ext}").read_bytes()), f"119.{ext}") for ext in ("hea", "dat", "atr")]
+    job = client.post("/api/v1/recordings", data={"file": files}, headers=headers,
+                      content_type="multipart/form-data").get_json()
+    analysis_id = wait_for_job(client, job["url"], headers)["analysis_id"]
+    base = f"/api/v1/recordings/{analysis_id}"
+    families = client.get(f"{base}/families", headers=headers).get_json()["items"]
+    target = next(f for f in families if f["label"] != "V")
+    assert client.patch(f"{base}/families/{target['family']}", json={"label": "V"}, headers=headers).status_code == 200
+    events = client.get(f"{base}/events", headers=headers).get_json()["items"]
+    text = pdf_text(client.get(f"{base}/report.pdf", headers=headers).data, tmp_path)
+    assert f"family {target['family']}: {target['label']} -> V" in text and "Alice Clinician" in text
+    assert "in effect" in text and f"Beat families ({len(families)})" in text
+    assert f"Events ({len(events)})" in text
+    if events:  # strips on ECG paper for the main events, with both leads named
+        assert "Strips of the main events (25 mm/s, 10 mm/mV)" in text and "MLII" in text and "V1" in text

@@ -76,6 +76,9 @@
       document.getElementById("prev-flagged").disabled = !self.flagged.length;
       document.getElementById("next-flagged").disabled = !self.flagged.length;
       self.updateCounts(ov.beat_counts || {});
+      if (ov.burden_percent !== undefined && ov.burden_percent !== null) {
+        document.getElementById("sum-burden").textContent = ov.burden_percent + " %";
+      }
       return self.drawOverview(ov);
     });
   };
@@ -165,7 +168,8 @@
 
   Page.prototype.drawDisclosure = function () {
     if (this.disclosure === undefined) { return; }
-    var ov = this.overview || {}, marks = (ov.flagged_s || []).slice(0, 5000).map(function (t) { return { t: t, label: "V" }; });
+    var ov = this.overview || {}, labels = ov.flagged_label || [];
+    var marks = (ov.flagged_s || []).slice(0, 5000).map(function (t, i) { return { t: t, label: labels[i] || "V" }; });
     this.disclosureAt = D.drawDisclosure(document.getElementById("disclosure"), {
       lead: this.disclosure, duration: this.duration, rowSeconds: this.rowSeconds, startOfDay: this.startOfDay,
       spread: this.spread, marks: marks, window: [this.start, this.start + this.seconds]
@@ -282,7 +286,7 @@
     this.cache = {};
     this.error("");
     return Promise.all([this.loadOverview(), this.loadEvents(), this.loadFamilies(), this.loadChanges(),
-                        this.show(this.start, this.focus), this.loadSummary()]);
+                        this.show(this.start, this.focus)]);
   };
 
   /* --- the reader's changes, newest first, each undoable --- */
@@ -316,18 +320,6 @@
     return send("DELETE", this.api + "/labels/" + change.id, undefined, this.csrf)
       .then(function () { return self.refresh(); })
       .catch(function (e) { self.error("The change could not be undone: " + e.message); });
-  };
-
-  /* --- summary counts (the analysis's own summary, recomputed by the server after every change) --- */
-  Page.prototype.loadSummary = function () {
-    var self = this;
-    return get(this.api.replace("/recordings/", "/analyses/")).then(function (a) {
-      var s = a.summary || {};
-      if (s.beat_counts) { self.updateCounts(s.beat_counts); }
-      if (s.burden_percent !== undefined && s.burden_percent !== null) {
-        document.getElementById("sum-burden").textContent = s.burden_percent + " %";
-      }
-    });
   };
 
   Page.prototype.updateCounts = function (counts) {
