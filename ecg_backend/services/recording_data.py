@@ -10,7 +10,13 @@ import numpy as np
 from ecg_backend.errors import InputError
 from ecg_backend.models import User
 from ecg_backend.services import storage
-from ecg_backend.services.review import beat_row, family_rows, get_recording, rows_of
+from ecg_backend.services.review import (
+    beat_row,
+    bulk,
+    family_rows,
+    get_recording,
+    rows_of,
+)
 from ecg_backend.signals.store import StoredSignal
 
 SHAPE_BEFORE_S, SHAPE_AFTER_S = 0.25, 0.45  # a beat's shape: from before its P wave to after its T wave
@@ -60,6 +66,7 @@ def family_shapes(signal: StoredSignal, beats: dict, rows: list[dict]) -> tuple[
     return ms, shapes
 
 
+@bulk
 def families(owner: User, analysis_id: int) -> dict:
     """The families, in review order, each with its count, class, whether a person labelled it (``reviewed``)
     and its shape (``shape``: representative and members in mV against ``ms``, null without a stored signal)."""
@@ -75,6 +82,7 @@ def families(owner: User, analysis_id: int) -> dict:
     return {"items": items, "total": len(items), "ms": ms}
 
 
+@bulk
 def events(owner: User, analysis_id: int, page: int, per_page: int, kind: str | None = None) -> dict:
     """One page of the recording's rhythm events by start time (optionally one ``type``)."""
     rows = rows_of(((get_recording(owner, analysis_id).result) or {}).get("events"))
@@ -91,6 +99,7 @@ def _window(times: list, start: float | None, end: float | None) -> tuple[int, i
     return first, max(first, stop)
 
 
+@bulk
 def beats(owner: User, analysis_id: int, start: float | None, end: float | None, page: int, per_page: int) -> dict:
     """One page of the beats whose R peak lies in [start, end) seconds, with their class, where it came from
     (``label_source``), family and, when the upload had reference annotations, the nearest reference beat

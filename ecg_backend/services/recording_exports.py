@@ -17,7 +17,7 @@ import numpy as np
 
 from ecg_backend.models import User
 from ecg_backend.services import storage
-from ecg_backend.services.review import get_recording, rows_of
+from ecg_backend.services.review import bulk, get_recording, rows_of
 from ecg_backend.signals.store import StoredSignal
 
 BEAT_FIELDS = ("index", "time_s", "clock", "r_peak", "rr_s", "label", "label_source", "family", "score",
@@ -46,6 +46,7 @@ def _csv(fields: tuple, rows) -> str:
     return out.getvalue()
 
 
+@bulk
 def beats_csv(owner: User, analysis_id: int) -> str:
     """One row per beat: time, class, where the class came from, family, score."""
     beats = (get_recording(owner, analysis_id).result or {}).get("beats") or {}
@@ -55,6 +56,7 @@ def beats_csv(owner: User, analysis_id: int) -> str:
     return _csv(BEAT_FIELDS, rows)
 
 
+@bulk
 def events_csv(owner: User, analysis_id: int) -> str:
     """One row per rhythm event, by start time."""
     rows = sorted(rows_of((get_recording(owner, analysis_id).result or {}).get("events")),
@@ -90,7 +92,7 @@ def wfdb_header(signal: StoredSignal, name: str) -> str:
 
 def _digital(signal: StoredSignal, samples, j: int, gain: float) -> np.ndarray:
     if signal.is_digital:
-        return np.asarray(samples[:, j], dtype=np.int64)
+        return samples[:, j]  # summed in place below: no copy of 24 h
     values = np.round(np.nan_to_num(np.asarray(samples[:, j], dtype=np.float64), nan=-32.768) * gain)
     return np.clip(values, -32768, 32767).astype(np.int64)
 
@@ -109,6 +111,7 @@ def _annotations(result: dict) -> tuple[np.ndarray, list, list]:
     return (np.asarray([m[0] for m in marks], dtype=np.int64), [m[2] for m in marks], [m[3] for m in marks])
 
 
+@bulk
 def annotations_zip(owner: User, analysis_id: int) -> tuple[str, bytes]:
     """``(record name, zip bytes)``: ``<record>.hea`` and ``<record>.ecg``."""
     import wfdb

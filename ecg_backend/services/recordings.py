@@ -16,7 +16,6 @@ from ecg_backend.services.patients import get_patient
 from ecg_backend.signals import store
 from ecg_backend.signals.parsing import ParsedRecording
 
-MAX_TRACE_POINTS = 200_000
 MAX_DETAIL_BEATS = 300
 # Recording uploads need more than the app-wide MAX_CONTENT_LENGTH: a 24-h Holter is ~90 MB as a 2-lead
 # WFDB record (~140 MB with three leads) and ~250 MB as a one-column CSV at 360 Hz. Files are streamed to
@@ -162,7 +161,7 @@ def _analyse_saved_recording(job, progress) -> int:
             model_version=result.summary.get("model_version"),
             input={**{k: params[k] for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples",
                                              "extra_leads") if k in params}, "storage": folder},
-            result=recording_result(result, signal, params["sampling_rate"], params.get("lead")),
+            result=recording_result(result, params.get("lead")),
         )
         save_analysis(analysis)
     except BaseException:
@@ -176,27 +175,11 @@ def _round(values, digits=4) -> list:
     return [None if not np.isfinite(v) else round(float(v), digits) for v in arr]
 
 
-def downsample_trace(signal: np.ndarray, fs: float, max_points: int = MAX_TRACE_POINTS) -> dict:
-    """Min/max decimation for drawing: keeps every spike visible at any zoom level of the overview."""
-    n = len(signal)
-    if n <= max_points:
-        return {"t": _round(np.arange(n) / fs, 4), "y": _round(signal)}
-    bucket = int(np.ceil(2 * n / max_points))
-    usable = (n // bucket) * bucket
-    blocks = signal[:usable].reshape(-1, bucket)
-    with np.errstate(all="ignore"):
-        lo_idx = np.nanargmin(np.where(np.isfinite(blocks), blocks, np.inf), axis=1)
-        hi_idx = np.nanargmax(np.where(np.isfinite(blocks), blocks, -np.inf), axis=1)
-    starts = np.arange(len(blocks)) * bucket
-    idx = np.sort(np.stack([starts + np.minimum(lo_idx, hi_idx), starts + np.maximum(lo_idx, hi_idx)], 1), axis=1)
-    idx = idx.ravel()
-    return {"t": _round(idx / fs, 4), "y": _round(signal[idx])}
-
-
-def recording_result(result, signal: np.ndarray, fs: float, lead: str | None) -> dict:
+def recording_result(result, lead: str | None) -> dict:
     """JSON for the Analysis row: what follows from the labels (`review.reading_json`: summary, per-beat
     columns, families, events, hours, runs), unusable segments, rhythm episodes without separable beats
-    (ventricular flutter), the typical beat, trace and details of the highest-scoring beats."""
+    (ventricular flutter), the typical beat and details of the highest-scoring beats. The signal itself is
+    served in windows from the stored file (`signal_window`), not kept in the row."""
     table = result.beats
     order = np.argsort(-table["score"].to_numpy())[:MAX_DETAIL_BEATS] if len(table) else []
     details = []
@@ -214,7 +197,6 @@ def recording_result(result, signal: np.ndarray, fs: float, lead: str | None) ->
         "episodes": result.episodes,
         "template": _round(result.template, 4) if result.template is not None else None,
         "details": details,
-        "trace": downsample_trace(np.asarray(signal, dtype=np.float64), fs),
     }
 
 
