@@ -141,6 +141,17 @@ def test_ui_large_beat_set_flagged_beats_and_navigation(live, browser, big_resul
     browser.find_element(By.CSS_SELECTOR, "[data-nav='next-flagged']").click()
     wait_beat(browser, flagged[-2])
     assert f"beat={flagged[-2]}" in browser.current_url
+    # The same from the keyboard: N / P through flagged beats, arrows through all beats.
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    browser.find_element(By.ID, "beat-title").click()  # focus on the page, not in a field
+    ActionChains(browser).send_keys("n").perform()
+    wait_beat(browser, flagged[-1])
+    ActionChains(browser).send_keys(Keys.ARROW_LEFT).perform()
+    wait_beat(browser, flagged[-1] - 1)
+    ActionChains(browser).send_keys("p").perform()
+    wait_beat(browser, flagged[-2])
     assert browser.find_element(By.CSS_SELECTOR, "#beat-table tr[aria-current='true']").get_attribute(
         "data-number") == str(flagged[-2])
 

@@ -142,6 +142,19 @@
         if (!isNaN(number)) { self.open(number, false); }
       });
     }
+    // Keys, as in Holter review software: arrows step through beats, N and P through flagged beats.
+    var KEYS = { ArrowLeft: "previous", ArrowRight: "next", p: "previous-flagged", n: "next-flagged" };
+    document.addEventListener("keydown", function (event) {
+      var target = event.target;
+      if (event.altKey || event.ctrlKey || event.metaKey || target.isContentEditable ||
+          /^(INPUT|SELECT|TEXTAREA|BUTTON)$/.test(target.tagName)) { return; }
+      var name = KEYS[event.key.length === 1 ? event.key.toLowerCase() : event.key];
+      var link = name && self.viewer.querySelector("[data-nav='" + name + "'][data-target]");
+      if (link) {
+        event.preventDefault();
+        self.open(parseInt(link.getAttribute("data-target"), 10), false);
+      }
+    });
     var back = document.getElementById("back-to-position");
     if (back) { back.addEventListener("click", function () { self.goBack(); }); }
     var overview = document.getElementById(this.viewer.getAttribute("data-overview-chart") || "");
