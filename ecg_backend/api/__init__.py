@@ -9,5 +9,18 @@ Other API modules (e.g. ``api/recordings.py``) build on:
 from flask import Blueprint
 
 bp = Blueprint("api", __name__)
+# Long recordings (``api/recordings.py`` and its data, export and report routes) have their own blueprint, so
+# their upload can have its own size limit; its route modules import it from here.
+recordings_bp = Blueprint("recordings", __name__, url_prefix="/api/v1")
 
-from ecg_backend.api import account, analyses, health, patients, predict  # noqa: E402,F401  (routes register)
+from ecg_backend.api import (  # noqa: F401  (routes register)
+    account,
+    analyses,
+    health,
+    patients,
+    predict,
+    recording_data,
+    recording_exports,
+    recording_report,
+    recordings,
+)

@@ -8,10 +8,10 @@ import math
 
 from flask import jsonify, request
 
+from ecg_backend.api import recordings_bp as bp
 from ecg_backend.api.auth import api_login_required, current_api_user
 from ecg_backend.api.helpers import json_body
 from ecg_backend.api.openapi import add_paths
-from ecg_backend.api.recordings import bp
 from ecg_backend.errors import InputError
 from ecg_backend.services import recording_data, recordings, review
 from ecg_backend.signals.store import MAX_POINTS

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Response
 
+from ecg_backend.api import recordings_bp as bp
 from ecg_backend.api.auth import api_login_required, current_api_user
 from ecg_backend.api.openapi import add_paths
-from ecg_backend.api.recordings import bp
 from ecg_backend.services import recording_exports
 
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from flask import Response
 
+from ecg_backend.api import recordings_bp as bp
 from ecg_backend.api.auth import api_login_required, current_api_user
 from ecg_backend.api.openapi import add_paths
-from ecg_backend.api.recordings import bp
-from ecg_backend.services.holter_report import build_report
+from ecg_backend.services.holter_pdf import build_report
 
 
 @bp.get("/recordings/<int:analysis_id>/report.pdf")

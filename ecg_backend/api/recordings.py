@@ -1,9 +1,10 @@
 """Long-recording analysis API (background jobs): ``/api/v1/recordings`` and ``/api/v1/jobs``."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ecg_backend.api import recordings_bp as bp
 from ecg_backend.api.auth import api_login_required, current_api_user
 from ecg_backend.api.helpers import idempotency_key, json_body, optional_int
 from ecg_backend.api.openapi import IDEMPOTENCY_KEY_PARAM, add_paths
@@ -11,8 +12,6 @@ from ecg_backend.errors import InputError, error_response
 from ecg_backend.services import jobs, recordings, uploads
 from ecg_backend.signals import parsing
 from ecg_backend.signals.input_fields import human_bytes, parse_text
-
-bp = Blueprint("recordings", __name__, url_prefix="/api/v1")
 
 
 @bp.before_request
@@ -139,6 +138,3 @@ add_paths({
                       "401": {"$ref": "#/components/responses/Unauthorized"},
                       "404": {"$ref": "#/components/responses/NotFound"}}}},
 })
-
-# the routes of these modules register on bp
-from ecg_backend.api import recording_data, recording_exports, recording_report  # noqa: F401

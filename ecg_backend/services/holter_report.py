@@ -10,11 +10,7 @@ from datetime import datetime
 
 import numpy as np
 
-from ecg_backend.errors import InputError
-from ecg_backend.models import Analysis, User, utcnow
-from ecg_backend.services import storage
-from ecg_backend.services.analyses import get_analysis
-from ecg_backend.services.review import list_changes
+from ecg_backend.models import Analysis, utcnow
 
 CLASSES = ("N", "S", "V", "Q")
 STRIP_SECONDS = 7.0  # one strip across an A4 page at 25 mm/s
@@ -200,24 +196,3 @@ def report_data(analysis: Analysis, *, read_window=None, families: list[dict] | 
         families=families if families is not None else columns_to_rows(result.get("families")),
         changes=changes or [], generated_by=generated_by)
 
-
-def build_report(owner: User, analysis_id: int) -> bytes:
-    """The PDF report of one of ``owner``'s recordings (404 for others' ids and for beat-set analyses)."""
-    from ecg_backend.services.holter_pdf import holter_pdf
-
-    analysis = get_analysis(owner, analysis_id)
-    if analysis.kind != "recording":
-        raise InputError(f"analysis {analysis_id} is a set of beats, not a recording: it has no Holter report",
-                         status=404)
-    data = report_data(analysis, read_window=signal_reader(analysis), changes=list_changes(owner, analysis_id)["items"],
-                       start=recording_start(analysis.input, analysis.result), generated_by=owner.name or owner.email)
-    return holter_pdf(data)
-
-
-def signal_reader(analysis: Analysis):
-    """``(start_s, end_s) -> leads`` over the recording's stored signal (exact samples), or None without one."""
-    try:
-        signal = storage.open_recording_signal(analysis)
-    except InputError:  # analysed before signals were kept: the report has no strips
-        return None
-    return lambda start_s, end_s: signal.window(start_s, end_s, int((end_s - start_s) * signal.fs) + 2)
