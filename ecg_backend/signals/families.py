@@ -20,6 +20,8 @@ FIT_BEATS = 4000
 BEATS_PER_FAMILY = 25  # fewer families for short recordings: about one per this many beats, at least 2
 EXTRA_LEAD_WEIGHT = 0.7
 MEDIAN_ROWS = 20_000
+# review order: beats scored within this band around the operating point are the rules' uncertain ones
+UNSURE_LOW, UNSURE_HIGH = 0.5, 2.0
 
 
 @dataclass
@@ -125,16 +127,21 @@ def centre_distances(features: np.ndarray, centres: np.ndarray, block: int = 20_
     return out
 
 
-def family_table(model: FamilyModel, labels: np.ndarray, reviewed: dict | None = None) -> pd.DataFrame:
+def family_table(model: FamilyModel, labels: np.ndarray, reviewed: dict | None = None,
+                 score_ratio: np.ndarray | None = None) -> pd.DataFrame:
     """One row per family: ``family``, ``n_beats``, ``representative`` (row of the beat nearest its centre),
     ``label`` (the most common label of its beats, or the reader's), ``review_rank`` and ``reviewed``.
 
-    The review rank orders families by what a reader's answer could change: the beats of the family that are
-    labelled anything but N, plus the beats on the minority side of a family whose labels are mixed
-    (S counts with N here: the family groups shapes, prematurity is a matter of rhythm).
+    The review rank orders families by what a reader's answer could change: the family's V beats plus its
+    beats whose score is between UNSURE_LOW and UNSURE_HIGH times the operating point (``score_ratio``:
+    score / operating point per beat), the ones the rules are least sure of. Families a person labelled
+    come last. (Chosen on the even MIT-BIH records against counting the V / Q beats plus the minority of
+    a mixed family: K = 5 VEB Se 95.3 -> 98.3 % at +P 98.4 -> 98.5 %.)
     """
     reviewed = reviewed or {}
     k = model.distance.shape[1] if model.distance.ndim == 2 else 0
+    ratio = np.zeros(len(labels)) if score_ratio is None else np.asarray(score_ratio, dtype=np.float64)
+    unsure = (ratio > UNSURE_LOW) & (ratio < UNSURE_HIGH)
     rows = []
     for f in range(k):
         members = np.flatnonzero(model.family == f)
@@ -142,15 +149,11 @@ def family_table(model: FamilyModel, labels: np.ndarray, reviewed: dict | None =
             continue
         own = labels[members]
         values, counts = np.unique(own, return_counts=True)
-        label = reviewed.get(f, str(values[np.argmax(counts)]))
-        shape_abnormal = np.isin(own, ["V", "Q"])
-        minority = min(int(shape_abnormal.sum()), int((~shape_abnormal).sum()))
-        priority = float(shape_abnormal.sum() + minority) + 1e-3 * len(members)
-        if f in reviewed:
-            priority = -1.0
+        priority = float((own == "V").sum() + unsure[members].sum()) + 1e-3 * len(members)
         rows.append({"family": f, "n_beats": len(members),
                      "representative": int(members[np.argmin(model.distance[members, f])]),
-                     "label": label, "priority": priority, "reviewed": f in reviewed})
+                     "label": reviewed.get(f, str(values[np.argmax(counts)])),
+                     "priority": -1.0 if f in reviewed else priority, "reviewed": f in reviewed})
     table = pd.DataFrame(rows, columns=["family", "n_beats", "representative", "label", "priority", "reviewed"])
     order = np.argsort(-table["priority"].to_numpy(), kind="stable")
     rank = np.empty(len(table), np.int64)

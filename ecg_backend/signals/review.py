@@ -121,7 +121,8 @@ def finish_reading(analysis: RecordingAnalysis, reviewed: dict | None = None,
     summary = dict(analysis.summary)
     events = find_events(labels, t, gaps, analysis.episodes, rules)
     hourly = hourly_table(labels, t, gaps, float(summary.get("duration_s", t[-1] if len(t) else 0.0)), events)
-    families = (family_table(analysis.family_model, labels, reviewed) if analysis.family_model is not None
+    ratio = table["score"].to_numpy() / float(summary.get("operating_point") or 1.0)
+    families = (family_table(analysis.family_model, labels, reviewed, ratio) if analysis.family_model is not None
                 else analysis.families)
     runs = anomalous_runs(table)
     counts = beat_counts(labels)
