@@ -41,6 +41,7 @@ def create_app(config=None) -> Flask:
     register_commands(app)
     # The model first: a broken bundle stops the start before the database or the first admin is touched.
     app.extensions["ecg_detector"] = load_detector(app)
+    app.extensions["ecg_recording_detector"] = load_recording_detector(app)
     prepare_database(app)
     security.protect_files(app)
     return app
@@ -207,6 +208,15 @@ def load_detector(app: Flask):
     detector = load(app)
     if detector is not None:
         app.logger.info("detector %s loaded (threshold %.6g)", detector.version, detector.threshold)
+    return detector
+
+
+def load_recording_detector(app: Flask):
+    from ecg_backend.services.detection import load_recording_detector as load
+
+    detector = load(app, app.extensions["ecg_detector"])
+    if detector is not None and detector is not app.extensions["ecg_detector"]:
+        app.logger.info("recording detector %s loaded", detector.version)
     return detector
 
 

@@ -113,8 +113,8 @@ def evaluate_mitdb_command(argv: tuple[str, ...]) -> None:
     Options: --dir --records --bundle --untrained --halves --single-lead --thresholds (see --help)."""
     from ecg_backend.signals.evaluate import main
 
-    main(list(argv), prog="flask ecg evaluate-mitdb", detector=current_app.extensions.get("ecg_detector"),
-         echo=click.echo)
+    main(list(argv), prog="flask ecg evaluate-mitdb",
+         detector=current_app.extensions.get("ecg_recording_detector"), echo=click.echo)
 
 
 def register_commands(app) -> None:

@@ -77,6 +77,8 @@ class Config:
 
         self.MODEL_DIR = os.environ.get("ECG_MODEL_DIR") or None  # None -> the shipped ecg_backend/artifacts/
         self.MODEL_REQUIRED = env_bool("ECG_MODEL_REQUIRED", True)
+        # None -> ecg_backend/artifacts/recording/ if shipped, else the beat detector
+        self.RECORDING_MODEL_DIR = os.environ.get("ECG_RECORDING_MODEL_DIR") or None
         self.DETECTOR = None  # tests inject an AnomalyDetector here
 
         self.MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 10 * 1024 * 1024)

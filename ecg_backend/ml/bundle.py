@@ -25,6 +25,9 @@ from .data import sha256_file
 from .model import AutoencoderConfig, AutoencoderEnsemble
 
 DEFAULT_BUNDLE_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+# The network whose error enters long-recording scores, when it is not the beat detector's (see
+# docs/MODEL_CARD.md, "Long recordings (MIT-BIH)"); without this folder recordings use the beat detector.
+RECORDING_BUNDLE_DIR = DEFAULT_BUNDLE_DIR / "recording"
 MODEL_JSON = "model.json"
 WEIGHTS_FILE = "weights.pt"
 SCALER_FILE = "scaler.joblib"

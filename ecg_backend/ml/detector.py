@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .bundle import DEFAULT_BUNDLE_DIR, Bundle, ModelBundleError, read_bundle
+from .bundle import DEFAULT_BUNDLE_DIR, RECORDING_BUNDLE_DIR, Bundle, ModelBundleError, read_bundle
 from .calibrate import confidence_from_scores
 from .data import BEAT_LENGTH
 from .model import AutoencoderConfig, AutoencoderEnsemble, reconstruction_score
@@ -137,6 +137,14 @@ class AnomalyDetector:
     def load(cls, path: str | os.PathLike | None = None) -> "AnomalyDetector":
         """Load and verify a bundle (default: ecg_backend/artifacts/). Raises ModelBundleError."""
         return cls.from_bundle(read_bundle(path))
+
+    @classmethod
+    def for_recordings(cls, path: str | os.PathLike | None = None) -> AnomalyDetector:
+        """The detector long recordings score with: ``path``, else the shipped recording bundle
+        (``artifacts/recording/``) when there is one, else the beat detector's bundle."""
+        if path is None and RECORDING_BUNDLE_DIR.is_dir():
+            path = RECORDING_BUNDLE_DIR
+        return cls.load(path)
 
     @classmethod
     def untrained(cls, seed: int = 0) -> "AnomalyDetector":

@@ -23,8 +23,8 @@ class TrainConfig:
 
     seed: int = 7
     n_members: int = 1
-    max_epochs: int = 400
-    patience: int = 40
+    max_epochs: int = 150
+    patience: int = 20
     batch_size: int = 32
     lr: float = 3e-3
     weight_decay: float = 1e-5

@@ -29,6 +29,10 @@ from .fit import TrainConfig, fit_ensemble, reconstruct, set_determinism
 from .model import AutoencoderConfig, reconstruction_score
 
 
+# The earlier recipe: normal beats only, longer training (bundle c2e8f44cf2d9, kept for comparison).
+UNSUPERVISED = {"abnormal_weight": 0.0, "max_epochs": 400, "patience": 40}
+
+
 def stratified_folds(labels: np.ndarray, n_folds: int, seed: int) -> np.ndarray:
     """Fold index (0..n_folds-1) per beat, balanced within each class."""
     rng = np.random.default_rng(seed)
@@ -168,7 +172,7 @@ def main(argv: list[str] | None = None, prog: str | None = None, default_out: Pa
     args = parser.parse_args(argv)
     tc = TrainConfig() if args.seed is None else replace(TrainConfig(), seed=args.seed)
     if args.unsupervised:
-        tc = replace(tc, abnormal_weight=0.0)
+        tc = replace(tc, **UNSUPERVISED)
     try:
         data = find_ecg5000_dir(args.data)
         card = train_detector(args.out, data, replace(AutoencoderConfig(), branches=args.branches), tc)

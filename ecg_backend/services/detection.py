@@ -25,6 +25,30 @@ def load_detector(app):
         return None
 
 
+def load_recording_detector(app, beat_detector):
+    """The network whose error enters long-recording scores, loaded once: the injected ``RECORDING_DETECTOR``,
+    the bundle in ``RECORDING_MODEL_DIR``, the shipped recording bundle, or else ``beat_detector`` itself."""
+    if app.config.get("RECORDING_DETECTOR") is not None:
+        return app.config["RECORDING_DETECTOR"]
+    if app.config.get("DETECTOR") is not None or beat_detector is None:
+        return beat_detector  # tests inject one detector for both; a start without a model has neither
+    from ecg_backend.ml.bundle import RECORDING_BUNDLE_DIR
+    from ecg_backend.ml.detector import AnomalyDetector
+
+    directory = app.config.get("RECORDING_MODEL_DIR")
+    if directory is None and not RECORDING_BUNDLE_DIR.is_dir():
+        return beat_detector
+    return AnomalyDetector.for_recordings(directory)
+
+
+def get_recording_detector():
+    """The recording detector of the current app (a 503 ``InputError`` when the app started without one)."""
+    detector = current_app.extensions.get("ecg_recording_detector")
+    if detector is None:
+        return get_detector()
+    return detector
+
+
 def get_detector():
     """The detector of the current app; a 503 ``InputError`` when the app started without one."""
     detector = current_app.extensions.get("ecg_detector")

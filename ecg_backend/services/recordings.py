@@ -142,13 +142,13 @@ def _read_job_input(path: str) -> tuple[np.ndarray, np.ndarray | None]:
 
 
 def _analyse_saved_recording(job, progress) -> int:
-    from ecg_backend.services.detection import get_detector
+    from ecg_backend.services.detection import get_recording_detector
     from ecg_backend.signals.recording import analyze_recording
 
     params = job.params or {}
     signal, extra = _read_job_input(job.input_path)
     progress(1.0, "loaded the recording")
-    result = analyze_recording(signal, params["sampling_rate"], detector=get_detector(), progress=progress,
+    result = analyze_recording(signal, params["sampling_rate"], detector=get_recording_detector(), progress=progress,
                                extra_leads=extra)
     del extra
     folder = storage.keep_job_input(job.input_path)

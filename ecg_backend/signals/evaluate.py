@@ -305,7 +305,7 @@ def load_detector(model_dir: str | None, untrained: bool):
 
     if untrained:
         return AnomalyDetector.untrained()
-    return AnomalyDetector.load(model_dir)
+    return AnomalyDetector.for_recordings(model_dir)
 
 
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
@@ -318,7 +318,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
                         help="folder of WFDB records with .atr files (default: ECG_MITDB_DIR or ../shared/data/mitdb)")
     parser.add_argument("--records", default="", help="comma-separated record names (default: all)")
     parser.add_argument("--bundle", "--model-dir", dest="bundle", default=None,
-                        help="model bundle folder (default: the app's loaded model, else the shipped bundle)")
+                        help="model bundle folder (default: the app's recording model, else the shipped one)")
     parser.add_argument("--untrained", action="store_true",
                         help="random-weight detector: measures the recording-context scoring alone")
     parser.add_argument("--halves", action="store_true",

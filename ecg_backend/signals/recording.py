@@ -43,7 +43,7 @@ def _resolve_detector(detector):
         return detector
     from ecg_backend.ml.detector import AnomalyDetector
 
-    return AnomalyDetector.load()
+    return AnomalyDetector.for_recordings()
 
 
 def analyze_recording(signal, fs: float, detector=None, progress: Callable[[float, str], None] | None = None,
