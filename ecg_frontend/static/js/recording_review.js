@@ -5,7 +5,8 @@
 
   var Page = window.RecordingPage, D = window.EcgDraw;
   if (!Page) { return; }
-  var CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"] };
+  var CONFIG = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"],
+                 displayModeBar: window.innerWidth >= 600 ? "hover" : false };  // on a phone it covers the chart
   var EVENT_NAMES = {
     couplet: "Couplet", triplet: "Triplet", run: "Ventricular run", bigeminy: "Bigeminy", trigeminy: "Trigeminy",
     pause: "Pause", bradycardia: "Bradycardia", tachycardia: "Tachycardia", ventricular_flutter: "Ventricular flutter"
@@ -62,6 +63,7 @@
 
   Page.prototype.loadReview = function () {
     var self = this;
+    loadPlotly(this.view.getAttribute("data-plotly")).catch(function () {});  // fetched while the data comes
     return Promise.all([
       this.loadOverview(), this.loadEvents(), this.loadFamilies(), this.loadChanges(), this.loadDisclosure()
     ]).catch(function (e) { self.error(e.message); });
@@ -177,10 +179,21 @@
   };
 
   /* --- events --- */
+  var EVENTS_PER_PAGE = 2000, MAX_EVENT_PAGES = 10;
+
+  /* Every event (a page of 2000 at a time, at most 20 000), by start time. */
   Page.prototype.loadEvents = function () {
-    var self = this;
-    return get(this.api + "/events?per_page=1000").then(function (body) {
-      self.events = items(body).slice().sort(function (a, b) { return a.start_s - b.start_s; });
+    var self = this, all = [];
+    var next = function (page) {
+      return get(self.api + "/events?per_page=" + EVENTS_PER_PAGE + "&page=" + page).then(function (body) {
+        all = all.concat(items(body));
+        if (all.length < (body.total || 0) && page < MAX_EVENT_PAGES) { return next(page + 1); }
+        self.eventsTotal = body.total || all.length;
+        return null;
+      });
+    };
+    return next(1).then(function () {
+      self.events = all.sort(function (a, b) { return a.start_s - b.start_s; });
       self.drawEvents();
     });
   };
@@ -201,7 +214,8 @@
       tr.addEventListener("keydown", function (k) { if (k.key === "Enter") { open(); } });
       body.appendChild(tr);
     });
-    document.getElementById("events-count").textContent = "(" + this.events.length + ")";
+    document.getElementById("events-count").textContent = "(" + (this.eventsTotal || this.events.length) +
+      (this.events.length > 2000 ? "; the first 2000 listed, events.csv has all" : "") + ")";
     document.getElementById("events-table").hidden = !this.events.length;
     document.getElementById("events-empty").hidden = !!this.events.length;
     document.getElementById("prev-event").disabled = !this.events.length;
