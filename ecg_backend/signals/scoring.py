@@ -55,7 +55,7 @@ WEIGHT_RR = 0.5
 WEIGHT_WIDTH = 0.3
 WEIGHT_AE = 0.1
 OPERATING_POINT = 8.25
-# With extra leads (chosen on the even-indexed MIT-BIH records, see docs/MODEL_CARD.md "Revision: second lead").
+# With extra leads (chosen on the even-indexed MIT-BIH records, see docs/research/recordings.md "Revision: second lead").
 EXTRA_LEAD_WEIGHT = 0.25
 OPERATING_POINT_MULTILEAD = 9.0
 # A run: >= 3 consecutive flagged beats, every R-R inside it < 0.6 s (> 100 /min) - the pattern of
