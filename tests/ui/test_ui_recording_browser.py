@@ -154,6 +154,33 @@ def test_ui_recording_family_relabel_updates_counts_and_undo(live, driver, recor
     assert severe(driver) == []
 
 
+def test_ui_recording_click_a_beat_to_relabel_it_alone(live, driver, recording_url):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    driver.get(recording_url)
+    wait(driver, lambda d: view_attr(d, "data-loaded") == "true")
+    api = view_attr(driver, "data-api")
+    beats = driver.execute_async_script(
+        "var done = arguments[1]; fetch(arguments[0] + '/beats?start=0&end=10').then(function (r) { return r.json(); })"
+        ".then(function (b) { done(b.items); });", api)
+    beat = beats[len(beats) // 2]
+    canvas = driver.find_element(By.ID, "strip")
+    width = canvas.size["width"]
+    x = beat["time_s"] / 10.0 * width - width / 2  # offsets are from the canvas's centre
+    ActionChains(driver).move_to_element_with_offset(canvas, int(x), 0).click().perform()
+    tools = wait(driver, lambda d: d.find_element(By.ID, "beat-tools") if d.find_element(By.ID, "beat-tools")
+                 .is_displayed() else None, timeout=10)
+    assert f"Beat {beat['index']} at" in tools.text
+    new = "Q" if beat["label"] != "Q" else "N"
+    before = int(driver.find_element(By.ID, "count-Q").text)
+    tools.find_element(By.CSS_SELECTOR, f"button[data-label='{new}']").click()
+    wait(driver, lambda d: int(d.find_element(By.ID, "count-Q").text) != before, timeout=30)
+    assert f"Beat {beat['index']}" in driver.find_element(By.CSS_SELECTOR, "#changes-list li").text
+    driver.find_element(By.CSS_SELECTOR, "#changes-list li button.undo").click()
+    wait(driver, lambda d: int(d.find_element(By.ID, "count-Q").text) == before, timeout=30)
+
+
 def test_ui_recording_page_fits_a_phone(live, driver, recording_url):
     driver.set_window_size(390, 844)
     driver.get(recording_url)
