@@ -69,6 +69,8 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
               "filename": _stored_filename(filename), "n_samples": len(parsed.signal)}
     if parsed.extra_names:
         params["extra_leads"] = list(parsed.extra_names)
+    if parsed.start:
+        params["start_datetime"] = parsed.start
     try:
         job = jobs.create_job(owner, "recording", params, input_path=path, patient_id=patient_id,
                               idempotency_key=idempotency_key, request_hash=request_hash)
@@ -160,7 +162,7 @@ def _analyse_saved_recording(job, progress) -> int:
             n_anomalous=result.summary["n_anomalous"], operating_point=float(result.summary["operating_point"]),
             model_version=result.summary.get("model_version"),
             input={**{k: params[k] for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples",
-                                             "extra_leads") if k in params}, "storage": folder},
+                                             "extra_leads", "start_datetime") if k in params}, "storage": folder},
             result=recording_result(result, params.get("lead")),
         )
         save_analysis(analysis)

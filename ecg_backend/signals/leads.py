@@ -36,6 +36,8 @@ class ParsedRecording:
     # What the record says of each lead, by name: {"unit", "gain", "baseline"} (WFDB headers), so the stored
     # signal keeps the record's own integer samples.
     lead_info: dict = field(default_factory=dict)
+    # The recording's wall-clock start (ISO 8601, no time zone) when its header gives a date and a time.
+    start: str | None = None
 
 
 def check_fs(fs, name: str = "sampling_rate") -> float:

@@ -8,6 +8,7 @@ refused before its signal file is extracted. No message shows a server path.
 """
 from __future__ import annotations
 
+import datetime
 import io
 import os
 import re
@@ -220,7 +221,15 @@ def _read_wfdb(folder: str, record: str, lead, fs: float, single_lead: bool = Fa
         parsed = finish(signal, fs, names, index, source="wfdb", annotations=annotations, out=extra,
                         columns=lambda i: extra[:, i - (i > index)])
     parsed.lead_info = _lead_info(header, names)
+    parsed.start = header_start(header.base_date, header.base_time)
     return parsed
+
+
+def header_start(day, clock) -> str | None:
+    """A header's start as ISO 8601 text when it has both a date and a time of day, else None."""
+    if day is None or clock is None:
+        return None
+    return datetime.datetime.combine(day, clock).replace(microsecond=0, tzinfo=None).isoformat()
 
 
 def _lead_info(header, names: list[str]) -> dict:
@@ -332,8 +341,17 @@ def parse_edf(content, lead=None, single_lead: bool = False) -> ParsedRecording:
 
     def column(k: int) -> np.ndarray:
         return _edf_millivolts(signals[kept[k]], np.float64 if k == index_in_kept else np.float32)
-    return finish(column(index_in_kept), fs, [names[i] for i in kept], index_in_kept, source="edf",
-                  columns=None if single_lead else column)
+    parsed = finish(column(index_in_kept), fs, [names[i] for i in kept], index_in_kept, source="edf",
+                    columns=None if single_lead else column)
+    parsed.start = _edf_start(edf)
+    return parsed
+
+
+def _edf_start(edf) -> str | None:
+    try:
+        return header_start(edf.startdate, edf.starttime)
+    except ValueError:  # an anonymised start date ("X"): no wall-clock times
+        return None
 
 
 def _edf_millivolts(signal, dtype) -> np.ndarray:

@@ -112,3 +112,42 @@ def test_ui_recording_page_offers_the_reference_row_only_with_annotations(clinic
     assert f'data-reference="/api/v1/recordings/{with_atr}/reference"' in html
     without = _recording(clinician, ecg_json)
     assert 'data-reference=""' in clinician.get(f"/recordings/{without}").get_data(as_text=True)
+
+
+def test_ui_recording_start_from_the_header_gives_clock_times(clinician):
+    import io
+    from pathlib import Path
+
+    excerpt = Path(__file__).resolve().parents[1] / "fixtures" / "mitdb"
+    header = (excerpt / "119.hea").read_text().splitlines()
+    header[0] = header[0].split()[0] + " " + " ".join(header[0].split()[1:4]) + " 13:10:05 01/12/2026"
+    token = clinician.get("/recordings/new").get_data(as_text=True).split('data-csrf="')[1].split('"')[0]
+    files = [(io.BytesIO("\n".join(header).encode() + b"\n"), "119.hea"),
+             (io.BytesIO((excerpt / "119.dat").read_bytes()), "119.dat")]
+    response = clinician.post("/api/v1/recordings", data={"file": files}, headers={"X-CSRFToken": token},
+                              content_type="multipart/form-data")
+    assert response.status_code == 202, response.get_json()
+    analysis_id = wait_for_job(clinician, response.get_json()["url"], {})["analysis_id"]
+    page = clinician.get(f"/recordings/{analysis_id}").get_data(as_text=True)
+    assert 'data-start="2026-12-01T13:10:05"' in page and "started 2026-12-01 13:10:05" in page
+    assert "2026-12-01 13:10" in clinician.get("/recordings").get_data(as_text=True)
+
+
+def test_ui_edf_start_date_and_time_become_the_recordings_start(tmp_path):
+    import datetime
+
+    import edfio
+
+    from ecg_backend.signals.wfdb_input import parse_edf
+
+    t = np.arange(0, 20, 1 / 250.0)
+    signal = edfio.EdfSignal(np.sin(2 * np.pi * 1.2 * t), sampling_frequency=250, label="ECG II",
+                             physical_dimension="mV")
+    edf = edfio.Edf([signal], starttime=datetime.time(8, 30, 15))
+    edf.startdate = datetime.date(2026, 3, 4)
+    path = tmp_path / "holter.edf"
+    edf.write(path)
+    assert parse_edf(path.read_bytes()).start == "2026-03-04T08:30:15"
+    edf.anonymize()  # an anonymised start date: no wall-clock start
+    edf.write(path)
+    assert parse_edf(path.read_bytes()).start is None
