@@ -39,6 +39,17 @@ def env_int(name: str, default: int) -> int:
         raise RuntimeError(f"{name} must be an integer, got {value!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    """Read a number from the environment; a malformed value stops the app with a clear message."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise RuntimeError(f"{name} must be a number, got {value!r}") from None
+
+
 def normalise_database_url(url: str) -> str:
     """Accept Heroku-style ``postgres://`` URLs and pick the psycopg 3 driver for PostgreSQL."""
     if url.startswith("postgres://"):
@@ -86,6 +97,11 @@ class Config:
         # Stored signals, readings and job inputs; a volume every web process and worker mounts (README).
         self.ECG_STORAGE_DIR = os.environ.get("ECG_STORAGE_DIR") or None  # None -> <instance>/storage
         self.MAX_JOBS_PER_USER = env_int("ECG_MAX_JOBS_PER_USER", 5)  # queued or running; 0: no limit
+        # Background jobs (services/jobs.py): threads per web process, or RQ workers when REDIS_URL is set.
+        self.JOB_WORKERS = env_int("ECG_JOB_WORKERS", 1)
+        self.JOB_TIMEOUT_S = env_int("ECG_JOB_TIMEOUT_S", 3600)
+        self.JOB_STALE_AFTER_S = env_float("ECG_JOB_STALE_AFTER_S", 60.0)  # heartbeat age of a dead job thread
+        self.JOB_SWEEP_INTERVAL_S = env_float("ECG_JOB_SWEEP_S", 10.0)  # how often lost jobs are looked for
 
         secure = env_bool("SESSION_COOKIE_SECURE", False)
         self.SESSION_COOKIE_HTTPONLY = True
@@ -132,6 +148,7 @@ class TestConfig(Config):
         self.MODEL_DIR = None
         self.MODEL_REQUIRED = True
         self.MAX_JOBS_PER_USER = 100
+        self.JOB_SWEEP_INTERVAL_S = 0  # tests run the sweeper themselves (jobs.sweep)
 
 
 MIN_SECRET_KEY_LENGTH = 32  # characters: 128 bits or more as hex, urlsafe base64 or a long passphrase

@@ -301,10 +301,7 @@ def stop_job_threads() -> None:
     """Wait for the in-process job threads (queued jobs are cancelled), so none outlives its test's app."""
     from ecg_backend.services import jobs
 
-    with jobs._executor_lock:
-        pool, jobs._executor = jobs._executor, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+    jobs.stop_threads()
 
 
 def dispose_app(app) -> None:

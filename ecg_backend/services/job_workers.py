@@ -4,8 +4,9 @@ An in-process job dies with its process (a gunicorn worker killed or recycled mi
 queued, ``claim`` records in ``params["worker"]`` who holds it: a host id, the process id and a heartbeat
 that a keeper thread of that process refreshes every few seconds while the job is queued or running.
 ``worker_stopped`` then tells, from any process, that the worker is gone: its process has ended on this
-host, or its heartbeat is older than ``ECG_JOB_STALE_AFTER_S`` (default 60 s; other hosts, reused pids).
-Jobs without a worker record (RQ jobs, rows from older versions) are left to the checks in ``jobs``.
+host, or its heartbeat is older than ``JOB_STALE_AFTER_S`` (``ECG_JOB_STALE_AFTER_S``, default 60 s; other
+hosts, reused pids). Jobs without a worker record (RQ jobs, rows from older versions) are left to the other
+checks of the sweeper (``jobs.sweep``).
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import os
 import socket
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,20 +33,14 @@ _keepers_lock = threading.Lock()
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def stale_after_s(app=None) -> float:
-    """Seconds without a heartbeat after which an in-process job counts as abandoned (``ECG_JOB_STALE_AFTER_S``)."""
+    """Seconds without a heartbeat after which an in-process job counts as abandoned (``JOB_STALE_AFTER_S``)."""
     from flask import current_app
 
-    app = app or current_app
-    raw = app.config.get("JOB_STALE_AFTER_S") or os.environ.get("ECG_JOB_STALE_AFTER_S") or DEFAULT_STALE_AFTER_S
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        log.warning("ECG_JOB_STALE_AFTER_S=%r is not a number; using %g s", raw, DEFAULT_STALE_AFTER_S)
-        return DEFAULT_STALE_AFTER_S
+    value = float((app or current_app).config.get("JOB_STALE_AFTER_S") or DEFAULT_STALE_AFTER_S)
     return value if value > 0 else DEFAULT_STALE_AFTER_S
 
 
@@ -177,20 +172,24 @@ def discard_input(path: str | None) -> bool:
     return True
 
 
-def fail_abandoned(job_id: str) -> bool:
-    """Mark the job failed unless it ended meanwhile (a finished job keeps its result); True when it was.
-
-    The saved input of a job failed here is removed: its worker died before the job's own clean-up ran.
+def fail_lost(job_id: str, reason: str) -> bool:
+    """Mark the job failed with ``reason`` unless it ended meanwhile (a finished job keeps its result); True
+    when it was. The saved input of a job failed here is removed: its worker never ran the job's own clean-up.
     """
     path = db.session.scalar(select(Job.input_path).where(Job.id == job_id))
     result = db.session.execute(
         update(Job).where(Job.id == job_id, Job.state.in_(ACTIVE_STATES))
-        .values(state="failed", error=WORKER_STOPPED, message="failed", finished_at=_now()))
+        .values(state="failed", error=reason, message="failed", finished_at=_now()))
     db.session.commit()
     if result.rowcount:
-        log.warning("job %s failed: its worker process stopped", job_id)
+        log.warning("job %s failed: %s", job_id, reason)
         discard_input(path)
     return bool(result.rowcount)
+
+
+def fail_abandoned(job_id: str) -> bool:
+    """`fail_lost` for a job whose worker process stopped."""
+    return fail_lost(job_id, WORKER_STOPPED)
 
 
 def fail_orphaned_jobs(app=None) -> int:

@@ -1,13 +1,15 @@
-"""Background jobs: a small in-process thread pool by default, RQ workers when ``REDIS_URL`` is set.
+"""Background jobs behind one interface: threads of the web process by default, RQ workers when
+``REDIS_URL`` is set (`job_backends`).
 
-A job is a ``Job`` row (state queued -> running -> finished | failed, progress 0-100, message, error)
-plus a function that does the work. Workers report progress through a callback that writes the row
-at most every half second, so polling clients see it move without hammering the database.
+A job is a ``Job`` row (state queued -> running -> finished | failed, progress 0-100, message, error) of a
+registered kind: `register` names the function that does the work (``recordings`` registers
+``"recording"``), so the queue never imports the modules that use it. Workers report progress through a
+callback that writes the row at most every half second.
 
-In-process jobs die with their process (a gunicorn worker killed or recycled mid-job): they record the
-process that holds them and a heartbeat (``job_workers``), and a job read here whose worker is gone is
-reported failed at once; a process sweeps such jobs when it starts its pool. RQ jobs are checked against
-the queue instead (``_check_queue``).
+Reading a job (`get_job`) only reads. Jobs that will never finish (their worker process died, the queue
+lost them, they ran past ``JOB_TIMEOUT_S``) and saved inputs no job will read are found by `sweep`, which
+runs when a process starts its job threads or an RQ worker starts, and then every
+``JOB_SWEEP_INTERVAL_S`` seconds in a daemon thread of each web and worker process (`start_sweeper`).
 """
 from __future__ import annotations
 
@@ -15,8 +17,7 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,49 +26,35 @@ from ecg_backend.errors import InputError
 from ecg_backend.extensions import db
 from ecg_backend.models import Job, User
 from ecg_backend.services import add_and_commit, storage
-from ecg_backend.services.job_workers import (ACTIVE_STATES, claim, discard_input, fail_abandoned, fail_orphaned_jobs,
-                                              keeper, sweep_stray_inputs, worker_stopped)
+from ecg_backend.services.job_backends import QUEUE_NAME, backend_for, thread_backend
+from ecg_backend.services.job_workers import (
+    ACTIVE_STATES,
+    discard_input,
+    fail_lost,
+    sweep_stray_inputs,
+)
 
 log = logging.getLogger(__name__)
-QUEUE_NAME = "ecg"
-JOB_TIMEOUT_S = 3600
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
+JOB_TIMEOUT_S = 3600  # default of Config.JOB_TIMEOUT_S
+__all__ = ["JOB_TIMEOUT_S", "QUEUE_NAME", "ProgressReporter", "check_job_limit", "create_job", "enqueue", "get_job",
+           "register", "run_job", "start_sweeper", "sweep"]
+_KINDS: dict = {}
+_sweepers: dict = {}
+_sweepers_lock = threading.Lock()
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
-def _pool(app) -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            workers = app.config.get("JOB_WORKERS") or os.environ.get("ECG_JOB_WORKERS") or 1
-            _executor = ThreadPoolExecutor(max_workers=max(int(workers), 1), thread_name_prefix="ecg-job")
-            started = True
-        else:
-            started = False
-    if started:  # a new worker process: jobs that a previous one left behind are reported now
-        fail_orphaned_jobs(app)
-        _sweep_stray_inputs(app)
-    return _executor
+def register(kind: str, work) -> None:
+    """Name the function that does a kind of job: ``work(job, progress) -> analysis id``."""
+    _KINDS[kind] = work
 
 
 def job_input_dir() -> str:
     """Where uploads wait for their job: ``<storage root>/jobs`` (needs an app context)."""
     return storage.job_input_dir()
-
-
-def _sweep_stray_inputs(app) -> int:
-    """Remove saved recordings in the upload area that no active job will read (start-up housekeeping)."""
-    with app.app_context():
-        try:
-            return sweep_stray_inputs(job_input_dir(), min_age_s=JOB_TIMEOUT_S)
-        except SQLAlchemyError as exc:  # start-up must not fail over housekeeping
-            db.session.rollback()
-            log.warning("could not sweep saved job inputs: %s", exc)
-            return 0
 
 
 def create_job(owner: User, kind: str, params: dict, input_path: str | None = None,
@@ -97,47 +84,21 @@ def check_job_limit(owner: User, idempotency_key: str | None = None) -> None:
                          details={"active_jobs": active, "max_jobs": limit})
 
 
-def enqueue(app, job_id: str, func_path: str) -> None:
-    """Start ``func_path(job_id)`` (dotted path of a function taking the job id) in the background."""
-    url = app.config.get("REDIS_URL")
-    if url:
-        from redis import Redis
-        from redis.exceptions import RedisError
-        from rq import Queue
+def enqueue(app, job_id: str) -> None:
+    """Start the job (its kind says what runs) on the app's backend; a 503 when the queue is unreachable."""
+    from redis.exceptions import RedisError
 
-        try:
-            queue = Queue(QUEUE_NAME, connection=Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5))
-            queue.enqueue("ecg_backend.services.jobs.run_in_worker", job_id, func_path,
-                          job_timeout=JOB_TIMEOUT_S, job_id=job_id)
-        except RedisError as exc:  # the row must not wait for a queue that never got the job
-            log.error("job %s could not be queued: %s", job_id, exc)
-            error = InputError("the job queue is unavailable, so nothing was analysed; try again shortly",
-                               kind="unavailable", code="queue_unavailable")
-            _fail(job_id, error)
-            raise error from None
-    else:
-        pool = _pool(app)
-        claim(app, job_id)
-        pool.submit(_run_here, app, job_id, func_path)
-
-
-def run_in_worker(job_id: str, func_path: str) -> None:
-    """RQ entry point: runs the job inside the current app context, or a fresh app built from the environment."""
-    from flask import current_app, has_app_context
-
-    if has_app_context():
-        run_job(current_app._get_current_object(), job_id, func_path)
-        return
-    from ecg_backend import create_app
-
-    run_job(create_app(), job_id, func_path)
-
-
-def _import(func_path: str):
-    import importlib
-
-    module, _, name = func_path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+    try:
+        started = backend_for(app).submit(app, job_id, run_job)
+    except RedisError as exc:  # the row must not wait for a queue that never got the job
+        log.error("job %s could not be queued: %s", job_id, exc)
+        error = InputError("the job queue is unavailable, so nothing was analysed; try again shortly",
+                           kind="unavailable", code="queue_unavailable")
+        _fail(job_id, error)
+        raise error from None
+    if started:  # this process just started its job threads: what a previous process left behind goes now
+        sweep(app)
+        start_sweeper(app)
 
 
 class ProgressReporter:
@@ -160,8 +121,8 @@ class ProgressReporter:
             db.session.commit()
 
 
-def run_job(app, job_id: str, func_path: str) -> None:
-    """Run one job to completion, recording success (``analysis_id``) or failure (``error``)."""
+def run_job(app, job_id: str) -> None:
+    """Run one job to completion with its kind's function, recording success (``analysis_id``) or failure."""
     with app.app_context():
         job = db.session.get(Job, job_id)
         if job is None:
@@ -170,8 +131,11 @@ def run_job(app, job_id: str, func_path: str) -> None:
         job.state, job.started_at, job.message = "running", _now(), "started"
         db.session.commit()
         try:
-            analysis_id = _import(func_path)(job, ProgressReporter(job_id))
-        except Exception as exc:  # every failure must end as a 'failed' row, never a stuck job
+            work = _KINDS.get(job.kind)
+            if work is None:
+                raise LookupError(f"no job function is registered for kind {job.kind!r}")
+            analysis_id = work(job, ProgressReporter(job_id))
+        except Exception as exc:  # noqa: BLE001 - every failure must end as a 'failed' row, never a stuck job
             db.session.rollback()
             _fail(job_id, exc)
             return
@@ -181,18 +145,11 @@ def run_job(app, job_id: str, func_path: str) -> None:
         db.session.commit()
 
 
-def _run_here(app, job_id: str, func_path: str) -> None:
-    try:
-        run_job(app, job_id, func_path)
-    finally:
-        keeper(app).discard(job_id)
-
-
 def _fail(job_id: str, exc: Exception) -> None:
     if isinstance(exc, (InputError, ValueError)):
         message = str(exc)
     else:
-        log.exception("job %s failed", job_id)
+        log.error("job %s failed", job_id, exc_info=exc)
         message = "the analysis failed unexpectedly; the error was logged"
     job = db.session.get(Job, job_id)
     if job is not None:
@@ -203,62 +160,73 @@ def _fail(job_id: str, exc: Exception) -> None:
 
 
 def get_job(owner: User, job_id: str) -> Job:
-    """The owner's job, or 404 (also for other users' ids)."""
+    """The owner's job, or 404 (also for other users' ids). Reads only: `sweep` ends lost jobs."""
     job = db.session.scalar(select(Job).where(Job.id == str(job_id), Job.owner_id == owner.id))
     if job is None:
         raise InputError(f"job {job_id} not found", kind="not_found")
-    if job.state in ACTIVE_STATES:
-        _check_queue(job)
-        _check_worker(job)
-        _expire_if_stale(job)
     return job
 
 
-def _expire_if_stale(job: Job) -> None:
-    """A job past its time limit (its worker process stopped or restarted) is reported failed, not 'running' forever."""
-    from flask import current_app
+# ---------------------------------------------------------------------------- the sweeper
+def sweep(app) -> int:
+    """Fail every queued or running job that will never finish, and remove saved inputs no job will read.
 
-    in_process = not current_app.config.get("REDIS_URL")  # an RQ queue may legitimately be long
-    since = job.started_at if job.state == "running" else (
-        job.created_at if job.state == "queued" and in_process else None)
-    if since is None or (_now() - since).total_seconds() <= JOB_TIMEOUT_S + 60:
-        return
-    _fail(job.id, InputError("the job did not finish within its time limit (its worker may have stopped); "
-                             "upload the recording again"))
-    db.session.refresh(job)
-
-
-def _check_worker(job: Job) -> None:
-    if worker_stopped(job):
-        fail_abandoned(job.id)
-        db.session.refresh(job)
-
-
-def _check_queue(job: Job) -> None:
-    """With RQ, fail a waiting job that the queue no longer holds (Redis restarted empty, worker died).
-
-    While Redis cannot be reached nothing can be known, so the row is left as it is.
+    Returns how many jobs were failed. Safe to run from any process at any time: a job that ended meanwhile
+    keeps its result (`job_workers.fail_lost` updates only active rows).
     """
-    from flask import current_app
+    with app.app_context():
+        try:
+            backend = backend_for(app)
+            failed = sum(_sweep_job(app, backend, job)
+                         for job in db.session.scalars(select(Job).where(Job.state.in_(ACTIVE_STATES))).all())
+            limit = float(app.config.get("JOB_TIMEOUT_S") or JOB_TIMEOUT_S)
+            sweep_stray_inputs(job_input_dir(), min_age_s=limit)
+            return failed
+        except SQLAlchemyError as exc:  # housekeeping must never take a process down
+            db.session.rollback()
+            log.warning("job sweep skipped: %s", exc)
+            return 0
 
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        return
-    from redis import Redis
-    from redis.exceptions import RedisError
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job as QueuedJob
 
-    try:
-        status = QueuedJob.fetch(job.id, connection=Redis.from_url(url, socket_timeout=2,
-                                                                   socket_connect_timeout=2)).get_status()
-    except NoSuchJobError:
-        status = None
-    except RedisError:
-        return
-    if status is None or str(getattr(status, "value", status)) in ("failed", "stopped", "canceled"):
-        db.session.refresh(job)
-        if job.state in ("queued", "running"):  # the worker may have finished it meanwhile
-            _fail(job.id, InputError("the job queue lost this job (it restarted or its worker stopped); "
-                                     "upload the recording again"))
-            db.session.refresh(job)
+def _sweep_job(app, backend, job: Job) -> bool:
+    reason = backend.lost(app, job) or _past_time_limit(app, job)
+    return bool(reason) and fail_lost(job.id, reason)
+
+
+def _past_time_limit(app, job: Job) -> str | None:
+    """A job past its time limit (its worker stopped or restarted) is failed, not 'running' forever. A queued
+    RQ job may legitimately wait long; a queued in-process job may not."""
+    limit = float(app.config.get("JOB_TIMEOUT_S") or JOB_TIMEOUT_S)
+    since = job.started_at if job.state == "running" else (
+        job.created_at if job.state == "queued" and not app.config.get("REDIS_URL") else None)
+    if since is None or (_now() - since).total_seconds() <= limit + 60:
+        return None
+    return "the job did not finish within its time limit (its worker may have stopped); upload the recording again"
+
+
+def start_sweeper(app) -> bool:
+    """Run `sweep` every ``JOB_SWEEP_INTERVAL_S`` seconds in a daemon thread of this process (once per app
+    and process; 0 turns it off). True when a thread was started."""
+    interval = float(app.config.get("JOB_SWEEP_INTERVAL_S") or 0)
+    key = (id(app), os.getpid())
+    with _sweepers_lock:
+        if interval <= 0 or key in _sweepers:
+            return False
+        thread = threading.Thread(target=_sweep_forever, args=(app, interval), name="ecg-job-sweeper", daemon=True)
+        _sweepers[key] = thread
+    thread.start()
+    return True
+
+
+def _sweep_forever(app, interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        try:
+            sweep(app)
+        except Exception:  # noqa: BLE001 - the sweeper outlives any one bad pass; the next one retries
+            log.exception("job sweep failed")
+
+
+def stop_threads() -> None:
+    """Stop this process's job threads (queued ones are cancelled): tests call it between apps."""
+    thread_backend().shutdown(wait=True)

@@ -77,7 +77,7 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
     except Exception:
         os.remove(path)
         raise
-    jobs.enqueue(current_app._get_current_object(), job.id, "ecg_backend.services.recordings.run_recording_job")
+    jobs.enqueue(current_app._get_current_object(), job.id)
     return job
 
 
@@ -128,6 +128,9 @@ def run_recording_job(job, progress) -> int:
         return _analyse_saved_recording(job, progress)
     finally:
         jobs.discard_input(job.input_path)
+
+
+jobs.register("recording", run_recording_job)
 
 
 def _read_job_input(path: str) -> tuple[np.ndarray, np.ndarray | None]:

@@ -31,6 +31,15 @@ def block_until_released(job, progress) -> int:
     raise ValueError("released on purpose")
 
 
+jobs.register("test-block", block_until_released)
+
+
+def _swept(app, client, job_id, headers) -> dict:
+    """The job as a client reads it after the sweeper's next pass (a read alone never changes a job)."""
+    jobs.sweep(app)
+    return client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
+
+
 def _dead_pid() -> int:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait()
@@ -78,7 +87,7 @@ def _runner_record(app, job_id):
 @pytest.mark.parametrize("state", ["running", "queued"])
 def test_jobs_dead_process_on_this_host_fails_at_once(app, client, clinician_a, bearer, state):
     job_id = _make_job(app, clinician_a, state=state, worker=_worker(pid=_dead_pid()))
-    body = client.get(f"/api/v1/jobs/{job_id}", headers=bearer(clinician_a)).get_json()
+    body = _swept(app, client, job_id, bearer(clinician_a))
     assert body["state"] == "failed" and body["error"] == job_workers.WORKER_STOPPED
     assert body["finished_at"] is not None
     assert _state(app, job_id) == ("failed", job_workers.WORKER_STOPPED)
@@ -89,8 +98,8 @@ def test_jobs_stale_heartbeat_from_another_host_fails(app, client, clinician_a, 
     headers = bearer(clinician_a)
     fresh = _make_job(app, clinician_a, worker=_worker(host="another-host", pid=1, beat_ago_s=5))
     stale = _make_job(app, clinician_a, worker=_worker(host="another-host", pid=1, beat_ago_s=45))
-    assert client.get(f"/api/v1/jobs/{fresh}", headers=headers).get_json()["state"] == "running"
-    body = client.get(f"/api/v1/jobs/{stale}", headers=headers).get_json()
+    assert _swept(app, client, fresh, headers)["state"] == "running"
+    body = _swept(app, client, stale, headers)
     assert body["state"] == "failed" and "submit the recording again" in body["error"]
 
 
@@ -102,12 +111,12 @@ def test_jobs_live_workers_are_left_alone(app, client, clinician_a, bearer):
         legacy = _make_job(app, clinician_a, worker=None, started_ago_s=600)
         headers = bearer(clinician_a)
         for job_id in (live, legacy):
-            assert client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()["state"] == "running"
+            assert _swept(app, client, job_id, headers)["state"] == "running"
     finally:
         sleeper.kill()
         sleeper.wait()
     # the same row once that process is gone
-    assert client.get(f"/api/v1/jobs/{live}", headers=headers).get_json()["state"] == "failed"
+    assert _swept(app, client, live, headers)["state"] == "failed"
 
 
 def test_jobs_finished_job_is_never_overwritten(app, clinician_a):
@@ -136,15 +145,15 @@ def test_jobs_heartbeat_keeps_a_running_job_alive(app, client, clinician_a, bear
 
     RELEASE.clear()
     with app.app_context():
-        job = jobs.create_job(get_user(clinician_a.id), "recording", {"sampling_rate": 250})
-        jobs.enqueue(app, job.id, f"{__name__}.block_until_released")
+        job = jobs.create_job(get_user(clinician_a.id), "test-block", {"sampling_rate": 250})
+        jobs.enqueue(app, job.id)
         job_id = job.id
     headers = bearer(clinician_a)
     try:
         seen = set()
         deadline = time.monotonic() + 3.0
         while time.monotonic() < deadline:
-            body = client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
+            body = _swept(app, client, job_id, headers)
             assert body["state"] in ("queued", "running"), body
             assert "worker" not in (body["params"] or {})
             seen.add(_runner_record(app, job_id)["heartbeat"])
@@ -154,10 +163,10 @@ def test_jobs_heartbeat_keeps_a_running_job_alive(app, client, clinician_a, bear
     finally:
         RELEASE.set()
     deadline = time.monotonic() + 10
-    while client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()["state"] != "failed":
+    while _swept(app, client, job_id, headers)["state"] != "failed":
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    assert "released on purpose" in client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()["error"]
+    assert "released on purpose" in _swept(app, client, job_id, headers)["error"]
 
 
 CHILD = textwrap.dedent("""
@@ -165,13 +174,14 @@ CHILD = textwrap.dedent("""
     from tests.conftest import make_test_app
     from ecg_backend.services import job_workers, jobs
     from ecg_backend.services.users import get_user
+    import tests.reliability.test_jobs_orphans  # registers the "test-block" kind
 
     app = make_test_app(sys.argv[1])
     with open(sys.argv[3], "wb") as saved:
         saved.write(b"a saved recording")
     with app.app_context():
-        job = jobs.create_job(get_user(int(sys.argv[2])), "recording", {"sampling_rate": 250}, input_path=sys.argv[3])
-        jobs.enqueue(app, job.id, "tests.reliability.test_jobs_orphans.block_until_released")
+        job = jobs.create_job(get_user(int(sys.argv[2])), "test-block", {"sampling_rate": 250}, input_path=sys.argv[3])
+        jobs.enqueue(app, job.id)
         print(job.id, flush=True)
     time.sleep(120)
 """)
@@ -189,7 +199,7 @@ def test_jobs_sigkilled_worker_process_is_detected(app, client, clinician_a, bea
         job_id = child.stdout.readline().strip()
         assert job_id, child.stderr.read()[-2000:]
         deadline = time.monotonic() + 60
-        while (body := client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json())["progress"] < 5.0:
+        while (body := _swept(app, client, job_id, headers))["progress"] < 5.0:
             assert body["state"] in ("queued", "running") and time.monotonic() < deadline, body
             time.sleep(0.1)
         assert body["state"] == "running" and _runner_record(app, job_id)["pid"] == child.pid
@@ -200,7 +210,7 @@ def test_jobs_sigkilled_worker_process_is_detected(app, client, clinician_a, bea
         child.stdout.close()
         child.stderr.close()
     started = time.monotonic()
-    body = client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()
+    body = _swept(app, client, job_id, headers)
     assert body["state"] == "failed" and body["error"] == job_workers.WORKER_STOPPED
     assert time.monotonic() - started < 5
     assert not saved.exists()  # the dead worker never cleaned up; failing its job removed the saved recording
@@ -219,15 +229,15 @@ def test_jobs_failing_an_abandoned_job_removes_its_saved_input(app, client, clin
     live = _make_job(app, clinician_a, worker=_worker(host="another-host", pid=1),
                      input_path=_saved(tmp_path / "live.npy"))
     headers = bearer(clinician_a)
-    assert client.get(f"/api/v1/jobs/{dead}", headers=headers).get_json()["state"] == "failed"
-    assert client.get(f"/api/v1/jobs/{live}", headers=headers).get_json()["state"] == "running"
+    assert _swept(app, client, dead, headers)["state"] == "failed"
+    assert _swept(app, client, live, headers)["state"] == "running"
     assert not (tmp_path / "dead.npy").exists() and (tmp_path / "live.npy").exists()
 
 
 def test_jobs_a_job_past_its_time_limit_loses_its_saved_input(app, client, clinician_a, bearer, tmp_path):
     job_id = _make_job(app, clinician_a, started_ago_s=jobs.JOB_TIMEOUT_S + 120,
                        input_path=_saved(tmp_path / "late.npy"))
-    body = client.get(f"/api/v1/jobs/{job_id}", headers=bearer(clinician_a)).get_json()
+    body = _swept(app, client, job_id, bearer(clinician_a))
     assert body["state"] == "failed" and "time limit" in body["error"]
     assert not (tmp_path / "late.npy").exists()
 
@@ -254,16 +264,38 @@ def test_jobs_sweep_removes_only_old_inputs_no_active_job_reads(app, clinician_a
     assert not os.path.exists(stray) and not os.path.exists(ended) and os.path.exists(young)
 
 
-def test_jobs_pool_start_sweeps_the_upload_area(app, clinician_a, monkeypatch):
+def test_jobs_pool_start_sweeps_the_upload_area(app, clinician_a):
+    from ecg_backend.services.users import get_user
+
     with app.app_context():
         folder = Path(jobs.job_input_dir())
     folder.mkdir(parents=True, exist_ok=True)
     stray = _saved(folder / "left-behind.npy", age_s=jobs.JOB_TIMEOUT_S + 60)
-    monkeypatch.setattr(jobs, "_executor", None)
-    try:
-        jobs._pool(app)
-    finally:
-        pool, jobs._executor = jobs._executor, None
-        if pool is not None:
-            pool.shutdown(wait=False)
+    jobs.stop_threads()  # the next job starts this process's pool, as in a new worker process
+    RELEASE.set()
+    with app.app_context():
+        jobs.enqueue(app, jobs.create_job(get_user(clinician_a.id), "test-block", {}).id)
+    jobs.stop_threads()
     assert not os.path.exists(stray)
+
+
+def test_jobs_reading_a_job_never_changes_it(app, client, clinician_a, bearer, tmp_path):
+    """GET /api/v1/jobs/<id> only reads: the sweeper fails a dead worker's job and removes its input."""
+    job_id = _make_job(app, clinician_a, worker=_worker(pid=_dead_pid()), input_path=_saved(tmp_path / "in.npy"))
+    headers = bearer(clinician_a)
+    for _ in range(2):
+        assert client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()["state"] == "running"
+    assert (tmp_path / "in.npy").exists()
+    assert jobs.sweep(app) == 1
+    assert client.get(f"/api/v1/jobs/{job_id}", headers=headers).get_json()["state"] == "failed"
+    assert not (tmp_path / "in.npy").exists()
+
+
+@pytest.mark.app_config(JOB_SWEEP_INTERVAL_S=0.2)
+def test_jobs_sweeper_runs_periodically(app, client, clinician_a, bearer):
+    job_id = _make_job(app, clinician_a, worker=_worker(pid=_dead_pid()))
+    assert jobs.start_sweeper(app) and not jobs.start_sweeper(app)  # one per app and process
+    deadline = time.monotonic() + 5
+    while _state(app, job_id)[0] != "failed":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)

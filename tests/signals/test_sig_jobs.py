@@ -160,6 +160,8 @@ def test_sig_stale_running_job_reports_failed(app, client, clinician_a, bearer):
         job.state, job.started_at = "running", jobs._now() - timedelta(seconds=jobs.JOB_TIMEOUT_S + 120)
         db.session.commit()
         job_id = job.id
+    assert client.get(f"/api/v1/jobs/{job_id}", headers=bearer(clinician_a)).get_json()["state"] == "running"
+    assert jobs.sweep(app) == 1  # the sweeper, not the read, ends it
     body = client.get(f"/api/v1/jobs/{job_id}", headers=bearer(clinician_a)).get_json()
     assert body["state"] == "failed" and "time limit" in body["error"]
     with app.app_context():
@@ -180,3 +182,24 @@ def test_sig_flutter_and_runs_shown_on_the_recording_page(client, auth, clinicia
     auth.login(clinician_a)
     page = client.get(done["page_url"]).data.decode()
     assert "Ventricular flutter" in page and 'id="sum-flutter"' in page
+
+
+@pytest.mark.redis
+def test_sig_rq_app_worker_builds_the_app_once(app, client, clinician_a, bearer, ecg_json, redis_url, monkeypatch):
+    """The worker class runs every job in the app it built at start: no app (and no model load) per job."""
+    import ecg_backend
+    from redis import Redis
+    from rq import Queue
+
+    from ecg_backend.services.jobs import QUEUE_NAME
+    from ecg_backend.services.rq_worker import AppWorker
+
+    app.config["REDIS_URL"] = redis_url
+    connection = Redis.from_url(redis_url)
+    Queue(QUEUE_NAME, connection=connection).empty()
+    headers = bearer(clinician_a)
+    urls = [client.post("/api/v1/recordings", json=ecg_json, headers=headers).get_json()["url"] for _ in range(2)]
+    worker = AppWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, app=app)
+    monkeypatch.setattr(ecg_backend, "create_app", lambda *a, **k: pytest.fail("an app was built for a job"))
+    assert worker.work(burst=True)
+    assert [client.get(url, headers=headers).get_json()["state"] for url in urls] == ["finished", "finished"]
