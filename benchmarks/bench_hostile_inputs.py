@@ -38,15 +38,19 @@ def _wide_csv_header():
 
 
 def _zip_filler():
-    header = b"rec 1 360 500000000\nrec.dat 16 200 16 0 0 0 0 MLII\n"
+    """A 1000 MB member of zeros (a 1000x expansion) beside 5 MB of incompressible filler."""
+    n = 500 << 20
+    header = f"rec 1 360 {n}\nrec.dat 16 200 16 0 0 0 0 MLII\n".encode()
     filler = os.urandom(5 << 20)
-    return {"rec.zip": _zip({"rec.hea": header, "rec.dat": b"\0" * (1 << 30), "filler.bin": filler}, 1)}, {}
+    return {"rec.zip": _zip({"rec.hea": header, "rec.dat": b"\0" * (2 * n), "filler.bin": filler}, 9)}, {}
 
 
 def _zip_24h_1khz():
+    """A 24-h 1 kHz one-lead record whose samples zip about 140x (each member under a 200x ratio)."""
     n = 24 * 3600 * 1000
     header = f"rec 1 1000 {n}\nrec.dat 16 200 16 0 0 0 0 MLII\n".encode()
-    return {"rec.zip": _zip({"rec.hea": header, "rec.dat": b"\x01\x00" * n}, 9)}, {}
+    block = os.urandom(16384)
+    return {"rec.zip": _zip({"rec.hea": header, "rec.dat": block * (2 * n // len(block))}, 6)}, {}
 
 
 def _wfdb_40_leads():

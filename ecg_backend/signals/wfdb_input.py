@@ -76,8 +76,9 @@ def parse_wfdb(files: dict, upload_dir, lead=None, single_lead: bool = False, sa
     try:
         budget = [ZIP_MAX_TOTAL]
         _extract(sources[headers[0]], os.path.join(folder, headers[0]), MAX_HEADER_BYTES, budget, "the .hea header")
-        fs, n_sig = _check_record_line(os.path.join(folder, headers[0]), sampling_rate)
-        check_budget(0, n_sig, "the WFDB record")
+        fs, n_sig, sig_len = _check_record_line(os.path.join(folder, headers[0]), sampling_rate)
+        check_budget(0, n_sig, "the WFDB record")  # the lead cap holds with single_lead too
+        check_budget(sig_len, 1 if single_lead else n_sig, "the WFDB record")
         for name, source in sources.items():
             if name != headers[0]:
                 _extract(source, os.path.join(folder, name), ZIP_MAX_TOTAL, budget, name)
@@ -161,8 +162,9 @@ class _bounded(io.RawIOBase):
         super().close()
 
 
-def _check_record_line(header_path: str, sampling_rate) -> tuple[float, int]:
-    """The sampling frequency and signal count from the header's record line, checked before wfdb reads it.
+def _check_record_line(header_path: str, sampling_rate) -> tuple[float, int, int]:
+    """The sampling frequency, signal count and length (0 when not given) from the header's record line,
+    checked before wfdb reads it and before the signal files are extracted.
 
     wfdb reads a missing, negative or unparsable frequency as its default of 250 Hz; here any of those is an
     error (a header without one may be completed with the ``sampling_rate`` field). Multi-segment records
@@ -180,13 +182,15 @@ def _check_record_line(header_path: str, sampling_rate) -> tuple[float, int]:
     n_sig = int(tokens[1][:6])
     if n_sig == 0:
         raise InputError("the WFDB header lists no signals")
+    sig_len = int(tokens[3][:12]) if len(tokens) > 3 and tokens[3].isascii() and tokens[3].isdigit() else 0
     if len(tokens) < 3:
         if sampling_rate in (None, ""):
             raise InputError("the WFDB header gives no sampling frequency; add it to the header or send "
                              "sampling_rate (Hz)", details={"field": "sampling_rate"})
-        return check_fs(sampling_rate), n_sig
+        return check_fs(sampling_rate), n_sig, sig_len
     frequency = re.split(r"[/(]", tokens[2])[0]
-    return parse_number(frequency, "the WFDB header's sampling frequency", low=MIN_FS, high=MAX_FS, unit="Hz"), n_sig
+    fs = parse_number(frequency, "the WFDB header's sampling frequency", low=MIN_FS, high=MAX_FS, unit="Hz")
+    return fs, n_sig, sig_len
 
 
 def _read_wfdb(folder: str, record: str, lead, fs: float, single_lead: bool = False) -> ParsedRecording:
