@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+from ecg_backend.services import jobs
+
 from tests.conftest import require_program
 
 pytestmark = pytest.mark.redis
@@ -105,11 +107,13 @@ def test_rel_jobs_lost_by_a_restarted_redis_are_reported_failed(app, clinician_a
     assert {client.get(url, headers=headers).get_json()["state"] for url in urls} == {"queued"}
 
     redis_server.stop()  # Redis goes away with the queue in memory ...
+    assert jobs.sweep(app) == 0  # the sweeper cannot reach the queue: it leaves the rows as they are
     during = [client.get(url, headers=headers) for url in urls]
     assert all(r.status_code == 200 for r in during)  # the job rows still answer
     assert {r.get_json()["state"] for r in during} == {"queued"}  # ... and nobody can tell yet
 
     redis_server.start()  # ... and comes back empty (no persistence)
+    assert jobs.sweep(app) == 3  # the sweeper's next pass (a read alone never changes a job)
     after = [client.get(url, headers=headers).get_json() for url in urls]
     assert {job["state"] for job in after} == {"failed"}, after
     assert all("queue" in job["error"].lower() for job in after), after
