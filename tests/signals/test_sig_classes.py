@@ -188,3 +188,22 @@ def test_sig_noise_burst_beats_are_not_ventricular(untrained):
     assert analysis.summary["beat_counts"]["V"] == 0
     covered = sum(min(s["end_s"], 64) - max(s["start_s"], 60) for s in analysis.segments if s["end_s"] > 60)
     assert covered >= 3.0 or (table.loc[inside, "label"] == "Q").any()
+
+
+def test_sig_q_rule_on_a_hand_made_table():
+    from ecg_backend.signals.classes import ClassRules, classify_beats
+
+    # beat 2: strange and at 30% of the local R-R, alone (a T wave found as a beat) -> Q;
+    # beats 5-6: strange and as early, but side by side (a salvo) -> V; beat 8: a strange beat in noise -> Q
+    table = pd.DataFrame({
+        "score": [1, 1, 20, 1, 1, 20, 20, 1, 20, 1],
+        "morph_distance": [1, 1, 6, 1, 1, 6, 6, 1, 6, 1],
+        "rr_ratio": [1, 1, 0.3, 1.3, 1, 0.45, 0.45, 1.5, 0.7, 1.2],
+        "rr_s": [0.8, 0.8, 0.24, 1.0, 0.8, 0.36, 0.36, 1.2, 0.56, 0.96],
+        "noise_spikiness": [30, 30, 30, 30, 30, 30, 30, 30, 4.8, 30],
+        "noise_swing": [1.0] * 10,
+    })
+    labels = classify_beats(table, operating_point=8.25, rules=ClassRules(q_max_rr_ratio=0.5))
+    assert labels.tolist() == ["N", "N", "Q", "N", "N", "V", "V", "N", "Q", "N"]
+    # the shipped rules leave the early-beat test off: beat 2 is V
+    assert classify_beats(table, operating_point=8.25)[2] == "V"
