@@ -10,8 +10,8 @@ Content-Security-Policy, and why each part is what it is:
   Pages carry no inline scripts or event handlers; chart data travels in
   ``<script type="application/json">`` blocks, which are data, not code, and are not executed.
   The SVG traces the dashboard draws (scatter, bar) need no ``eval``. plotly.js compiles shaders with
-  ``Function(...)`` only for its WebGL traces (scattergl, splom, parcoords, 3-D); a page that ever needs
-  one must use :func:`allow_eval` on that view alone rather than loosen the policy for every page.
+  ``Function(...)`` only for its WebGL traces (scattergl, splom, parcoords, 3-D), which no page uses: the
+  recording strip is drawn on a canvas by our own script, so no page needs ``'unsafe-eval'``.
 * ``style-src 'self' 'unsafe-inline'``: plotly.js injects ``<style>`` rules and sets ``style=""``
   attributes while drawing; styles cannot run code, and scripts stay strict.
 * ``img-src 'self' data: blob:``: plotly's "download as PNG" and its modebar icons use data/blob URLs.
@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import logging
 import os
-from functools import wraps
 
-from flask import Flask, g, has_request_context, request
+from flask import Flask, has_request_context, request
 
 CSP_DIRECTIVES = {
     "default-src": "'self'",
@@ -55,27 +54,15 @@ PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
 log = logging.getLogger(__name__)
 
 
-def content_security_policy(allow_eval: bool = False) -> str:
-    """The policy string; ``allow_eval`` adds ``'unsafe-eval'`` to script-src (WebGL charts only)."""
-    directives = dict(CSP_DIRECTIVES)
-    if allow_eval:
-        directives["script-src"] += " 'unsafe-eval'"
-    return "; ".join(f"{name} {value}" for name, value in directives.items())
-
-
-def allow_eval(view):
-    """Mark one view as needing ``'unsafe-eval'`` (plotly WebGL traces); every other page stays strict."""
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        g.csp_allow_eval = True
-        return view(*args, **kwargs)
-    return wrapper
+def content_security_policy() -> str:
+    """The policy string every response carries unless a view set a stricter one."""
+    return "; ".join(f"{name} {value}" for name, value in CSP_DIRECTIVES.items())
 
 
 def set_security_headers(response):
     """``after_request`` hook: add the headers (a view may have set its own stricter CSP first)."""
     response.headers.setdefault("Content-Security-Policy",
-                                content_security_policy(allow_eval=g.get("csp_allow_eval", False)))
+                                content_security_policy())
     for name, value in STATIC_HEADERS.items():
         response.headers.setdefault(name, value)
     if "Cache-Control" not in response.headers:

@@ -93,9 +93,9 @@ def test_rel_session_cookie_flags_http_and_https(app, clinician_a):
         assert ("Strict-Transport-Security" in response.headers) is secure
 
 
-def test_rel_csp_eval_only_when_a_view_asks():
-    assert "'unsafe-eval'" not in content_security_policy()
-    assert "script-src 'self' 'unsafe-eval'" in content_security_policy(allow_eval=True)
+def test_rel_csp_never_allows_eval_or_inline_scripts():
+    script_src = next(p for p in content_security_policy().split("; ") if p.startswith("script-src"))
+    assert script_src == "script-src 'self'"
 
 
 def test_rel_dashboard_pages_need_no_inline_script(app, clinician_a, auth, beats):
