@@ -20,19 +20,21 @@ import pandas as pd
 from ecg_backend.signals.classes import ClassRules, classify_beats
 from ecg_backend.signals.families import fit_families, shape_features
 from ecg_backend.signals.reading import RecordingAnalysis
+from ecg_backend.signals.recording_input import (
+    Recording,
+    check_extra_leads,
+    prepare_recording,
+)
 from ecg_backend.signals.review import finish_reading
 from ecg_backend.signals.scoring import OPERATING_POINT, BeatFeatures
 from ecg_backend.signals.stages import (
     BeatScores,
     FoundBeats,
-    Recording,
     analyse_chunk,
     beat_features,
     beat_scores,
-    check_extra_leads,
     chunk_bounds,
     merge_chunks,
-    prepare_recording,
 )
 
 __all__ = ["RecordingAnalysis", "analyze_recording", "check_extra_leads"]
