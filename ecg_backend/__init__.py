@@ -88,7 +88,9 @@ def configure(app: Flask, config) -> None:
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'ecg.db'}"
-    from ecg_backend.auth.ratelimit_storage import storage_uri  # also registers the ecgsqlite:// scheme
+    from ecg_backend.auth.ratelimit_storage import (
+        storage_uri,  # also registers the ecgsqlite:// scheme
+    )
 
     if not app.config.get("RATELIMIT_STORAGE_URI"):
         app.config["RATELIMIT_STORAGE_URI"] = storage_uri(Path(app.instance_path) / "ratelimits.sqlite")
@@ -130,6 +132,9 @@ def register_blueprints(app: Flask) -> None:
     # API blueprints check CSRF themselves: session requests need the token, Bearer requests do not.
     csrf.exempt(api_bp)
     csrf.exempt(recordings_bp)
+    from ecg_backend.services import jobs
+
+    jobs.init_app(app)  # the job sweeper of each serving process
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -9,7 +9,8 @@ callback that writes the row at most every half second.
 Reading a job (`get_job`) only reads. Jobs that will never finish (their worker process died, the queue
 lost them, they ran past ``JOB_TIMEOUT_S``) and saved inputs no job will read are found by `sweep`, which
 runs when a process starts its job threads or an RQ worker starts, and then every
-``JOB_SWEEP_INTERVAL_S`` seconds in a daemon thread of each web and worker process (`start_sweeper`).
+``JOB_SWEEP_INTERVAL_S`` seconds in a daemon thread of each web process (from its first request, `init_app`)
+and worker process (`start_sweeper`).
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from ecg_backend.services.job_workers import (
 log = logging.getLogger(__name__)
 JOB_TIMEOUT_S = 3600  # default of Config.JOB_TIMEOUT_S
 __all__ = ["JOB_TIMEOUT_S", "QUEUE_NAME", "ProgressReporter", "check_job_limit", "create_job", "enqueue", "get_job",
-           "register", "run_job", "start_sweeper", "sweep"]
+           "init_app", "register", "run_job", "start_sweeper", "sweep"]
 _KINDS: dict = {}
 _sweepers: dict = {}
 _sweepers_lock = threading.Lock()
@@ -212,21 +213,34 @@ def start_sweeper(app) -> bool:
     with _sweepers_lock:
         if interval <= 0 or key in _sweepers:
             return False
-        thread = threading.Thread(target=_sweep_forever, args=(app, interval), name="ecg-job-sweeper", daemon=True)
-        _sweepers[key] = thread
+        stop = threading.Event()
+        thread = threading.Thread(target=_sweep_until, args=(app, interval, stop), name="ecg-job-sweeper",
+                                  daemon=True)
+        _sweepers[key] = stop
     thread.start()
     return True
 
 
-def _sweep_forever(app, interval: float) -> None:
-    while True:
-        time.sleep(interval)
+def init_app(app) -> None:
+    """Each serving process (a gunicorn worker, forked or not) starts its sweeper with its first request."""
+    @app.before_request
+    def _sweeper_running() -> None:
+        start_sweeper(app)
+
+
+def _sweep_until(app, interval: float, stop: threading.Event) -> None:
+    while not stop.wait(interval):
         try:
             sweep(app)
-        except Exception:  # noqa: BLE001 - the sweeper outlives any one bad pass; the next one retries
+        except Exception:  # the sweeper outlives any one bad pass; the next one retries
             log.exception("job sweep failed")
 
 
 def stop_threads() -> None:
-    """Stop this process's job threads (queued ones are cancelled): tests call it between apps."""
+    """Stop this process's job threads (queued ones are cancelled) and sweepers: tests call it between apps."""
+    with _sweepers_lock:
+        stops = list(_sweepers.values())
+        _sweepers.clear()
+    for stop in stops:
+        stop.set()
     thread_backend().shutdown(wait=True)

@@ -299,3 +299,13 @@ def test_jobs_sweeper_runs_periodically(app, client, clinician_a, bearer):
     while _state(app, job_id)[0] != "failed":
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+@pytest.mark.app_config(JOB_SWEEP_INTERVAL_S=0.2)
+def test_jobs_a_serving_process_starts_its_sweeper_with_its_first_request(app, client, clinician_a):
+    job_id = _make_job(app, clinician_a, worker=_worker(pid=_dead_pid()))
+    client.get("/healthz")
+    deadline = time.monotonic() + 5
+    while _state(app, job_id)[0] != "failed":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)

@@ -60,3 +60,24 @@ def test_sig_recording_limit_from_environment(app, monkeypatch):
         assert upload_limit() == 268_435_456
         monkeypatch.setenv("ECG_MAX_RECORDING_BYTES", "lots")
         assert upload_limit() == 20_000  # a malformed value is logged, the app-wide limit applies
+
+
+@pytest.mark.parametrize("name", ["ecg.csv", "ecg.json"])
+def test_sig_recording_files_are_streamed_to_disk_not_read_into_memory(client, clinician_a, bearer, no_jobs,
+                                                                       monkeypatch, name):
+    """The route saves each uploaded file by streaming it (FileStorage.save) and parses it from disk: nothing
+    reads an upload whole into memory."""
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import EnvironBuilder
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an uploaded recording was read whole into memory")
+
+    body = _csv(200_000)
+    if name.endswith(".json"):
+        body = b'{"sampling_rate": 250, "signal": [' + body.replace(b"\n", b",") + b"]}"
+    environ = EnvironBuilder(path="/api/v1/recordings", method="POST", headers=bearer(clinician_a),
+                             data={"file": (io.BytesIO(body), name), "sampling_rate": "250"}).get_environ()
+    monkeypatch.setattr(FileStorage, "read", refuse, raising=False)  # FileStorage passes read() to its stream
+    response = client.open(environ)
+    assert response.status_code == 202, response.get_json()
