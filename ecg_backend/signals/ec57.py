@@ -16,8 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from ecg_backend.signals.mitdb import AAMI_CLASSES, match_peaks
+from ecg_backend.signals.review import apply_labels
 
 TOLERANCE_S = 0.15
+READERS = (0, 3, 5, 10)
 NOISE_MARGIN_S = 0.5  # a Q beat covers this much reference noise time either side of its R peak
 
 
@@ -149,3 +151,35 @@ def format_classes(rows: list[dict], readers: list[int], title: str = "all recor
         lines.append(f"  reference artefact marks: {nz['artefacts']}, unusable or Q: {nz['artefacts_q_or_unusable']}, "
                      f"labelled V: {nz['artefacts_v']}")
     return "\n".join(lines)
+
+
+def class_figures(analysis, rec, readers=READERS) -> dict:
+    """EC57-style VEB / SVEB counts for each number of simulated reader labels, and the noise outcome."""
+    classes = {}
+    for k in readers:
+        labels = reader_labels(analysis, rec.ref_samples, rec.ref_symbols, rec.fs, k)
+        reviewed = apply_labels(analysis, families=labels) if labels else analysis
+        classes[k] = class_counts(rec.ref_samples, rec.ref_symbols, reviewed.beats["r_peak"].to_numpy(),
+                                  reviewed.beats["label"].to_numpy(dtype=object), rec.fs)
+    wrong_v = false_v(analysis, rec.ref_samples, rec.ref_symbols, rec.fs)
+    return {"classes": classes, "noise": noise_outcome(analysis, rec.noise_spans, rec.artefacts, rec.fs, wrong_v)}
+
+
+def parse_readers(text: str) -> list[int]:
+    """"0,3,5,10" -> [0, 3, 5, 10] (non-negative integers)."""
+    try:
+        readers = [int(k) for k in text.split(",") if k.strip()]
+    except ValueError:
+        raise ValueError(f"--readers must be comma-separated integers, got {text!r}") from None
+    if any(k < 0 for k in readers):
+        raise ValueError("--readers must not be negative")
+    return readers or [0]
+
+
+def format_all_classes(rows: list[dict], readers, halves: bool = False) -> str:
+    """`ec57.format_classes` for all records and, with ``halves``, the even and the odd positions."""
+    parts = [format_classes(rows, readers)]
+    if halves:
+        parts += [format_classes(rows[0::2], readers, "even positions"),
+                  format_classes(rows[1::2], readers, "odd positions")]
+    return "\n" + "\n".join(parts)

@@ -6,8 +6,9 @@
 
 (also `flask --app ecg_backend ecg evaluate-mitdb --dir PATH`). Per record: R-peak sensitivity/PPV
 (150 ms tolerance), AUC of V beats against normal beats (N, L, R, e, j) and VEB (V, E) sensitivity/PPV at
-the shipped operating point (a detection counts as flagged when its label is V). R-peak PPV is reported over the whole record and, as ANSI/AAMI EC57
-does, without detections inside annotated ventricular flutter/fibrillation episodes. VEB PPV is strict: a flagged detection that matches no reference beat
+the shipped operating point (a detection counts as flagged when its label is V). R-peak PPV is reported
+over the whole record and, as ANSI/AAMI EC57 does, without detections inside annotated ventricular
+flutter/fibrillation episodes. VEB PPV is strict: a flagged detection that matches no reference beat
 counts as a false positive; a second VEB PPV leaves out the flagged detections inside those episodes.
 Runs of fast anomalous beats (`scoring.anomalous_runs`) are compared with the annotated ventricular
 tachycardia episodes (rhythm annotation '(VT'): how many runs overlap one, how many episodes a run overlaps.
@@ -30,13 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ecg_backend.signals.ec57 import (
-    class_counts,
-    false_v,
-    format_classes,
-    noise_outcome,
-    reader_labels,
-)
+from ecg_backend.signals.ec57 import READERS, class_figures, format_all_classes, parse_readers
 from ecg_backend.signals.mitdb import (
     NORMAL_SYMBOLS,
     VEB_SYMBOLS,
@@ -46,10 +41,8 @@ from ecg_backend.signals.mitdb import (
     read_record,
 )
 from ecg_backend.signals.reading import save_reading
-from ecg_backend.signals.review import apply_labels
 
 MIN_V_FOR_AUC = 10
-READERS = (0, 3, 5, 10)
 
 
 def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
@@ -60,18 +53,6 @@ def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
 
     ranks = rankdata(np.concatenate([pos, neg]))
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
-def class_figures(analysis, rec, readers=READERS) -> dict:
-    """EC57-style VEB / SVEB counts for each number of simulated reader labels, and the noise outcome."""
-    classes = {}
-    for k in readers:
-        labels = reader_labels(analysis, rec.ref_samples, rec.ref_symbols, rec.fs, k)
-        reviewed = apply_labels(analysis, families=labels) if labels else analysis
-        classes[k] = class_counts(rec.ref_samples, rec.ref_symbols, reviewed.beats["r_peak"].to_numpy(),
-                                  reviewed.beats["label"].to_numpy(dtype=object), rec.fs)
-    wrong_v = false_v(analysis, rec.ref_samples, rec.ref_symbols, rec.fs)
-    return {"classes": classes, "noise": noise_outcome(analysis, rec.noise_spans, rec.artefacts, rec.fs, wrong_v)}
 
 
 def evaluate_record(directory, name: str, detector, single_lead: bool = False, readers=READERS,
@@ -277,26 +258,6 @@ def evaluate_dir(directory, detector, records: list[str] | None = None, echo=pri
                                     save_dir=save_dir))
         echo(f"  {name}: done in {rows[-1]['seconds']:.2f} s")
     return rows
-
-
-def parse_readers(text: str) -> list[int]:
-    """"0,3,5,10" -> [0, 3, 5, 10] (non-negative integers)."""
-    try:
-        readers = [int(k) for k in text.split(",") if k.strip()]
-    except ValueError:
-        raise ValueError(f"--readers must be comma-separated integers, got {text!r}") from None
-    if any(k < 0 for k in readers):
-        raise ValueError("--readers must not be negative")
-    return readers or [0]
-
-
-def format_all_classes(rows: list[dict], readers, halves: bool = False) -> str:
-    """`ec57.format_classes` for all records and, with ``halves``, the even and the odd positions."""
-    parts = [format_classes(rows, readers)]
-    if halves:
-        parts += [format_classes(rows[0::2], readers, "even positions"),
-                  format_classes(rows[1::2], readers, "odd positions")]
-    return "\n" + "\n".join(parts)
 
 
 def load_detector(model_dir: str | None, untrained: bool):
