@@ -9,6 +9,7 @@ Slow clients: the worker class (``ecg_backend/gunicorn_worker.py``) is gthread w
 headers, so a few clients trickling headers cannot hold the service; many of them need a buffering front
 proxy (docs/RELIABILITY.md). Errors gunicorn answers itself (400, 408, 414, 431) carry the API's JSON shape.
 """
+
 import os
 import sys
 

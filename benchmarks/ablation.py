@@ -8,6 +8,7 @@ scored on the 4500-beat TEST split. ``--reuse-hybrid`` takes the hybrid row from
 instead of retraining it (it was produced by the same pipeline). ``--record`` writes the table into
 the shipped bundle's model.json under "ablation" (weights and scaler are untouched).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("reports/ablation"))
     parser.add_argument("--variants", default="cnn,lstm,hybrid")
-    parser.add_argument("--reuse-hybrid", action="store_true",
-                        help="take the hybrid row from the shipped bundle instead of retraining")
+    parser.add_argument(
+        "--reuse-hybrid", action="store_true", help="take the hybrid row from the shipped bundle instead of retraining"
+    )
     parser.add_argument("--record", action="store_true", help="store the table in the shipped model.json")
     args = parser.parse_args()
     shipped = json.loads((DEFAULT_BUNDLE_DIR / "model.json").read_text())
@@ -64,8 +66,10 @@ def main() -> None:
     print("| model | parameters | TEST ROC-AUC | TEST accuracy | TEST PR-AUC | TRAIN OOF accuracy | train s |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['model']} | {r['parameters']:,} | {r['test_roc_auc']:.4f} | {r['test_accuracy']:.4f} | "
-              f"{r['test_pr_auc']:.4f} | {r['train_oof_accuracy']:.4f} | {r['train_seconds']:.0f} |")
+        print(
+            f"| {r['model']} | {r['parameters']:,} | {r['test_roc_auc']:.4f} | {r['test_accuracy']:.4f} | "
+            f"{r['test_pr_auc']:.4f} | {r['train_oof_accuracy']:.4f} | {r['train_seconds']:.0f} |"
+        )
     if args.record:
         shipped["ablation"] = rows
         (DEFAULT_BUNDLE_DIR / "model.json").write_text(json.dumps(shipped, indent=1) + "\n")

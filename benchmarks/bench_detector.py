@@ -12,6 +12,7 @@ Figures printed:
   the detector runs) against a frozen TorchScript trace (deprecated in torch 2.13, the earlier path) and
   ``torch.compile`` (with its warm-up time), for one beat and for the batch.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,15 +47,20 @@ def main() -> None:
     parser.add_argument("--bundle", type=Path, default=None)
     parser.add_argument("--calls", type=int, default=300, help="single-beat calls for latency")
     parser.add_argument("--naive-beats", type=int, default=30, help="beats scored on the naive path")
-    parser.add_argument("--alternatives", action="store_true",
-                        help="also time the forward pass through a TorchScript trace and torch.compile")
+    parser.add_argument(
+        "--alternatives",
+        action="store_true",
+        help="also time the forward pass through a TorchScript trace and torch.compile",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     beats, source = _beats(4500)
     detector = AnomalyDetector.load(args.bundle)
-    print(f"detector {detector.version}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{len(beats)} beats ({source}); {os.cpu_count()} CPUs, load average before the run "
-          f"{os.getloadavg()[0]:.2f} (other processes slow every figure below)")
+    print(
+        f"detector {detector.version}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{len(beats)} beats ({source}); {os.cpu_count()} CPUs, load average before the run "
+        f"{os.getloadavg()[0]:.2f} (other processes slow every figure below)"
+    )
 
     detector.score(beats)  # warm-up
     runs = []
@@ -63,8 +69,10 @@ def main() -> None:
         detector.score(beats)
         runs.append(time.perf_counter() - start)
     best, median = min(runs), statistics.median(runs)
-    print(f"batch: {len(beats) / best:,.0f} beats/s best, {len(beats) / median:,.0f} beats/s median "
-          f"({best * 1000:.1f} ms best for {len(beats)} beats)")
+    print(
+        f"batch: {len(beats) / best:,.0f} beats/s best, {len(beats) / median:,.0f} beats/s median "
+        f"({best * 1000:.1f} ms best for {len(beats)} beats)"
+    )
 
     single = beats[0]
     for _ in range(20):
@@ -75,16 +83,17 @@ def main() -> None:
         detector.score(beats[i % len(beats)])
         times.append(time.perf_counter() - start)
     times_ms = np.array(times) * 1000
-    print(f"single beat: median {np.median(times_ms):.2f} ms, p95 {np.percentile(times_ms, 95):.2f} ms "
-          f"over {args.calls} calls")
+    print(
+        f"single beat: median {np.median(times_ms):.2f} ms, p95 {np.percentile(times_ms, 95):.2f} ms "
+        f"over {args.calls} calls"
+    )
 
     start = time.perf_counter()
     for i in range(args.naive_beats):
         AnomalyDetector.load(args.bundle).score(beats[i])
     naive = (time.perf_counter() - start) / args.naive_beats
     batched = best / len(beats)
-    print(f"naive (load from disk + score one beat, per beat): {naive * 1000:.1f} ms/beat = "
-          f"{1 / naive:,.1f} beats/s")
+    print(f"naive (load from disk + score one beat, per beat): {naive * 1000:.1f} ms/beat = {1 / naive:,.1f} beats/s")
     print(f"speed-up of batched loaded-once scoring over naive: {naive / batched:,.0f}x")
     if args.alternatives:
         compare_forward_paths(detector.net, beats)
@@ -124,8 +133,10 @@ def compare_forward_paths(net, beats: np.ndarray) -> None:
         for name, forward in paths.items():
             for _ in range(5):
                 forward(one)
-            print(f"forward, {name}: one beat {_best_ms(forward, one, 200):.3f} ms, "
-                  f"2048 beats {_best_ms(forward, batch, 5):.1f} ms")
+            print(
+                f"forward, {name}: one beat {_best_ms(forward, one, 200):.3f} ms, "
+                f"2048 beats {_best_ms(forward, batch, 5):.1f} ms"
+            )
 
 
 if __name__ == "__main__":

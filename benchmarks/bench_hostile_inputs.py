@@ -7,6 +7,7 @@ Each case runs in a fresh process: the upload is built, the peak-RSS mark is res
 seconds it took and how far the process's peak RSS rose above its size before parsing. The same script
 runs against an older checkout (``PYTHONPATH=<checkout>``): it only uses ``parse_upload`` with bytes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,9 @@ def _zip(files: dict, level: int = 6) -> bytes:
 
 
 def _wide_csv():
-    return {"wide.csv": b"1\n2\n" + b"\n".join(b";".join([b"0.5"] * 400_000) for _ in range(3))}, {"sampling_rate": "360"}
+    return {"wide.csv": b"1\n2\n" + b"\n".join(b";".join([b"0.5"] * 400_000) for _ in range(3))}, {
+        "sampling_rate": "360"
+    }
 
 
 def _wide_csv_header():
@@ -63,9 +66,14 @@ def _json_huge_int():
     return {"r.json": json.dumps({"sampling_rate": int("3" * 401), "signal": [0.1] * 3600}).encode()}, {}
 
 
-CASES = {"csv-3x400k-cells": _wide_csv, "csv-header-3x400k-cells": _wide_csv_header,
-         "zip-1GB-with-5MB-filler": _zip_filler, "zip-24h-1kHz": _zip_24h_1khz, "wfdb-40-leads-2M": _wfdb_40_leads,
-         "json-401-digit-rate": _json_huge_int}
+CASES = {
+    "csv-3x400k-cells": _wide_csv,
+    "csv-header-3x400k-cells": _wide_csv_header,
+    "zip-1GB-with-5MB-filler": _zip_filler,
+    "zip-24h-1kHz": _zip_24h_1khz,
+    "wfdb-40-leads-2M": _wfdb_40_leads,
+    "json-401-digit-rate": _json_huge_int,
+}
 
 CHILD = """
 import resource, sys, tempfile, time
@@ -97,8 +105,13 @@ def main() -> None:
     args = parser.parse_args()
     print(f"code: {args.code}")
     for name in args.case:
-        result = subprocess.run([sys.executable, "-c", CHILD, name, str(Path(__file__).parent), args.code],
-                                capture_output=True, text=True, timeout=900, check=False)
+        result = subprocess.run(
+            [sys.executable, "-c", CHILD, name, str(Path(__file__).parent), args.code],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            check=False,
+        )
         line = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr.strip()[-200:]
         print(f"{name:26s} {line}")
 

@@ -12,6 +12,7 @@ keeps it); ``--single-lead`` measures MLII alone.
 Targets (issue 14): 30 min <= 1 s; 24 h <= 30 s with peak memory <= 1.5 GB; apply_labels on 24 h <= 2 s;
 on 2 CPU cores.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,10 @@ def main() -> None:
 
     detector = load_detector(None, args.untrained)
     channels = [0] if args.single_lead else None
-    print(f"model {detector.version}; torch threads {torch.get_num_threads()}; record {args.record}; "
-          f"{'first lead only' if args.single_lead else 'all leads'}")
+    print(
+        f"model {detector.version}; torch threads {torch.get_num_threads()}; record {args.record}; "
+        f"{'first lead only' if args.single_lead else 'all leads'}"
+    )
     path = str(Path(args.dir) / args.record)
     warm = wfdb.rdrecord(path, channels=channels, sampto=36000).p_signal
     analyze_recording(warm[:, 0], 360.0, detector=detector, extra_leads=None if args.single_lead else warm[:, 1:])
@@ -64,8 +67,10 @@ def main() -> None:
     result = analyze_recording(signal, rec.fs, detector=detector, extra_leads=extra)
     elapsed = time.perf_counter() - t0
     n = result.summary["n_beats"]
-    print(f"30-min record ({len(signal) / rec.fs / 60:.1f} min): {elapsed:.2f} s end to end, {n} beats, "
-          f"{n / elapsed:.0f} beats/s  [target <= 1 s]")
+    print(
+        f"30-min record ({len(signal) / rec.fs / 60:.1f} min): {elapsed:.2f} s end to end, {n} beats, "
+        f"{n / elapsed:.0f} beats/s  [target <= 1 s]"
+    )
 
     reps = int(np.ceil(args.hours * 3600 * rec.fs / len(signal)))
     n_long = int(args.hours * 3600 * rec.fs)
@@ -76,9 +81,11 @@ def main() -> None:
     result = analyze_recording(long_signal, 360.0, detector=detector, extra_leads=long_extra)
     elapsed = time.perf_counter() - t0
     n = result.summary["n_beats"]
-    print(f"{args.hours:g}-h tiled record ({len(long_signal)} samples x {1 + (0 if long_extra is None else long_extra.shape[1])} "
-          f"leads): {elapsed:.1f} s, {n} beats, "
-          f"{n / elapsed:.0f} beats/s  [target <= 30 s]")
+    print(
+        f"{args.hours:g}-h tiled record ({len(long_signal)} samples x {1 + (0 if long_extra is None else long_extra.shape[1])} "
+        f"leads): {elapsed:.1f} s, {n} beats, "
+        f"{n / elapsed:.0f} beats/s  [target <= 30 s]"
+    )
     print(f"peak RSS of the process: {peak_rss_mb():.0f} MB  [target <= 1536 MB]")
     review_timings(result)
 
@@ -95,8 +102,10 @@ def review_timings(result) -> None:
     t0 = time.perf_counter()
     reviewed = apply_labels(result, families=labels, beats={0: "S"})
     elapsed = time.perf_counter() - t0
-    print(f"apply_labels on {len(result.beats)} beats ({len(result.families)} families, 3 labelled + 1 beat): "
-          f"{elapsed:.2f} s  [target <= 2 s]; beat counts {reviewed.summary['beat_counts']}")
+    print(
+        f"apply_labels on {len(result.beats)} beats ({len(result.families)} families, 3 labelled + 1 beat): "
+        f"{elapsed:.2f} s  [target <= 2 s]; beat counts {reviewed.summary['beat_counts']}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "reading.npz"
         t0 = time.perf_counter()
@@ -105,8 +114,10 @@ def review_timings(result) -> None:
         t0 = time.perf_counter()
         loaded = load_reading(path)
         apply_labels(loaded, families=labels, beats={0: "S"})
-        print(f"save_reading (no waveforms) {saved:.2f} s, {path.stat().st_size / 1e6:.1f} MB; "
-              f"load_reading + apply_labels {time.perf_counter() - t0:.2f} s")
+        print(
+            f"save_reading (no waveforms) {saved:.2f} s, {path.stat().st_size / 1e6:.1f} MB; "
+            f"load_reading + apply_labels {time.perf_counter() - t0:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ pageable strip (``data-ready-ms``), to the whole page drawn (overview, full disc
 median and worst strip page turn by the right-arrow key (key press to drawn strip, ``data-turn-ms``).
 Targets: interactive within 2 s, a page turn within 300 ms.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,15 +45,24 @@ def _serve(tmp: str, hours: float):
     app = create_app(config)
     folder = os.path.join(config.ECG_STORAGE_DIR, "recordings", "bench")
     os.makedirs(folder)
-    store.write_signal(os.path.join(folder, SIGNAL_FILE), simulated_holter(hours, 360.0, 2), 360.0,
-                       [store.LeadInfo(name, gain=200.0) for name in ("MLII", "V1")])
+    store.write_signal(
+        os.path.join(folder, SIGNAL_FILE),
+        simulated_holter(hours, 360.0, 2),
+        360.0,
+        [store.LeadInfo(name, gain=200.0) for name in ("MLII", "V1")],
+    )
     result = simulated_reading(hours)
     with app.app_context():
         db.create_all()
         user = create_user("bench@example.com", PASSWORD, name="Bench Reader")
-        analysis = Analysis(owner_id=user.id, kind="recording", filename="bench-holter.hea",
-                            n_beats=result["summary"]["n_beats"], result=result,
-                            input={"storage": "recordings/bench", "sampling_rate": 360.0, "leads": ["MLII", "V1"]})
+        analysis = Analysis(
+            owner_id=user.id,
+            kind="recording",
+            filename="bench-holter.hea",
+            n_beats=result["summary"]["n_beats"],
+            result=result,
+            input={"storage": "recordings/bench", "sampling_rate": 360.0, "leads": ["MLII", "V1"]},
+        )
         db.session.add(analysis)
         db.session.commit()
         analysis_id = analysis.id
@@ -102,8 +112,10 @@ def main() -> None:
     print(f"recording page, {args.hours:g}-h 2-lead 360 Hz recording in headless Chromium:")
     print(f"  interactive (strip drawn, keys bound): {ready:.0f} ms after navigation (target <= 2000 ms)")
     print(f"  whole page drawn (overview, full disclosure, families): {loaded:.0f} ms")
-    print(f"  strip page turn (right arrow, {len(turns)} turns): median {statistics.median(turns):.1f} ms, "
-          f"worst {max(turns):.1f} ms (target <= 300 ms)")
+    print(
+        f"  strip page turn (right arrow, {len(turns)} turns): median {statistics.median(turns):.1f} ms, "
+        f"worst {max(turns):.1f} ms (target <= 300 ms)"
+    )
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ result rewritten in one transaction), ``PATCH .../beats/<i>``, ``DELETE .../labe
 ``GET .../families`` (with shapes), ``GET .../beats`` of a 10-s strip, ``GET /api/v1/analyses/<id>`` and the
 three exports. Prints each latency and the sizes of the stored files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def simulated_holter(hours: float, fs: float) -> np.ndarray:
     import neurokit2 as nk
 
-    tile = nk.ecg_simulate(duration=300, sampling_rate=int(fs), heart_rate=72, noise=0.0, random_state=0,
-                           method="ecgsyn")
+    tile = nk.ecg_simulate(
+        duration=300, sampling_rate=int(fs), heart_rate=72, noise=0.0, random_state=0, method="ecgsyn"
+    )
     n = int(hours * 3600 * fs)
     rng = np.random.default_rng(0)
     return np.resize(tile, n) + rng.normal(0, 0.02, n)
@@ -62,9 +64,16 @@ def main() -> None:
         config.ECG_STORAGE_DIR = os.path.join(tmp, "storage")
         app = create_app(config)
         first = simulated_holter(args.hours, args.fs)
-        parsed = ParsedRecording(signal=first, fs=args.fs, lead="MLII", leads=["MLII", "V5"], source="wfdb",
-                                 extra_leads=(-0.5 * first).astype(np.float32)[:, None], extra_names=["V5"],
-                                 lead_info={"MLII": {"gain": 200.0}, "V5": {"gain": 200.0}})
+        parsed = ParsedRecording(
+            signal=first,
+            fs=args.fs,
+            lead="MLII",
+            leads=["MLII", "V5"],
+            source="wfdb",
+            extra_leads=(-0.5 * first).astype(np.float32)[:, None],
+            extra_names=["V5"],
+            lead_info={"MLII": {"gain": 200.0}, "V5": {"gain": 200.0}},
+        )
         with app.app_context():
             db.create_all()
             user = create_user("bench@example.com", "bench-password-1")
@@ -77,15 +86,17 @@ def main() -> None:
             print(f"stored and analysed {args.hours:g} h in {time.perf_counter() - began:.1f} s")
             folder = storage.recording_folder(db.session.get(Analysis, analysis_id))
         for name in sorted(os.listdir(folder)):
-            print(f"  {name}: {os.path.getsize(os.path.join(folder, name)) / 2 ** 20:.1f} MiB")
+            print(f"  {name}: {os.path.getsize(os.path.join(folder, name)) / 2**20:.1f} MiB")
         headers = {"Authorization": f"Bearer {token}"}
         client = app.test_client()
         base = f"/api/v1/recordings/{analysis_id}"
         elapsed, response = _timed(client, "GET", f"{base}/families", headers)
         families = response.get_json()["items"]
         print(f"GET families ({len(families)} with shapes): {elapsed * 1000:.0f} ms")
-        timings = [("PATCH family -> V", "PATCH", f"{base}/families/{families[0]['family']}", {"json": {"label": "V"}}),
-                   ("PATCH beat -> N", "PATCH", f"{base}/beats/100", {"json": {"label": "N"}})]
+        timings = [
+            ("PATCH family -> V", "PATCH", f"{base}/families/{families[0]['family']}", {"json": {"label": "V"}}),
+            ("PATCH beat -> N", "PATCH", f"{base}/beats/100", {"json": {"label": "N"}}),
+        ]
         changes = []
         for label, method, url, kwargs in timings:
             elapsed, response = _timed(client, method, url, headers, **kwargs)
@@ -93,12 +104,15 @@ def main() -> None:
             print(f"{label}: {elapsed * 1000:.0f} ms (beat counts {response.get_json()['beat_counts']})")
         elapsed, _ = _timed(client, "DELETE", f"{base}/labels/{changes[0]}", headers)
         print(f"DELETE label (undo): {elapsed * 1000:.0f} ms")
-        for label, url in (("GET beats of a 10-s strip", f"{base}/beats?start=43200&end=43210"),
-                           ("GET analysis (full result)", f"/api/v1/analyses/{analysis_id}"),
-                           ("GET beats.csv", f"{base}/beats.csv"), ("GET events.csv", f"{base}/events.csv"),
-                           ("GET annotations.zip", f"{base}/annotations.zip")):
+        for label, url in (
+            ("GET beats of a 10-s strip", f"{base}/beats?start=43200&end=43210"),
+            ("GET analysis (full result)", f"/api/v1/analyses/{analysis_id}"),
+            ("GET beats.csv", f"{base}/beats.csv"),
+            ("GET events.csv", f"{base}/events.csv"),
+            ("GET annotations.zip", f"{base}/annotations.zip"),
+        ):
             elapsed, response = _timed(client, "GET", url, headers)
-            print(f"{label}: {elapsed * 1000:.0f} ms, {len(response.data) / 2 ** 20:.2f} MiB")
+            print(f"{label}: {elapsed * 1000:.0f} ms, {len(response.data) / 2**20:.2f} MiB")
 
 
 if __name__ == "__main__":

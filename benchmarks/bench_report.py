@@ -7,6 +7,7 @@ every 0.8 s with N/S/V/Q labels and families, a few hundred events of every type
 asks for the report as the recording page's link does. Prints the median and worst time and the PDF's size
 and page count. Target: at most 15 s for 24 h (server, 2 cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,22 +36,53 @@ def simulated_reading(hours: float, seed: int = 0) -> dict:
     labels = rng.choice(np.array(["N", "S", "V", "Q"]), len(times), p=[0.96, 0.015, 0.02, 0.005])
     family = np.where(labels == "N", rng.integers(0, 4, len(times)), rng.integers(4, 20, len(times)))
     starts = np.sort(rng.uniform(0, hours * 3600 - 20, 400))
-    events = [{"type": EVENT_TYPES[i % len(EVENT_TYPES)], "start_s": round(float(s), 3), "end_s": round(float(s) + 3, 3),
-               "n_beats": int(2 + i % 6), "rate_bpm": float(60 + i % 120)} for i, s in enumerate(starts)]
-    families = [{"family": f, "n_beats": int((family == f).sum()), "representative": int(np.flatnonzero(family == f)[0]),
-                 "label": "N" if f < 4 else "V", "review_rank": f} for f in range(20)]
+    events = [
+        {
+            "type": EVENT_TYPES[i % len(EVENT_TYPES)],
+            "start_s": round(float(s), 3),
+            "end_s": round(float(s) + 3, 3),
+            "n_beats": int(2 + i % 6),
+            "rate_bpm": float(60 + i % 120),
+        }
+        for i, s in enumerate(starts)
+    ]
+    families = [
+        {
+            "family": f,
+            "n_beats": int((family == f).sum()),
+            "representative": int(np.flatnonzero(family == f)[0]),
+            "label": "N" if f < 4 else "V",
+            "review_rank": f,
+        }
+        for f in range(20)
+    ]
     counts = {c: int((labels == c).sum()) for c in "NSVQ"}
-    return {"summary": {"duration_s": hours * 3600, "n_beats": len(times), "beat_counts": counts,
-                        "burden_percent": round(100 * (counts["S"] + counts["V"]) / len(times), 2),
-                        "mean_hr_bpm": 75, "unusable_s": 0},
-            "beats": {"r_peak": np.round(times * 360.0).astype(int).tolist(), "time_s": np.round(times, 3).tolist(),
-                      "rr_s": [None] + np.round(np.diff(times), 3).tolist(),
-                      **{col: np.round(rng.random(len(times)), 5).tolist()
-                         for col in ("score", "confidence", "morph_distance", "ae_error")},
-                      "is_anomaly": np.isin(labels, ["S", "V"]).tolist(), "label": labels.tolist(),
-                      "label_auto": labels.tolist(), "label_source": ["auto"] * len(times),
-                      "family": family.tolist()},
-            "events": as_columns(events), "families": as_columns(families)}
+    return {
+        "summary": {
+            "duration_s": hours * 3600,
+            "n_beats": len(times),
+            "beat_counts": counts,
+            "burden_percent": round(100 * (counts["S"] + counts["V"]) / len(times), 2),
+            "mean_hr_bpm": 75,
+            "unusable_s": 0,
+        },
+        "beats": {
+            "r_peak": np.round(times * 360.0).astype(int).tolist(),
+            "time_s": np.round(times, 3).tolist(),
+            "rr_s": [None] + np.round(np.diff(times), 3).tolist(),
+            **{
+                col: np.round(rng.random(len(times)), 5).tolist()
+                for col in ("score", "confidence", "morph_distance", "ae_error")
+            },
+            "is_anomaly": np.isin(labels, ["S", "V"]).tolist(),
+            "label": labels.tolist(),
+            "label_auto": labels.tolist(),
+            "label_source": ["auto"] * len(times),
+            "family": family.tolist(),
+        },
+        "events": as_columns(events),
+        "families": as_columns(families),
+    }
 
 
 def as_columns(rows: list[dict]) -> dict:
@@ -83,17 +115,29 @@ def main() -> None:
         app = create_app(config)
         folder = os.path.join(config.ECG_STORAGE_DIR, "recordings", "bench")
         os.makedirs(folder)
-        store.write_signal(os.path.join(folder, SIGNAL_FILE), simulated_holter(args.hours, args.fs, args.leads),
-                           args.fs, [store.LeadInfo(f"lead {k}", gain=200.0) for k in range(args.leads)])
+        store.write_signal(
+            os.path.join(folder, SIGNAL_FILE),
+            simulated_holter(args.hours, args.fs, args.leads),
+            args.fs,
+            [store.LeadInfo(f"lead {k}", gain=200.0) for k in range(args.leads)],
+        )
         result = simulated_reading(args.hours)
         with app.app_context():
             db.create_all()
             user = create_user("bench@example.com", "bench-password-1", name="Bench Reader")
             _, token = create_token(user, "bench")
-            analysis = Analysis(owner_id=user.id, kind="recording", filename="bench-holter.hea",
-                                n_beats=result["summary"]["n_beats"], result=result,
-                                input={"storage": "recordings/bench", "sampling_rate": args.fs,
-                                       "leads": [f"lead {k}" for k in range(args.leads)]})
+            analysis = Analysis(
+                owner_id=user.id,
+                kind="recording",
+                filename="bench-holter.hea",
+                n_beats=result["summary"]["n_beats"],
+                result=result,
+                input={
+                    "storage": "recordings/bench",
+                    "sampling_rate": args.fs,
+                    "leads": [f"lead {k}" for k in range(args.leads)],
+                },
+            )
             db.session.add(analysis)
             db.session.commit()
             analysis_id = analysis.id
@@ -106,10 +150,12 @@ def main() -> None:
             assert response.status_code == 200, response.get_data(as_text=True)[:300]
             body = response.data
         pages = body.count(b"/Type /Page\n") or body.count(b"/Type /Page")
-        print(f"report.pdf of a {args.hours:g}-h {args.leads}-lead {args.fs:g} Hz recording "
-              f"({result['summary']['n_beats']} beats, {len(result['events']['type'])} events): "
-              f"median {statistics.median(times):.2f} s, worst {max(times):.2f} s "
-              f"(target <= 15 s); {len(body) / 1024:.0f} kB, ~{pages} pages")
+        print(
+            f"report.pdf of a {args.hours:g}-h {args.leads}-lead {args.fs:g} Hz recording "
+            f"({result['summary']['n_beats']} beats, {len(result['events']['type'])} events): "
+            f"median {statistics.median(times):.2f} s, worst {max(times):.2f} s "
+            f"(target <= 15 s); {len(body) / 1024:.0f} kB, ~{pages} pages"
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ the parts of a single-beat predict: token authentication (with session set-up an
 path), and ``jsonify`` of the answer (production settings, rate limits off). CPU time, not wall time, so other work on the machine disturbs it
 less (but still some: run it on a quiet machine and compare checkouts back to back).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,11 @@ def best_ms(fn, n: int, rounds: int = 5) -> float:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repo", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        help="checkout whose ecg_backend to measure (default: this one)")
+    parser.add_argument(
+        "--repo",
+        default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+        help="checkout whose ecg_backend to measure (default: this one)",
+    )
     parser.add_argument("--n", type=int, default=300, help="calls per round (default 300)")
     args = parser.parse_args(argv)
     sys.path.insert(0, args.repo)
@@ -45,9 +49,14 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(1)
     workdir = tempfile.mkdtemp(prefix="ecg-costs-")
-    os.environ.update(DATABASE_URL=f"sqlite:///{workdir}/costs.db", SECRET_KEY=os.urandom(24).hex(),
-                      ECG_ADMIN_EMAIL="costs@example.org", ECG_ADMIN_PASSWORD="costs-password-" + os.urandom(4).hex(),
-                      ECG_ENV="production", ECG_RATELIMIT_ENABLED="0")
+    os.environ.update(
+        DATABASE_URL=f"sqlite:///{workdir}/costs.db",
+        SECRET_KEY=os.urandom(24).hex(),
+        ECG_ADMIN_EMAIL="costs@example.org",
+        ECG_ADMIN_PASSWORD="costs-password-" + os.urandom(4).hex(),
+        ECG_ENV="production",
+        ECG_RATELIMIT_ENABLED="0",
+    )
     logging.disable(logging.WARNING)
     from flask import jsonify
 
@@ -59,10 +68,12 @@ def main(argv=None) -> int:
 
     app = create_app()
     client = app.test_client()
-    login = client.post("/login", json={"email": os.environ["ECG_ADMIN_EMAIL"],
-                                        "password": os.environ["ECG_ADMIN_PASSWORD"]}).get_json()
-    token = client.post("/api/v1/tokens", json={"name": "costs"},
-                        headers={"X-CSRFToken": login["csrf_token"]}).get_json()["token"]
+    login = client.post(
+        "/login", json={"email": os.environ["ECG_ADMIN_EMAIL"], "password": os.environ["ECG_ADMIN_PASSWORD"]}
+    ).get_json()
+    token = client.post(
+        "/api/v1/tokens", json={"name": "costs"}, headers={"X-CSRFToken": login["csrf_token"]}
+    ).get_json()["token"]
     api = app.test_client()
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     patient = api.post("/api/v1/patients", data=b'{"name": "Cost Patient"}', headers=headers).get_json()["id"]
@@ -83,7 +94,8 @@ def main(argv=None) -> int:
     }
     with app.test_request_context("/predict", method="POST", data=body, headers=headers):
         rows["token authentication (+ session set-up/tear-down)"] = best_ms(
-            lambda: (authenticate_token(token), db.session.remove()), n)
+            lambda: (authenticate_token(token), db.session.remove()), n
+        )
         rows["parse the JSON beat"] = best_ms(lambda: beats_from_json(json.loads(body), 5000), n)
         rows["AnomalyDetector.score, one beat"] = best_ms(lambda: detector.score(one), n)
         with torch.inference_mode():

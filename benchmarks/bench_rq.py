@@ -11,6 +11,7 @@ workers' own start-up, one app and one model load each, is printed apart). ``--p
 default RQ worker (a forked work horse and a fresh app per job) for comparison. The run is bounded: each
 round stops after 10 minutes. Uses its own SQLite database, storage folder and Redis database (flushed).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,20 @@ ROUND_LIMIT_S = 600
 
 
 def _environment(folder: Path, redis_url: str) -> dict:
-    return {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}", "REDIS_URL": redis_url,
-            "ECG_STORAGE_DIR": str(folder / "storage"), "SECRET_KEY": "bench-" + "x" * 40, "ECG_ENV": "development",
-            "ECG_BOOTSTRAP_ADMIN": "0", "ECG_MAX_JOBS_PER_USER": "0", "ECG_RATELIMIT_ENABLED": "0",
-            "ECG_JOB_SWEEP_S": "0", "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    return {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{folder / 'bench.db'}",
+        "REDIS_URL": redis_url,
+        "ECG_STORAGE_DIR": str(folder / "storage"),
+        "SECRET_KEY": "bench-" + "x" * 40,
+        "ECG_ENV": "development",
+        "ECG_BOOTSTRAP_ADMIN": "0",
+        "ECG_MAX_JOBS_PER_USER": "0",
+        "ECG_RATELIMIT_ENABLED": "0",
+        "ECG_JOB_SWEEP_S": "0",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def _recording(mitdb: str, record: str):
@@ -48,8 +59,11 @@ def _recording(mitdb: str, record: str):
     from tests.signals.helpers import synthetic_ecg
 
     signal, _ = synthetic_ecg(seconds=1800, fs=360.0, seed=1)
-    body = {"signal": [np.round(signal, 4).tolist(), np.round(-signal, 4).tolist()], "sampling_rate": 360,
-            "leads": ["MLII", "V1"]}
+    body = {
+        "signal": [np.round(signal, 4).tolist(), np.round(-signal, 4).tolist()],
+        "sampling_rate": 360,
+        "leads": ["MLII", "V1"],
+    }
     from ecg_backend.signals.parsing import parse_json_signal
 
     return parse_json_signal(body), "synthetic 30-min two-lead ECG"
@@ -62,8 +76,9 @@ def _queue_jobs(app, parsed, n: int) -> list[str]:
     from ecg_backend.services.users import create_user
 
     with app.app_context():
-        owner = db.session.query(User).filter_by(email="bench@example.com").first() or \
-            create_user("bench@example.com", "bench-password-1", name="Bench")
+        owner = db.session.query(User).filter_by(email="bench@example.com").first() or create_user(
+            "bench@example.com", "bench-password-1", name="Bench"
+        )
         return [start_recording_job(owner, parsed, filename="bench").id for _ in range(n)]
 
 
@@ -90,11 +105,24 @@ def _epoch(stamp) -> float:
 
 def _round(app, env, parsed, n_records: int, n_workers: int, worker_class: str) -> dict:
     ids = _queue_jobs(app, parsed, n_records)
-    command = [sys.executable, "-m", "rq.cli", "worker", "ecg", "--url", env["REDIS_URL"], "--burst",
-               "--worker-class", worker_class, "--quiet"]
+    command = [
+        sys.executable,
+        "-m",
+        "rq.cli",
+        "worker",
+        "ecg",
+        "--url",
+        env["REDIS_URL"],
+        "--burst",
+        "--worker-class",
+        worker_class,
+        "--quiet",
+    ]
     started = time.time()
-    workers = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-               for _ in range(n_workers)]
+    workers = [
+        subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for _ in range(n_workers)
+    ]
     try:
         while (state := _times(app, ids))[0] < n_records:
             if time.time() - started > ROUND_LIMIT_S:
@@ -131,16 +159,20 @@ def main() -> None:
 
     app = create_app()
     parsed, what = _recording(args.dir, args.record)
-    print(f"{args.records} recordings of {what} ({len(parsed.signal) / parsed.fs / 60:.0f} min, "
-          f"{1 + len(parsed.extra_names)} leads) per round; Redis {args.redis}; {os.cpu_count()} CPUs")
+    print(
+        f"{args.records} recordings of {what} ({len(parsed.signal) / parsed.fs / 60:.0f} min, "
+        f"{1 + len(parsed.extra_names)} leads) per round; Redis {args.redis}; {os.cpu_count()} CPUs"
+    )
     classes = [("AppWorker", "ecg_backend.services.rq_worker.AppWorker")]
     if args.plain_worker:
         classes.append(("rq.Worker (fork + app per job)", "rq.Worker"))
     for label, worker_class in classes:
         for n in args.workers:
             result = _round(app, env, parsed, args.records, n, worker_class)
-            print(f"{label:32s} workers={n}: {result['per_min']:6.1f} recordings/min "
-                  f"({result['span_s']:.1f} s for {args.records}; worker start-up {result['startup_s']:.1f} s)")
+            print(
+                f"{label:32s} workers={n}: {result['per_min']:6.1f} recordings/min "
+                f"({result['span_s']:.1f} s for {args.records}; worker start-up {result['startup_s']:.1f} s)"
+            )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ temporary storage root, then requests ``GET /api/v1/recordings/<id>/signal`` as 
 each from a freshly opened file. Prints the store's size and write time, and per request the median and
 worst latency. Targets: a 10-s window <= 300 ms, the 24-h overview <= 500 ms (server, 2 cores).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,7 @@ def simulated_holter(hours: float, fs: float, leads: int, gain: float = 200.0) -
     n = int(hours * 3600 * fs)
     rng = np.random.default_rng(0)
     phase = (np.arange(n) / fs * 1.2) % 1.0
-    beat = np.exp(-((phase - 0.3) / 0.015) ** 2) * 1.6 - np.exp(-((phase - 0.6) / 0.08) ** 2) * 0.3
+    beat = np.exp(-(((phase - 0.3) / 0.015) ** 2)) * 1.6 - np.exp(-(((phase - 0.6) / 0.08) ** 2)) * 0.3
     return [np.round((beat * (1 - 0.3 * k) + rng.normal(0, 0.02, n)) * gain) / gain for k in range(leads)]
 
 
@@ -68,8 +69,9 @@ def main() -> None:
         os.makedirs(folder)
         path = os.path.join(folder, SIGNAL_FILE)
         began = time.perf_counter()
-        header = store.write_signal(path, columns, args.fs, [store.LeadInfo(f"lead {k}", gain=200.0)
-                                                             for k in range(args.leads)])
+        header = store.write_signal(
+            path, columns, args.fs, [store.LeadInfo(f"lead {k}", gain=200.0) for k in range(args.leads)]
+        )
         written = time.perf_counter() - began
         float_bytes = len(columns[0]) * args.leads * 4
         del columns
@@ -84,9 +86,11 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {token}"}
         client = app.test_client()
         size = os.path.getsize(path)
-        print(f"stored {args.hours:g} h, {args.leads} leads at {args.fs:g} Hz as {header['dtype']}: "
-              f"{size / 2 ** 20:.1f} MiB (samples as float32 alone: {float_bytes / 2 ** 20:.1f} MiB), "
-              f"written in {written:.2f} s")
+        print(
+            f"stored {args.hours:g} h, {args.leads} leads at {args.fs:g} Hz as {header['dtype']}: "
+            f"{size / 2**20:.1f} MiB (samples as float32 alone: {float_bytes / 2**20:.1f} MiB), "
+            f"written in {written:.2f} s"
+        )
         duration = args.hours * 3600
         rng = np.random.default_rng(1)
         strips, overview = [], []
@@ -97,10 +101,14 @@ def main() -> None:
             elapsed, body = _timed(client, f"{url}?start=0&end={duration:g}&points=2000", headers)
             overview.append(elapsed)
         points = len(body["leads"][0]["values"])
-        for name, times, target in (("10-s window (exact samples)", strips, 0.3),
-                                    (f"{args.hours:g}-h overview ({points} values per lead)", overview, 0.5)):
-            print(f"{name}: median {statistics.median(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms "
-                  f"over {len(times)} requests (target {target * 1000:.0f} ms)")
+        for name, times, target in (
+            ("10-s window (exact samples)", strips, 0.3),
+            (f"{args.hours:g}-h overview ({points} values per lead)", overview, 0.5),
+        ):
+            print(
+                f"{name}: median {statistics.median(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms "
+                f"over {len(times)} requests (target {target * 1000:.0f} ms)"
+            )
 
 
 if __name__ == "__main__":

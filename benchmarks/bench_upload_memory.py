@@ -15,6 +15,7 @@ one peak does not hide another:
 Each line gives the wall time of that step, the process's RSS before it (imports and the uploaded bytes)
 and its peak RSS (``VmHWM``), so peak - before is what parsing costs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,7 +37,7 @@ def rss_mb() -> float:
     """Current resident set size in MB (Linux /proc)."""
     with open("/proc/self/statm") as fh:
         pages = int(fh.read().split()[1])
-    return pages * resource.getpagesize() / 2 ** 20
+    return pages * resource.getpagesize() / 2**20
 
 
 def peak_rss_mb() -> float:
@@ -55,8 +56,17 @@ def build_record(source: Path, folder: Path, hours: float) -> tuple[str, int]:
     reps = int(np.ceil(n_long / rec.sig_len))
     digital = np.tile(rec.d_signal, (reps, 1))[:n_long]
     name = f"{source.name}_{int(round(hours * 60))}min"
-    wfdb.wrsamp(name, fs=rec.fs, units=rec.units, sig_name=rec.sig_name, d_signal=digital, fmt=rec.fmt,
-                adc_gain=rec.adc_gain, baseline=rec.baseline, write_dir=str(folder))
+    wfdb.wrsamp(
+        name,
+        fs=rec.fs,
+        units=rec.units,
+        sig_name=rec.sig_name,
+        d_signal=digital,
+        fmt=rec.fmt,
+        adc_gain=rec.adc_gain,
+        baseline=rec.baseline,
+        write_dir=str(folder),
+    )
     return name, n_long
 
 
@@ -81,10 +91,19 @@ def child(folder: str, name: str, step: str) -> None:
         else:  # trees before the input file was written in blocks
             np.save(target, recordings.saved_leads(parsed))
     elapsed = time.perf_counter() - t0
-    print(json.dumps({"seconds": round(elapsed, 2), "rss_before_mb": round(before), "peak_rss_mb": round(peak_rss_mb()),
-                      "upload_mb": round(sum(len(v) for v in files.values()) / 2 ** 20),
-                      "signal": str(parsed.signal.dtype), "extra": str(parsed.extra_leads.dtype),
-                      "shape": [len(parsed.signal), 1 + parsed.extra_leads.shape[1]]}))
+    print(
+        json.dumps(
+            {
+                "seconds": round(elapsed, 2),
+                "rss_before_mb": round(before),
+                "peak_rss_mb": round(peak_rss_mb()),
+                "upload_mb": round(sum(len(v) for v in files.values()) / 2**20),
+                "signal": str(parsed.signal.dtype),
+                "extra": str(parsed.extra_leads.dtype),
+                "shape": [len(parsed.signal), 1 + parsed.extra_leads.shape[1]],
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -103,16 +122,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-upload-") as folder:
         name, n = build_record(Path(args.dir) / args.record, Path(folder), args.hours)
         print(f"record {args.record} tiled to {args.hours:g} h: {n} samples x 2 leads; python {sys.version.split()[0]}")
-        steps = (("parse_upload", "parse"), ("parse_upload + job input file", "file"),
-                 ("parse_upload + Idempotency-Key hash", "hash"))
+        steps = (
+            ("parse_upload", "parse"),
+            ("parse_upload + job input file", "file"),
+            ("parse_upload + Idempotency-Key hash", "hash"),
+        )
         for label, step in steps:
             for _ in range(args.repeat):
-                out = subprocess.run([sys.executable, __file__, "--child", folder, name, step],
-                                     capture_output=True, text=True, check=True, cwd=REPO)
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", folder, name, step],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    cwd=REPO,
+                )
                 row = json.loads(out.stdout.strip().splitlines()[-1])
-                print(f"{label}: {row['seconds']:.2f} s, RSS before {row['rss_before_mb']} MB (upload "
-                      f"{row['upload_mb']} MB), peak {row['peak_rss_mb']} MB (+{row['peak_rss_mb'] - row['rss_before_mb']} MB); "
-                      f"chosen lead {row['signal']}, other leads {row['extra']}, shape {row['shape']}")
+                print(
+                    f"{label}: {row['seconds']:.2f} s, RSS before {row['rss_before_mb']} MB (upload "
+                    f"{row['upload_mb']} MB), peak {row['peak_rss_mb']} MB (+{row['peak_rss_mb'] - row['rss_before_mb']} MB); "
+                    f"chosen lead {row['signal']}, other leads {row['extra']}, shape {row['shape']}"
+                )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ killed worker leaves no stored row that its client never heard of. Worker memory
 of healthz; predict1 p99 < 100 ms; worker memory growth < 10%. The script prints a table and a verdict
 and can write everything as JSON (``--json``). Loopback only; every phase is bounded in time and count.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,11 @@ def ensure_model_dir(workdir: Path, model_dir: str | None) -> tuple[str, str]:
     """The bundle to serve: --model-dir, $ECG_MODEL_DIR, the shipped one, else a random-weight stand-in."""
     from ecg_backend.ml.detector import DEFAULT_BUNDLE_DIR
 
-    for candidate, label in ((model_dir, "--model-dir"), (os.environ.get("ECG_MODEL_DIR"), "ECG_MODEL_DIR"),
-                             (str(DEFAULT_BUNDLE_DIR), "shipped bundle")):
+    for candidate, label in (
+        (model_dir, "--model-dir"),
+        (os.environ.get("ECG_MODEL_DIR"), "ECG_MODEL_DIR"),
+        (str(DEFAULT_BUNDLE_DIR), "shipped bundle"),
+    ):
         if candidate and (Path(candidate) / "model.json").is_file():
             return candidate, f"{label} {candidate}"
     import numpy as np
@@ -74,9 +78,17 @@ def ensure_model_dir(workdir: Path, model_dir: str | None) -> tuple[str, str]:
 
     directory = workdir / "bundle"
     scaler = StandardScaler().fit(np.random.default_rng(0).normal(size=(50, 140)))
-    write_bundle(directory, AutoencoderEnsemble(AutoencoderConfig(), n_members=1), scaler,
-                 {"name": "load-test stand-in", "threshold": 1.0, "calibration": {"a": 4.0, "b": 0.0},
-                  "scoring": {"position_weights": None}})
+    write_bundle(
+        directory,
+        AutoencoderEnsemble(AutoencoderConfig(), n_members=1),
+        scaler,
+        {
+            "name": "load-test stand-in",
+            "threshold": 1.0,
+            "calibration": {"a": 4.0, "b": 0.0},
+            "scoring": {"position_weights": None},
+        },
+    )
     return str(directory), "random weights, default architecture (no trained bundle found)"
 
 
@@ -99,15 +111,29 @@ class Server:
 def start_server(workdir: Path, model_dir: str, workers: int) -> Server:
     port = free_port()
     db_path = workdir / "load.db"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db_path}", "SECRET_KEY": os.urandom(24).hex(),
-           "ECG_ADMIN_EMAIL": ADMIN_EMAIL, "ECG_ADMIN_PASSWORD": ADMIN_PASSWORD, "ECG_MODEL_DIR": model_dir,
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "WEB_CONCURRENCY": str(workers), "GUNICORN_ACCESSLOG": "/dev/null",
-           "GUNICORN_MAX_REQUESTS": "0",  # no recycling: memory growth over the run must show, not be reset
-           "ECG_ENV": "production", "ECG_RATELIMIT_ENABLED": "1"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "SECRET_KEY": os.urandom(24).hex(),
+        "ECG_ADMIN_EMAIL": ADMIN_EMAIL,
+        "ECG_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "ECG_MODEL_DIR": model_dir,
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "WEB_CONCURRENCY": str(workers),
+        "GUNICORN_ACCESSLOG": "/dev/null",
+        "GUNICORN_MAX_REQUESTS": "0",  # no recycling: memory growth over the run must show, not be reset
+        "ECG_ENV": "production",
+        "ECG_RATELIMIT_ENABLED": "1",
+    }
     env.pop("FLASK_APP", None)
     log_path = workdir / "gunicorn.log"
-    process = subprocess.Popen([sys.executable, "-m", "gunicorn", "ecg_backend.wsgi:app"], cwd=REPO, env=env,
-                               stdout=log_path.open("w"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "ecg_backend.wsgi:app"],
+        cwd=REPO,
+        env=env,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
+    )
     server = Server(process, port, db_path, log_path)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -146,8 +172,15 @@ def memory(pids: list[int]) -> dict:
 
 
 # ---------------------------------------------------------------------------- HTTP
-def request(port: int, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
-            connection: http.client.HTTPConnection | None = None, timeout: float = 30.0):
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    headers: dict | None = None,
+    connection: http.client.HTTPConnection | None = None,
+    timeout: float = 30.0,
+):
     """One request; returns (status, body bytes, response headers)."""
     conn = connection or http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
@@ -161,19 +194,34 @@ def request(port: int, method: str, path: str, body: bytes | None = None, header
 
 def setup_account(port: int) -> tuple[str, int]:
     """Log in as the generated admin, create a token and a patient; returns (token, patient_id)."""
-    status, body, headers = request(port, "POST", "/login", json.dumps(
-        {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).encode(), {"Content-Type": "application/json"})
+    status, body, headers = request(
+        port,
+        "POST",
+        "/login",
+        json.dumps({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).encode(),
+        {"Content-Type": "application/json"},
+    )
     if status != 200:
         raise SystemExit(f"login failed: {status} {body[:200]!r}")
     cookie = headers.get("Set-Cookie", "").split(";")[0]
     csrf = json.loads(body)["csrf_token"]
-    status, body, _ = request(port, "POST", "/api/v1/tokens", b'{"name": "load test"}',
-                              {"Content-Type": "application/json", "Cookie": cookie, "X-CSRFToken": csrf})
+    status, body, _ = request(
+        port,
+        "POST",
+        "/api/v1/tokens",
+        b'{"name": "load test"}',
+        {"Content-Type": "application/json", "Cookie": cookie, "X-CSRFToken": csrf},
+    )
     if status != 201:
         raise SystemExit(f"token creation failed: {status} {body[:200]!r}")
     token = json.loads(body)["token"]
-    status, body, _ = request(port, "POST", "/api/v1/patients", b'{"name": "Load Test Patient"}',
-                              {"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    status, body, _ = request(
+        port,
+        "POST",
+        "/api/v1/patients",
+        b'{"name": "Load Test Patient"}',
+        {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
     if status != 201:
         raise SystemExit(f"patient creation failed: {status} {body[:200]!r}")
     return token, json.loads(body)["id"]
@@ -190,18 +238,35 @@ def payloads(token: str, patient_id: int) -> dict:
     auth = {"Authorization": f"Bearer {token}"}
     as_json = {**auth, "Content-Type": "application/json"}
     boundary = "loadtestboundary7e3f"
-    csv_bytes = sample.read_bytes() if sample.exists() else "\n".join(
-        ",".join(map(str, row)) for row in beats[:12].tolist()).encode()
-    multipart = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"patient_id\"\r\n\r\n{patient_id}\r\n"
-                 f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"beats.csv\"\r\n"
-                 f"Content-Type: text/csv\r\n\r\n").encode() + csv_bytes + f"\r\n--{boundary}--\r\n".encode()
+    csv_bytes = (
+        sample.read_bytes()
+        if sample.exists()
+        else "\n".join(",".join(map(str, row)) for row in beats[:12].tolist()).encode()
+    )
+    multipart = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="patient_id"\r\n\r\n{patient_id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="beats.csv"\r\n'
+            f"Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + csv_bytes
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     return {
         "healthz": ("GET", "/healthz", None, {}),
         "predict1": ("POST", "/predict", json.dumps({"beat": beats[0].tolist()}).encode(), as_json),
-        "stored1": ("POST", "/predict", json.dumps({"beat": beats[0].tolist(), "patient_id": patient_id}).encode(),
-                    as_json),
-        "predict100": ("POST", "/predict", json.dumps({"beats": beats.tolist(), "patient_id": patient_id}).encode(),
-                       as_json),
+        "stored1": (
+            "POST",
+            "/predict",
+            json.dumps({"beat": beats[0].tolist(), "patient_id": patient_id}).encode(),
+            as_json,
+        ),
+        "predict100": (
+            "POST",
+            "/predict",
+            json.dumps({"beats": beats.tolist(), "patient_id": patient_id}).encode(),
+            as_json,
+        ),
         "csv": ("POST", "/predict", multipart, {**auth, "Content-Type": f"multipart/form-data; boundary={boundary}"}),
     }
 
@@ -225,18 +290,25 @@ class PhaseResult:
 
         lat = np.asarray(self.latencies_ms) if self.latencies_ms else np.asarray([np.nan])
         ok = sum(v for k, v in self.statuses.items() if 200 <= int(k) < 300)
-        return {"phase": self.name, "duration_s": round(self.duration_s, 2), "requests": sum(self.statuses.values()),
-                "ok_2xx": ok, "rps_2xx": round(ok / self.duration_s, 1) if self.duration_s else 0.0,
-                "p50_ms": round(float(np.nanpercentile(lat, 50)), 1), "p95_ms": round(float(np.nanpercentile(lat, 95)), 1),
-                "p99_ms": round(float(np.nanpercentile(lat, 99)), 1),
-                "status_4xx": sum(v for k, v in self.statuses.items() if 400 <= int(k) < 500),
-                "status_5xx": sum(v for k, v in self.statuses.items() if int(k) >= 500),
-                "connection_errors": self.connection_errors, "retries": self.retries,
-                "replayed_2xx": sum(1 for _, _, replayed in self.answers if replayed), "events": self.events}
+        return {
+            "phase": self.name,
+            "duration_s": round(self.duration_s, 2),
+            "requests": sum(self.statuses.values()),
+            "ok_2xx": ok,
+            "rps_2xx": round(ok / self.duration_s, 1) if self.duration_s else 0.0,
+            "p50_ms": round(float(np.nanpercentile(lat, 50)), 1),
+            "p95_ms": round(float(np.nanpercentile(lat, 95)), 1),
+            "p99_ms": round(float(np.nanpercentile(lat, 99)), 1),
+            "status_4xx": sum(v for k, v in self.statuses.items() if 400 <= int(k) < 500),
+            "status_5xx": sum(v for k, v in self.statuses.items() if int(k) >= 500),
+            "connection_errors": self.connection_errors,
+            "retries": self.retries,
+            "replayed_2xx": sum(1 for _, _, replayed in self.answers if replayed),
+            "events": self.events,
+        }
 
 
-def run_phase(server: Server, name: str, spec: tuple, clients: int, duration: float,
-              interrupt=None) -> PhaseResult:
+def run_phase(server: Server, name: str, spec: tuple, clients: int, duration: float, interrupt=None) -> PhaseResult:
     """``clients`` threads repeat one request for ``duration`` s; ``interrupt(result)`` runs half-way and
     ends the phase early when it returns True (the server is gone)."""
     method, path, body, headers = spec
@@ -257,9 +329,14 @@ def run_phase(server: Server, name: str, spec: tuple, clients: int, duration: fl
                 key = f"{name}-{run_id}-{index}-{sequence}"
             started = time.perf_counter()
             try:
-                status, data, answer_headers = request(server.port, method, path, body,
-                                                       headers if key is None else {**headers, "Idempotency-Key": key},
-                                                       timeout=30)
+                status, data, answer_headers = request(
+                    server.port,
+                    method,
+                    path,
+                    body,
+                    headers if key is None else {**headers, "Idempotency-Key": key},
+                    timeout=30,
+                )
             except (OSError, http.client.HTTPException):  # refused / reset: a killed worker or a stopped server
                 errors += 1
                 retries += key is not None  # the next round re-sends the same key
@@ -270,8 +347,9 @@ def run_phase(server: Server, name: str, spec: tuple, clients: int, duration: fl
             if 200 <= status < 300:
                 local_lat.append(elapsed)
                 if key is not None:
-                    local_answers.append((key, json.loads(data).get("analysis_id"),
-                                          answer_headers.get("Idempotent-Replayed") == "true"))
+                    local_answers.append(
+                        (key, json.loads(data).get("analysis_id"), answer_headers.get("Idempotent-Replayed") == "true")
+                    )
             key = None
         with lock:
             result.latencies_ms.extend(local_lat)
@@ -311,11 +389,14 @@ def kill_one_worker(server: Server):
         while time.monotonic() < deadline:
             now = server.workers()
             if victim not in now and len(now) >= len(workers):
-                result.events.append(f"SIGKILL worker {victim}; replaced by {sorted(set(now) - set(workers))} "
-                                     f"in {30 - (deadline - time.monotonic()):.1f} s")
+                result.events.append(
+                    f"SIGKILL worker {victim}; replaced by {sorted(set(now) - set(workers))} "
+                    f"in {30 - (deadline - time.monotonic()):.1f} s"
+                )
                 return
             time.sleep(0.1)
         result.events.append(f"SIGKILL worker {victim}; no replacement within 30 s")
+
     return interrupt
 
 
@@ -329,6 +410,7 @@ def terminate_server(server: Server):
         except subprocess.TimeoutExpired:
             result.events.append("SIGTERM to the master: still running after 45 s")
         return True
+
     return interrupt
 
 
@@ -354,14 +436,19 @@ def lost_check(results: list[PhaseResult], before: dict[str, dict], after: dict[
         ids = [i for i in result.analysis_ids if i is not None]
         answered_keys = {key for key, _, _ in result.answers}
         out[result.name] = {
-            "ok_2xx": len(result.analysis_ids), "unique_keys_2xx": len(answered_keys), "ids_in_answers": len(ids),
-            "replayed_2xx": sum(1 for _, _, replayed in result.answers if replayed), "retries": result.retries,
-            "missing_from_db": len(set(ids) - set(after)), "rows_stored": len(new_rows),
+            "ok_2xx": len(result.analysis_ids),
+            "unique_keys_2xx": len(answered_keys),
+            "ids_in_answers": len(ids),
+            "replayed_2xx": sum(1 for _, _, replayed in result.answers if replayed),
+            "retries": result.retries,
+            "missing_from_db": len(set(ids) - set(after)),
+            "rows_stored": len(new_rows),
             "rows_without_2xx": sum(1 for i, k in new_rows.items() if i not in set(ids) and k not in answered_keys),
             "duplicate_ids": len({(k, i) for k, i, _ in result.answers}) - len(set(ids)),
             "keys_stored_twice": len(new_rows) - len(set(new_rows.values())),
             "abandoned_keys": len(result.abandoned_keys),
-            "abandoned_keys_stored": sum(1 for k in new_rows.values() if k in set(result.abandoned_keys))}
+            "abandoned_keys_stored": sum(1 for k in new_rows.values() if k in set(result.abandoned_keys)),
+        }
     return out
 
 
@@ -376,14 +463,18 @@ def print_report(report: dict) -> None:
     head = f"{'phase':<11}{'req':>8}{'2xx':>8}{'rps':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'4xx':>6}{'5xx':>6}{'conn err':>9}"
     print(head + "\n" + "-" * len(head))
     for row in report["phases"]:
-        print(f"{row['phase']:<11}{row['requests']:>8}{row['ok_2xx']:>8}{row['rps_2xx']:>8}{row['p50_ms']:>9}"
-              f"{row['p95_ms']:>9}{row['p99_ms']:>9}{row['status_4xx']:>6}{row['status_5xx']:>6}"
-              f"{row['connection_errors']:>9}")
+        print(
+            f"{row['phase']:<11}{row['requests']:>8}{row['ok_2xx']:>8}{row['rps_2xx']:>8}{row['p50_ms']:>9}"
+            f"{row['p95_ms']:>9}{row['p99_ms']:>9}{row['status_4xx']:>6}{row['status_5xx']:>6}"
+            f"{row['connection_errors']:>9}"
+        )
         for event in row["events"]:
             print(f"{'':<11}{event}")
     mem = report["memory"]
-    print(f"\nworker memory (MiB): start RSS {mem['start_rss']:.1f} PSS {mem['start_pss']:.1f}; "
-          f"end RSS {mem['end_rss']:.1f} PSS {mem['end_pss']:.1f} (same workers: {mem['same_workers']})")
+    print(
+        f"\nworker memory (MiB): start RSS {mem['start_rss']:.1f} PSS {mem['start_pss']:.1f}; "
+        f"end RSS {mem['end_rss']:.1f} PSS {mem['end_pss']:.1f} (same workers: {mem['same_workers']})"
+    )
     print("nothing lost:", json.dumps(report["lost"], indent=None))
     print("\ntargets:")
     for name, (ok, detail) in report["targets"].items():
@@ -403,19 +494,25 @@ def evaluate(report: dict) -> dict:
     mem = report["memory"]
     if mem["start_rss"]:
         growth = mem["end_rss"] / mem["start_rss"] - 1
-        targets["worker memory growth < 10%"] = (growth < 0.10, f"RSS {growth:+.1%} (PSS "
-                                                 f"{mem['end_pss'] / max(mem['start_pss'], 1e-9) - 1:+.1%})")
+        targets["worker memory growth < 10%"] = (
+            growth < 0.10,
+            f"RSS {growth:+.1%} (PSS {mem['end_pss'] / max(mem['start_pss'], 1e-9) - 1:+.1%})",
+        )
     resets = {row["phase"]: row["connection_errors"] for row in report["phases"]}
     for phase, check in report["lost"].items():
         ok = check["missing_from_db"] == 0 and check["ids_in_answers"] == check["ok_2xx"]
-        targets[f"every 2xx analysis stored ({phase})"] = (ok, f"{check['ok_2xx']} 2xx, {check['missing_from_db']} "
-                                                             "missing from the database")
+        targets[f"every 2xx analysis stored ({phase})"] = (
+            ok,
+            f"{check['ok_2xx']} 2xx, {check['missing_from_db']} missing from the database",
+        )
         equal = check["rows_stored"] == check["unique_keys_2xx"] == check["ok_2xx"]
         targets[f"stored rows == 2xx ({phase})"] = (
-            equal, f"{check['rows_stored']} rows for {check['ok_2xx']} 2xx ({check['unique_keys_2xx']} keys); "
-                   f"{check['rows_without_2xx']} row(s) whose answer was lost; {resets.get(phase, 0)} connection "
-                   f"error(s), {check['retries']} retried with the same key, {check['replayed_2xx']} answered "
-                   "from the stored row")
+            equal,
+            f"{check['rows_stored']} rows for {check['ok_2xx']} 2xx ({check['unique_keys_2xx']} keys); "
+            f"{check['rows_without_2xx']} row(s) whose answer was lost; {resets.get(phase, 0)} connection "
+            f"error(s), {check['retries']} retried with the same key, {check['replayed_2xx']} answered "
+            "from the stored row",
+        )
     return targets
 
 
@@ -423,8 +520,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds per phase (default 60)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")),
-                        help="gunicorn workers (default $WEB_CONCURRENCY or 2, as gunicorn.conf.py)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("WEB_CONCURRENCY", "2")),
+        help="gunicorn workers (default $WEB_CONCURRENCY or 2, as gunicorn.conf.py)",
+    )
     parser.add_argument("--phases", default=",".join(PHASES), help=f"comma-separated, from {','.join(PHASES)}")
     parser.add_argument("--model-dir", default=None, help="bundle to serve (default $ECG_MODEL_DIR or the shipped one)")
     parser.add_argument("--json", dest="json_path", default=None, help="also write the report as JSON here")
@@ -437,8 +538,12 @@ def main(argv=None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="ecg-load-"))
     server = None
-    report = {"clients": args.clients, "duration_per_phase_s": args.duration, "workers": args.workers,
-              "machine_before": machine_load()}
+    report = {
+        "clients": args.clients,
+        "duration_per_phase_s": args.duration,
+        "workers": args.workers,
+        "machine_before": machine_load(),
+    }
     try:
         model_dir, report["model"] = ensure_model_dir(workdir, args.model_dir)
         server = start_server(workdir, model_dir, args.workers)
@@ -454,7 +559,9 @@ def main(argv=None) -> int:
             spec = specs["stored1" if name in ("kill", "sigterm") else name]
             if name in ("kill", "sigterm") and not end_mem:  # before a worker is killed or the server stopped
                 end_workers, end_mem = server.workers(), memory(server.workers())
-            interrupt = kill_one_worker(server) if name == "kill" else terminate_server(server) if name == "sigterm" else None
+            interrupt = (
+                kill_one_worker(server) if name == "kill" else terminate_server(server) if name == "sigterm" else None
+            )
             marks[name + ":before"] = stored_analyses(server.db_path) if name in STORING else {}
             print(f"phase {name}: {args.clients} clients for {args.duration:g} s ...", flush=True)
             results.append(run_phase(server, name, spec, args.clients, args.duration, interrupt))
@@ -466,11 +573,16 @@ def main(argv=None) -> int:
         report["phases"] = [r.summary() for r in results]
         same = sorted(set(start_mem) & set(end_mem))
         report["memory"] = {
-            "start_rss": sum(start_mem[p]["rss"] for p in same), "start_pss": sum(start_mem[p]["pss"] for p in same),
-            "end_rss": sum(end_mem[p]["rss"] for p in same), "end_pss": sum(end_mem[p]["pss"] for p in same),
-            "same_workers": len(same), "per_worker_start": start_mem, "per_worker_end": end_mem}
+            "start_rss": sum(start_mem[p]["rss"] for p in same),
+            "start_pss": sum(start_mem[p]["pss"] for p in same),
+            "end_rss": sum(end_mem[p]["rss"] for p in same),
+            "end_pss": sum(end_mem[p]["pss"] for p in same),
+            "same_workers": len(same),
+            "per_worker_start": start_mem,
+            "per_worker_end": end_mem,
+        }
         report["lost"] = lost_check(results, marks, stored_analyses(server.db_path))
-        report["targets"] = {k: v for k, v in evaluate(report).items()}
+        report["targets"] = dict(evaluate(report).items())
         print_report(report)
         if args.json_path:
             Path(args.json_path).parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ Each detector gets the raw first lead (MLII) at 360 Hz; timings are wall-clock p
 `analyze_recording` (quality gating, 5-minute chunks, no beats inside ventricular-flutter episodes) with a
 random-weight model, i.e. the R peaks a user gets.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,6 +29,7 @@ def _nk(method):
         clean = nk.ecg_clean(sig, sampling_rate=fs, method="neurokit" if method == "neurokit" else method)
         _, info = nk.ecg_peaks(clean, sampling_rate=fs, method=method)
         return np.asarray(info["ECG_R_Peaks"])
+
     return detect
 
 
@@ -107,8 +109,10 @@ def main() -> None:
         se = 100 * tp / max(tp + fn, 1)
         ppv = 100 * tp / max(tp + fp, 1)
         worst = ", ".join(f"{n}(fn{a}/fp{b})" for _, n, a, b in sorted(worst, reverse=True)[:4])
-        print(f"{method:16s} Se {se:6.2f}%  PPV {ppv:6.2f}%  FN {fn:5d}  FP {fp:5d}  time {elapsed:6.1f}s  worst: {worst}",
-              flush=True)
+        print(
+            f"{method:16s} Se {se:6.2f}%  PPV {ppv:6.2f}%  FN {fn:5d}  FP {fp:5d}  time {elapsed:6.1f}s  worst: {worst}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
 Reads ``test-artifacts/load.json`` (load benchmark), ``test-artifacts/hostile_inputs.json`` (outcome
 counts of the hostile-input tests) and ``test-artifacts/access_matrix.md`` (the access matrix).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,29 +18,50 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 def load_table(report: dict) -> str:
-    lines = ["| phase | requests | 2xx | 2xx/s | p50 ms | p95 ms | p99 ms | 4xx | 5xx | connection errors |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| phase | requests | 2xx | 2xx/s | p50 ms | p95 ms | p99 ms | 4xx | 5xx | connection errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in report["phases"]:
-        lines.append(f"| {row['phase']} | {row['requests']} | {row['ok_2xx']} | {row['rps_2xx']} | {row['p50_ms']} | "
-                     f"{row['p95_ms']} | {row['p99_ms']} | {row['status_4xx']} | {row['status_5xx']} | "
-                     f"{row['connection_errors']} |")
+        lines.append(
+            f"| {row['phase']} | {row['requests']} | {row['ok_2xx']} | {row['rps_2xx']} | {row['p50_ms']} | "
+            f"{row['p95_ms']} | {row['p99_ms']} | {row['status_4xx']} | {row['status_5xx']} | "
+            f"{row['connection_errors']} |"
+        )
     events = [f"- {row['phase']}: {event}" for row in report["phases"] for event in row["events"]]
     mem = report["memory"]
-    lost = ["| phase | 2xx answers | ids in answers | rows stored | 2xx ids missing from DB | rows without a 2xx |",
-            "|---|---:|---:|---:|---:|---:|"]
+    lost = [
+        "| phase | 2xx answers | ids in answers | rows stored | 2xx ids missing from DB | rows without a 2xx |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for phase, check in report["lost"].items():
-        lost.append(f"| {phase} | {check['ok_2xx']} | {check['ids_in_answers']} | {check['rows_stored']} | "
-                    f"{check['missing_from_db']} | {check['rows_without_2xx']} |")
-    targets = [f"| {name} | {'met' if ok else '**not met**'} | {detail} |"
-               for name, (ok, detail) in report["targets"].items()]
-    return "\n".join([
-        f"{report['clients']} clients, {report['duration_per_phase_s']:g} s per phase, gunicorn with "
-        f"{report['workers']} sync workers; model: {report['model']}.",
-        f"Machine: {report['machine_before']} before, {report['machine_after']} after.", "",
-        *lines, "", *events, "",
-        f"Worker memory (the {mem['same_workers']} worker(s) alive at both readings): RSS {mem['start_rss']:.1f} -> "
-        f"{mem['end_rss']:.1f} MiB, PSS {mem['start_pss']:.1f} -> {mem['end_pss']:.1f} MiB.", "",
-        *lost, "", "| target | verdict | measured |", "|---|---|---|", *targets])
+        lost.append(
+            f"| {phase} | {check['ok_2xx']} | {check['ids_in_answers']} | {check['rows_stored']} | "
+            f"{check['missing_from_db']} | {check['rows_without_2xx']} |"
+        )
+    targets = [
+        f"| {name} | {'met' if ok else '**not met**'} | {detail} |" for name, (ok, detail) in report["targets"].items()
+    ]
+    return "\n".join(
+        [
+            f"{report['clients']} clients, {report['duration_per_phase_s']:g} s per phase, gunicorn with "
+            f"{report['workers']} sync workers; model: {report['model']}.",
+            f"Machine: {report['machine_before']} before, {report['machine_after']} after.",
+            "",
+            *lines,
+            "",
+            *events,
+            "",
+            f"Worker memory (the {mem['same_workers']} worker(s) alive at both readings): RSS {mem['start_rss']:.1f} -> "
+            f"{mem['end_rss']:.1f} MiB, PSS {mem['start_pss']:.1f} -> {mem['end_pss']:.1f} MiB.",
+            "",
+            *lost,
+            "",
+            "| target | verdict | measured |",
+            "|---|---|---|",
+            *targets,
+        ]
+    )
 
 
 def hostile_table(counts: dict) -> str:
@@ -49,8 +71,9 @@ def hostile_table(counts: dict) -> str:
         total += entry["tried"]
         for outcome, n in entry["outcomes"].items():
             overall[outcome] = overall.get(outcome, 0) + n
-        lines.append(f"| {suite} | {entry['tried']} | " + ", ".join(f"{k}: {v}" for k, v in entry["outcomes"].items())
-                     + " |")
+        lines.append(
+            f"| {suite} | {entry['tried']} | " + ", ".join(f"{k}: {v}" for k, v in entry["outcomes"].items()) + " |"
+        )
     lines.append(f"| **all** | **{total}** | " + ", ".join(f"{k}: {v}" for k, v in sorted(overall.items())) + " |")
     return "\n".join(lines)
 

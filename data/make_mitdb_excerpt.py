@@ -7,6 +7,7 @@ annotations: the digital samples are unchanged (format 212, same gains and basel
 excerpt's length and checksums, and the .atr keeps every annotation inside the excerpt. 119 has MLII as its
 first lead and frequent uniform PVCs; 114 has MLII second (after V5). About 650 KB in all.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,8 +29,18 @@ def write_excerpt(source: Path, name: str, out: Path, samples: int = SAMPLES) ->
     record.set_d_features(do_adc=False)  # checksums and initial values of the excerpt
     record.wrsamp(write_dir=str(out))
     ann = wfdb.rdann(str(source / name), "atr", sampto=samples)
-    wfdb.wrann(name, "atr", ann.sample, ann.symbol, subtype=ann.subtype, chan=ann.chan, num=ann.num,
-               aux_note=ann.aux_note, fs=record.fs, write_dir=str(out))
+    wfdb.wrann(
+        name,
+        "atr",
+        ann.sample,
+        ann.symbol,
+        subtype=ann.subtype,
+        chan=ann.chan,
+        num=ann.num,
+        aux_note=ann.aux_note,
+        fs=record.fs,
+        write_dir=str(out),
+    )
 
 
 def main() -> None:

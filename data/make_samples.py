@@ -6,6 +6,7 @@ Reads ECG5000_TRAIN.tsv from ECG5000_DIR, ../shared/data/ecg5000 or the ucr-data
 search order as ``ecg_backend.ml.data``), copies the chosen rows' values verbatim (no re-rounding) and
 writes one beat per row with a header ``sample_1..sample_140``.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,7 +48,7 @@ def main() -> None:
         abnormal += [(i, r) for i, r in enumerate(rows) if int(float(r[0])) == label][:1]
     picked = []
     for position in range(max(len(normal), len(abnormal))):
-        picked += normal[position:position + 1]
+        picked += normal[position : position + 1]
         if position % 2 == 1 and abnormal:
             picked.append(abnormal.pop(0))
     picked += abnormal

@@ -1,4 +1,5 @@
 """ECG anomaly detection: the Flask application factory."""
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,12 @@ def create_app(config=None) -> Flask:
     Args:
         config: ``None`` (environment only), a dict of overrides, or a config class/object.
     """
-    app = Flask(__name__, instance_relative_config=True, template_folder=str(FRONTEND / "templates"),
-                static_folder=str(FRONTEND / "static"))
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(FRONTEND / "templates"),
+        static_folder=str(FRONTEND / "static"),
+    )
     app.json = SafeJSONProvider(app)
     configure(app, config)
     register_extensions(app)
@@ -58,8 +63,13 @@ class SafeJSONProvider(DefaultJSONProvider):
     Parsing and ``dumps`` (templates' ``tojson``) stay on the standard library.
     """
 
-    _ORJSON_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-                       | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS)
+    _ORJSON_OPTIONS = (
+        orjson.OPT_SORT_KEYS
+        | orjson.OPT_NON_STR_KEYS
+        | orjson.OPT_SERIALIZE_NUMPY
+        | orjson.OPT_PASSTHROUGH_DATETIME
+        | orjson.OPT_PASSTHROUGH_DATACLASS
+    )
 
     def loads(self, s, **kwargs):
         try:

@@ -5,6 +5,7 @@
 ``ecg_backend.signals.evaluate``), whose argparse parser is the one definition of the command's options,
 and adds only what the app knows (its model folder, its loaded detector).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -113,8 +114,12 @@ def evaluate_mitdb_command(argv: tuple[str, ...]) -> None:
     Options: --dir --records --bundle --untrained --halves --single-lead --thresholds (see --help)."""
     from ecg_backend.signals.evaluate import main
 
-    main(list(argv), prog="flask ecg evaluate-mitdb",
-         detector=current_app.extensions.get("ecg_recording_detector"), echo=click.echo)
+    main(
+        list(argv),
+        prog="flask ecg evaluate-mitdb",
+        detector=current_app.extensions.get("ecg_recording_detector"),
+        echo=click.echo,
+    )
 
 
 def register_commands(app) -> None:

@@ -4,6 +4,7 @@ Every variable is documented in ``.env.example`` and the README's configuration 
 machine-specific lives here: the only fallbacks are a SQLite file in the instance folder and, where no
 ``SECRET_KEY`` is set, a random key created once and kept in the instance folder (0600).
 """
+
 from __future__ import annotations
 
 import os
@@ -53,9 +54,9 @@ def env_float(name: str, default: float) -> float:
 def normalise_database_url(url: str) -> str:
     """Accept Heroku-style ``postgres://`` URLs and pick the psycopg 3 driver for PostgreSQL."""
     if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://"):]
+        url = "postgresql://" + url[len("postgres://") :]
     if url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 
@@ -79,8 +80,11 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = normalise_database_url(database_url) if database_url else None
         # JSON columns through orjson: a 24-h recording's stored result is ~10 MB, rewritten on every review
         # change (5x faster to write than the standard library); NaN is stored as null, as JSON allows.
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "json_serializer": json_column_text,
-                                          "json_deserializer": orjson.loads}
+        self.SQLALCHEMY_ENGINE_OPTIONS = {
+            "pool_pre_ping": True,
+            "json_serializer": json_column_text,
+            "json_deserializer": orjson.loads,
+        }
         self.AUTO_MIGRATE = env_bool("ECG_AUTO_MIGRATE", True)
         self.BOOTSTRAP_ADMIN = env_bool("ECG_BOOTSTRAP_ADMIN", True)
         self.ADMIN_EMAIL = os.environ.get("ECG_ADMIN_EMAIL") or "admin@example.com"
@@ -160,9 +164,11 @@ def check_secret_key(key: str | bytes, env_name: str) -> None:
     if env_name in {"development", "testing"}:
         return
     if len(key) < MIN_SECRET_KEY_LENGTH or len(set(key)) < 8:
-        raise RuntimeError(f"SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random characters, e.g. "
-                           "python3 -c 'import secrets; print(secrets.token_hex(32))' (or unset it to have one "
-                           "generated into the instance folder)")
+        raise RuntimeError(
+            f"SECRET_KEY is too weak: use at least {MIN_SECRET_KEY_LENGTH} random characters, e.g. "
+            "python3 -c 'import secrets; print(secrets.token_hex(32))' (or unset it to have one "
+            "generated into the instance folder)"
+        )
 
 
 def resolve_secret_key(instance_path: str, env_name: str) -> str:

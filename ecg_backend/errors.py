@@ -1,5 +1,6 @@
 """The web layer's errors: the one place that maps an input error's kind to an HTTP status, and the
 error responses (one JSON shape for API clients, HTML pages for people)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -107,8 +108,10 @@ def error_response(status: int, message: str, code: str | None = None, details: 
     try:
         body = render_template(f"errors/{status}.html", status=status, message=message, code=code)
     except TemplateNotFound:
-        body = (f"<!doctype html><title>{status}</title><h1>{status}</h1>"
-                f"<p>{escape(message)}</p><p><a href=\"/\">Back to the dashboard</a></p>")
+        body = (
+            f"<!doctype html><title>{status}</title><h1>{status}</h1>"
+            f'<p>{escape(message)}</p><p><a href="/">Back to the dashboard</a></p>'
+        )
     return body, status, headers or {}
 
 
@@ -155,15 +158,21 @@ def register_errorhandlers(app) -> None:
     @app.errorhandler(RequestEntityTooLarge)
     def handle_too_large(exc):
         limit = app.config.get("MAX_CONTENT_LENGTH")
-        message = f"The request is larger than the {human_bytes(limit)} limit; send a smaller file." \
-            if limit else _MESSAGES[413]
+        message = (
+            f"The request is larger than the {human_bytes(limit)} limit; send a smaller file."
+            if limit
+            else _MESSAGES[413]
+        )
         return error_response(413, message, details={"max_bytes": limit})
 
     @app.errorhandler(HTTPException)
     def handle_http_exception(exc: HTTPException):
         status = exc.code or 500
-        message = exc.description if exc.description and status not in (401, 404, 405) else _MESSAGES.get(
-            status, exc.description or "")
+        message = (
+            exc.description
+            if exc.description and status not in (401, 404, 405)
+            else _MESSAGES.get(status, exc.description or "")
+        )
         if status == 405 and exc.valid_methods:
             allowed = sorted(set(exc.valid_methods) - {"HEAD", "OPTIONS"})
             message = f"Method {request.method} is not allowed here; use {' or '.join(allowed)}."
@@ -185,8 +194,9 @@ def register_errorhandlers(app) -> None:
         # down: settle it as anonymous first, or rendering the error page raises again (a bare 500).
         if "_login_user" not in g:
             g._login_user = app.login_manager.anonymous_user()
-        return error_response(503, "The database is unavailable; try again shortly.", "database_unavailable",
-                              headers={"Retry-After": "5"})
+        return error_response(
+            503, "The database is unavailable; try again shortly.", "database_unavailable", headers={"Retry-After": "5"}
+        )
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

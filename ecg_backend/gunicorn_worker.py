@@ -12,6 +12,7 @@ and JSON answers for the errors gunicorn itself sends.
   or too large headers, ``400`` malformed, ``408`` above) carry the API's JSON error shape instead of
   gunicorn's HTML page.
 """
+
 from __future__ import annotations
 
 import errno
@@ -82,10 +83,11 @@ def write_json_error(sock, status_int: int, reason: str, mesg: str) -> None:
     """gunicorn's ``util.write_error`` with the API's JSON error shape instead of an HTML page."""
     from ecg_backend.errors import error_code
 
-    body = json.dumps({"error": {"code": error_code(status_int), "message": mesg or reason,
-                                 "details": None}}).encode()
-    head = (f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n\r\n").encode("latin-1")
+    body = json.dumps({"error": {"code": error_code(status_int), "message": mesg or reason, "details": None}}).encode()
+    head = (
+        f"HTTP/1.1 {status_int} {reason}\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nCache-Control: no-store\r\n\r\n"
+    ).encode("latin-1")
     util.write_nonblock(sock, head + body)
 
 
@@ -133,11 +135,15 @@ class JsonThreadWorker(ThreadWorker):
 
     def handle_error(self, req, client, addr, exc):
         if isinstance(exc, HeaderTimeout):
-            self.log.warning("Request headers from ip=%s not complete after %g s: closed with 408",
-                             (addr or ("",))[0], HEADER_TIMEOUT_S)
+            self.log.warning(
+                "Request headers from ip=%s not complete after %g s: closed with 408",
+                (addr or ("",))[0],
+                HEADER_TIMEOUT_S,
+            )
             try:
-                write_json_error(client, 408, "Request Timeout",
-                                 f"the request headers did not arrive within {HEADER_TIMEOUT_S:g} s")
+                write_json_error(
+                    client, 408, "Request Timeout", f"the request headers did not arrive within {HEADER_TIMEOUT_S:g} s"
+                )
             except OSError:
                 pass
             # Shut at once: gunicorn's graceful close would otherwise linger on the main loop, reading from a

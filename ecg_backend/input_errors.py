@@ -3,22 +3,33 @@
 The kind says what is wrong with the input (too large, unsupported, invalid, ...); the web layer
 (`ecg_backend.errors`) is the one place that maps a kind to an HTTP status and a code.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-MALFORMED = "malformed"      # cannot be read at all (not JSON, not a zip, broken framing)
-INVALID = "invalid"          # well formed, wrong content (a letter in a sample, a rate out of range)
-TOO_LARGE = "too_large"      # over a size, memory or count budget
+MALFORMED = "malformed"  # cannot be read at all (not JSON, not a zip, broken framing)
+INVALID = "invalid"  # well formed, wrong content (a letter in a sample, a rate out of range)
+TOO_LARGE = "too_large"  # over a size, memory or count budget
 UNSUPPORTED = "unsupported"  # a file type or format the product does not read
 NOT_FOUND = "not_found"
 CONFLICT = "conflict"
 FORBIDDEN = "forbidden"
 UNAUTHORIZED = "unauthorized"
-TOO_MANY = "too_many"        # over a rate or a per-user limit
+TOO_MANY = "too_many"  # over a rate or a per-user limit
 UNAVAILABLE = "unavailable"  # a service the request needs is down
-KINDS = (MALFORMED, INVALID, TOO_LARGE, UNSUPPORTED, NOT_FOUND, CONFLICT, FORBIDDEN, UNAUTHORIZED, TOO_MANY,
-         UNAVAILABLE)
+KINDS = (
+    MALFORMED,
+    INVALID,
+    TOO_LARGE,
+    UNSUPPORTED,
+    NOT_FOUND,
+    CONFLICT,
+    FORBIDDEN,
+    UNAUTHORIZED,
+    TOO_MANY,
+    UNAVAILABLE,
+)
 
 
 class InputError(ValueError):
@@ -32,8 +43,15 @@ class InputError(ValueError):
         status: for callers in the web layer only: an HTTP status, turned into its kind by `ecg_backend.errors`.
     """
 
-    def __init__(self, message: str, kind: str = INVALID, code: str | None = None, details: Any = None, *,
-                 status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        kind: str = INVALID,
+        code: str | None = None,
+        details: Any = None,
+        *,
+        status: int | None = None,
+    ):
         if status is not None:  # a web-layer caller naming a status: the web layer's mapping gives the kind
             kind = _web_mapping["kind_for_status"](status)
         if kind not in KINDS:

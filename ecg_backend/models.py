@@ -1,8 +1,9 @@
 """Database models. Every record a user can see carries an ``owner_id`` that queries filter on."""
+
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false
@@ -18,7 +19,7 @@ JOB_STATES = ("queued", "running", "finished", "failed")
 
 def utcnow() -> datetime:
     """Timezone-aware now in UTC (stored naive-UTC by SQLite, timestamptz-free by design)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def is_valid_id(value: int) -> bool:
@@ -53,8 +54,14 @@ class User(UserMixin, db.Model):
         return self.role == "admin"
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "email": self.email, "name": self.name, "role": self.role,
-                "is_active": self.is_active, "created_at": iso(self.created_at)}
+        return {
+            "id": self.id,
+            "email": self.email,
+            "name": self.name,
+            "role": self.role,
+            "is_active": self.is_active,
+            "created_at": iso(self.created_at),
+        }
 
 
 class ApiToken(db.Model):
@@ -72,9 +79,15 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship(lazy="joined")
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "prefix": self.prefix, "created_at": iso(self.created_at),
-                "last_used_at": iso(self.last_used_at), "revoked_at": iso(self.revoked_at),
-                "active": self.revoked_at is None}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "created_at": iso(self.created_at),
+            "last_used_at": iso(self.last_used_at),
+            "revoked_at": iso(self.revoked_at),
+            "active": self.revoked_at is None,
+        }
 
 
 class UserSession(db.Model):
@@ -105,12 +118,20 @@ class Patient(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     analyses: Mapped[list[Analysis]] = relationship(
-        back_populates="patient", cascade="all, delete-orphan", passive_deletes=True)
+        back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
+    )
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "date_of_birth": iso(self.date_of_birth), "sex": self.sex,
-                "external_id": self.external_id, "notes": self.notes, "created_at": iso(self.created_at),
-                "updated_at": iso(self.updated_at)}
+        return {
+            "id": self.id,
+            "name": self.name,
+            "date_of_birth": iso(self.date_of_birth),
+            "sex": self.sex,
+            "external_id": self.external_id,
+            "notes": self.notes,
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
 
 
 IDEMPOTENCY_KEY_MAX = 255
@@ -128,7 +149,8 @@ class Analysis(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     patient_id: Mapped[int | None] = mapped_column(
-        ForeignKey("patients.id", ondelete="CASCADE"), index=True, default=None)
+        ForeignKey("patients.id", ondelete="CASCADE"), index=True, default=None
+    )
     kind: Mapped[str] = mapped_column(String(16), default="beats")  # 'beats' | 'recording'
     source: Mapped[str] = mapped_column(String(32), default="api")  # api | csv | upload | sample | recording
     filename: Mapped[str | None] = mapped_column(String(255), default=None)
@@ -148,11 +170,20 @@ class Analysis(db.Model):
 
     def to_dict(self, full: bool = False) -> dict:
         """Summary fields; ``full`` adds the stored input and per-beat result."""
-        data = {"id": self.id, "patient_id": self.patient_id, "kind": self.kind, "source": self.source,
-                "filename": self.filename, "created_at": iso(self.created_at), "n_beats": self.n_beats,
-                "n_anomalous": self.n_anomalous, "threshold": self.threshold,
-                "operating_point": self.operating_point, "model_version": self.model_version,
-                "summary": (self.result or {}).get("summary")}
+        data = {
+            "id": self.id,
+            "patient_id": self.patient_id,
+            "kind": self.kind,
+            "source": self.source,
+            "filename": self.filename,
+            "created_at": iso(self.created_at),
+            "n_beats": self.n_beats,
+            "n_anomalous": self.n_anomalous,
+            "threshold": self.threshold,
+            "operating_point": self.operating_point,
+            "model_version": self.model_version,
+            "summary": (self.result or {}).get("summary"),
+        }
         if full:
             data["input"] = self.input
             data["result"] = self.result
@@ -169,7 +200,8 @@ class Job(db.Model):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     patient_id: Mapped[int | None] = mapped_column(
-        ForeignKey("patients.id", ondelete="SET NULL"), index=True, default=None)
+        ForeignKey("patients.id", ondelete="SET NULL"), index=True, default=None
+    )
     kind: Mapped[str] = mapped_column(String(32), default="recording")
     state: Mapped[str] = mapped_column(String(16), default="queued")
     progress: Mapped[float] = mapped_column(default=0.0)
@@ -177,8 +209,7 @@ class Job(db.Model):
     error: Mapped[str | None] = mapped_column(Text, default=None)
     params: Mapped[dict | None] = mapped_column(JSON, default=None)
     input_path: Mapped[str | None] = mapped_column(String(500), default=None)
-    analysis_id: Mapped[int | None] = mapped_column(
-        ForeignKey("analyses.id", ondelete="SET NULL"), default=None)
+    analysis_id: Mapped[int | None] = mapped_column(ForeignKey("analyses.id", ondelete="SET NULL"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -186,10 +217,20 @@ class Job(db.Model):
     request_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "patient_id": self.patient_id, "kind": self.kind, "state": self.state,
-                "progress": self.progress, "message": self.message, "error": self.error,
-                "params": self.params, "analysis_id": self.analysis_id, "created_at": iso(self.created_at),
-                "started_at": iso(self.started_at), "finished_at": iso(self.finished_at)}
+        return {
+            "id": self.id,
+            "patient_id": self.patient_id,
+            "kind": self.kind,
+            "state": self.state,
+            "progress": self.progress,
+            "message": self.message,
+            "error": self.error,
+            "params": self.params,
+            "analysis_id": self.analysis_id,
+            "created_at": iso(self.created_at),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+        }
 
 
 BEAT_LABELS = ("N", "S", "V", "Q")
@@ -219,6 +260,15 @@ class LabelChange(db.Model):
 
     def to_dict(self) -> dict:
         name = (self.user.name or self.user.email) if self.user is not None else None
-        return {"id": self.id, "family": self.family, "beat": self.beat, "old_label": self.old_label,
-                "label": self.label, "user_id": self.user_id, "user_name": name,
-                "created_at": iso(self.created_at), "undone_at": iso(self.undone_at), "undone_by": self.undone_by}
+        return {
+            "id": self.id,
+            "family": self.family,
+            "beat": self.beat,
+            "old_label": self.old_label,
+            "label": self.label,
+            "user_id": self.user_id,
+            "user_name": name,
+            "created_at": iso(self.created_at),
+            "undone_at": iso(self.undone_at),
+            "undone_by": self.undone_by,
+        }

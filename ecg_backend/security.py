@@ -19,6 +19,7 @@ Content-Security-Policy, and why each part is what it is:
 * ``form-action 'self'``, ``base-uri 'self'``, ``object-src 'none'``: forms post only here, no
   ``<base>`` hijack, no plugins.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,8 +62,7 @@ def content_security_policy() -> str:
 
 def set_security_headers(response):
     """``after_request`` hook: add the headers (a view may have set its own stricter CSP first)."""
-    response.headers.setdefault("Content-Security-Policy",
-                                content_security_policy())
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
     for name, value in STATIC_HEADERS.items():
         response.headers.setdefault(name, value)
     if "Cache-Control" not in response.headers:
@@ -90,6 +90,7 @@ def _session_interface(base):
     The session cookie is written after every ``after_request`` hook has run, so the hook cannot add
     the flag; the interface decides it per request instead.
     """
+
     class HttpsAwareSessionInterface(type(base)):
         def get_cookie_secure(self, app) -> bool:
             return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
@@ -122,6 +123,7 @@ def init_app(app: Flask) -> None:
 
 
 # --- files: patients' data stays readable by the service's own user only ----------------------------
+
 
 def protect_files(app: Flask) -> None:
     """Make the instance folder, the upload area and the recordings' storage root 0700 (created if

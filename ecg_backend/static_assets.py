@@ -10,6 +10,7 @@ start-up (:func:`init_app` warms the cache), never per request; the answer honou
 says ``Vary: Accept-Encoding``. A file edited on disk is re-read on its next request (size and mtime).
 The bundled plotly.js (``/assets/plotly.min.js``) is served through the same :func:`asset_response`.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -24,8 +25,16 @@ from werkzeug.security import safe_join
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
-_COMPRESSIBLE = {"text/css", "text/javascript", "application/javascript", "image/svg+xml", "application/json",
-                 "text/plain", "text/csv", "text/html"}
+_COMPRESSIBLE = {
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "image/svg+xml",
+    "application/json",
+    "text/plain",
+    "text/csv",
+    "text/html",
+}
 _MIN_COMPRESS_BYTES = 512  # smaller files gain less than the headers cost
 _HASH_CHARS = 16
 

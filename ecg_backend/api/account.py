@@ -1,4 +1,5 @@
 """``/api/v1/me``, ``/api/v1/tokens`` (own tokens) and ``/api/v1/users`` (admins only)."""
+
 from __future__ import annotations
 
 from flask import g, jsonify
@@ -56,8 +57,9 @@ def create_user():
     fields = {k: payload.get(k) for k in ("email", "password", "name", "role")}
     if any(v is not None and not isinstance(v, str) for v in fields.values()):
         raise InputError("email, password, name and role must be strings")
-    user = users.create_user(fields["email"] or "", fields["password"] or "", fields["name"] or "",
-                             fields["role"] or "clinician")
+    user = users.create_user(
+        fields["email"] or "", fields["password"] or "", fields["name"] or "", fields["role"] or "clinician"
+    )
     return jsonify(user.to_dict()), 201
 
 
@@ -83,7 +85,15 @@ def update_user(user_id: int):
             raise InputError("'password' must be a string", details={"field": "password"})
         reset = users.reset_password(user_id, payload["password"])
         kept = g.auth_method == "session" and rebind_session(reset.user)
-        return jsonify({**reset.user.to_dict(), "password_reset": {
-            "other_sessions_signed_out": True, "this_session_kept": kept,
-            "api_tokens_revoked": reset.tokens_revoked, "message": reset.summary()}})
+        return jsonify(
+            {
+                **reset.user.to_dict(),
+                "password_reset": {
+                    "other_sessions_signed_out": True,
+                    "this_session_kept": kept,
+                    "api_tokens_revoked": reset.tokens_revoked,
+                    "message": reset.summary(),
+                },
+            }
+        )
     return jsonify(user.to_dict())

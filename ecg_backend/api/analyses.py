@@ -1,4 +1,5 @@
 """``/api/v1/analyses``: stored analyses of the current user."""
+
 from __future__ import annotations
 
 from flask import jsonify, request

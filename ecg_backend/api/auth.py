@@ -19,6 +19,7 @@ CSRF policy (the API blueprints are exempt from Flask-WTF's global check; this d
 
 A missing or invalid credential answers 401 with the JSON error shape (never a redirect).
 """
+
 from __future__ import annotations
 
 from functools import wraps
@@ -65,18 +66,22 @@ def current_api_user() -> User:
 
 def api_login_required(view):
     """Require a valid Bearer token or session (with CSRF for state-changing session requests)."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         authenticate_request()
         return view(*args, **kwargs)
+
     return wrapper
 
 
 def api_admin_required(view):
     """Like ``api_login_required`` and the user must be an admin (403 otherwise)."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not authenticate_request().is_admin:
             raise InputError("this needs an admin account", kind="forbidden")
         return view(*args, **kwargs)
+
     return wrapper

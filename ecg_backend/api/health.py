@@ -1,4 +1,5 @@
 """``GET /healthz`` for load balancers (no auth, reads only) and ``GET /api/openapi.json``."""
+
 from __future__ import annotations
 
 from flask import current_app, jsonify, request

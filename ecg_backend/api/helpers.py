@@ -1,4 +1,5 @@
 """Small request/response helpers shared by the API modules."""
+
 from __future__ import annotations
 
 from flask import request
@@ -51,8 +52,12 @@ def idempotency_key() -> str | None:
     if len(key) >= 2 and key[0] == key[-1] == '"':
         key = key[1:-1]
     if not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX or not key.isascii() or not key.isprintable():
-        raise InputError(f"the {IDEMPOTENCY_HEADER} header must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII "
-                         "characters, e.g. a UUID", kind="malformed", details={"header": IDEMPOTENCY_HEADER})
+        raise InputError(
+            f"the {IDEMPOTENCY_HEADER} header must be 1 to {IDEMPOTENCY_KEY_MAX} printable ASCII "
+            "characters, e.g. a UUID",
+            kind="malformed",
+            details={"header": IDEMPOTENCY_HEADER},
+        )
     return key
 
 

@@ -1,4 +1,5 @@
 """``/api/v1/patients``: a clinician's own patients."""
+
 from __future__ import annotations
 
 from flask import jsonify, request

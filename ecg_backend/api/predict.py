@@ -1,4 +1,5 @@
 """``POST /predict``: score beats sent as JSON or as a CSV upload."""
+
 from __future__ import annotations
 
 import os
@@ -27,23 +28,34 @@ def read_predict_request(max_beats: int) -> tuple:
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            raise InputError("the upload needs a CSV file in the form field 'file'", kind="malformed",
-                             details={"field": "file"})
+            raise InputError(
+                "the upload needs a CSV file in the form field 'file'", kind="malformed", details={"field": "file"}
+            )
         filename = parse_text(upload.filename or "", "the file name", 255)
         extension = os.path.splitext(filename)[1].lower()
         if extension not in CSV_EXTENSIONS:
-            raise InputError(f"'{filename[:60]}' is not a CSV file; upload a .csv with one beat per row",
-                             kind="unsupported", details={"field": "file"})
+            raise InputError(
+                f"'{filename[:60]}' is not a CSV file; upload a .csv with one beat per row",
+                kind="unsupported",
+                details={"field": "file"},
+            )
         beats = beats_from_csv(upload.read(), max_beats)
         form = request.form
         patient_id = optional_int(form.get("patient_id", request.args.get("patient_id")), "patient_id")
         return beats, patient_id, parse_flag(form.get("store"), "store"), "csv", filename or None
     if request.mimetype in CSV_MIMETYPES:
         beats = beats_from_csv(request.get_data(), max_beats)
-        return beats, optional_int(request.args.get("patient_id"), "patient_id"), parse_flag(
-            request.args.get("store"), "store"), "csv", None
-    raise InputError("send JSON (application/json) or a CSV file (multipart/form-data field 'file', or a "
-                     "text/csv body)", kind="unsupported")
+        return (
+            beats,
+            optional_int(request.args.get("patient_id"), "patient_id"),
+            parse_flag(request.args.get("store"), "store"),
+            "csv",
+            None,
+        )
+    raise InputError(
+        "send JSON (application/json) or a CSV file (multipart/form-data field 'file', or a text/csv body)",
+        kind="unsupported",
+    )
 
 
 @bp.post("/predict")
@@ -55,8 +67,7 @@ def predict():
     answer again, marked ``Idempotent-Replayed: true``.
     """
     key = idempotency_key()
-    beats, patient_id, store, source, filename = read_predict_request(
-        current_app.config["MAX_BEATS_PER_REQUEST"])
+    beats, patient_id, store, source, filename = read_predict_request(current_app.config["MAX_BEATS_PER_REQUEST"])
     options = {"patient_id": patient_id, "store": store, "source": source, "filename": filename}
     if key is None:
         return jsonify(analyse_beats(current_api_user(), beats, **options)[0])

@@ -2,6 +2,7 @@
 
 Routes under ``/api/v1/recordings/<analysis_id>/``, owner-scoped (others' ids answer 404).
 """
+
 from __future__ import annotations
 
 import math
@@ -29,8 +30,9 @@ def seconds_arg(name: str) -> float | None:
     except ValueError:
         number = math.nan
     if not math.isfinite(number) or number < 0:
-        raise InputError(f"'{name}' must be a number of seconds >= 0, got {value!r}", status=400,
-                         details={"field": name})
+        raise InputError(
+            f"'{name}' must be a number of seconds >= 0, got {value!r}", status=400, details={"field": name}
+        )
     return number
 
 
@@ -40,8 +42,11 @@ def count_arg(name: str, low: int, high: int) -> int | None:
     if value == "":
         return None
     if not value.isdigit() or not low <= int(value) <= high:
-        raise InputError(f"'{name}' must be an integer from {low} to {high}, got {value!r}", status=400,
-                         details={"field": name, "min": low, "max": high})
+        raise InputError(
+            f"'{name}' must be an integer from {low} to {high}, got {value!r}",
+            status=400,
+            details={"field": name, "min": low, "max": high},
+        )
     return int(value)
 
 
@@ -53,8 +58,9 @@ def page_arg(default_per_page: int = 500) -> tuple[int, int]:
 @bp.get("/recordings/<int:analysis_id>/signal")
 @api_login_required
 def get_signal(analysis_id: int):
-    window = recordings.signal_window(current_api_user(), analysis_id, seconds_arg("start"), seconds_arg("end"),
-                                      count_arg("points", 2, MAX_POINTS))
+    window = recordings.signal_window(
+        current_api_user(), analysis_id, seconds_arg("start"), seconds_arg("end"), count_arg("points", 2, MAX_POINTS)
+    )
     return jsonify(window)
 
 
@@ -92,24 +98,29 @@ def undo_label(analysis_id: int, change_id: int):
 @api_login_required
 def list_events(analysis_id: int):
     page, per_page = page_arg()
-    return jsonify(recording_data.events(current_api_user(), analysis_id, page, per_page,
-                                         request.args.get("type") or None))
+    return jsonify(
+        recording_data.events(current_api_user(), analysis_id, page, per_page, request.args.get("type") or None)
+    )
 
 
 @bp.get("/recordings/<int:analysis_id>/beats")
 @api_login_required
 def list_beats(analysis_id: int):
     page, per_page = page_arg()
-    return jsonify(recording_data.beats(current_api_user(), analysis_id, seconds_arg("start"), seconds_arg("end"),
-                                        page, per_page))
+    return jsonify(
+        recording_data.beats(current_api_user(), analysis_id, seconds_arg("start"), seconds_arg("end"), page, per_page)
+    )
 
 
 @bp.get("/recordings/<int:analysis_id>/reference")
 @api_login_required
 def list_reference(analysis_id: int):
     page, per_page = page_arg()
-    return jsonify(recording_data.reference(current_api_user(), analysis_id, seconds_arg("start"),
-                                            seconds_arg("end"), page, per_page))
+    return jsonify(
+        recording_data.reference(
+            current_api_user(), analysis_id, seconds_arg("start"), seconds_arg("end"), page, per_page
+        )
+    )
 
 
 def _query(name: str, schema: dict, description: str) -> dict:
@@ -118,16 +129,25 @@ def _query(name: str, schema: dict, description: str) -> dict:
 
 ANALYSIS_ID = {"name": "analysis_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1}}
 _SECONDS = {"type": "number", "minimum": 0}
-_ERRORS = {"400": {"$ref": "#/components/responses/BadRequest"},
-           "401": {"$ref": "#/components/responses/Unauthorized"},
-           "404": {"$ref": "#/components/responses/NotFound"},
-           "422": {"$ref": "#/components/responses/Unprocessable"}}
-_LEAD = {"type": "object", "properties": {
-    "name": {"type": "string"}, "unit": {"type": "string"},
-    "time": {"type": "array", "items": {"type": "number"}, "description": "seconds from the start"},
-    "values": {"type": "array", "items": {"type": ["number", "null"]}, "description": "null: no sample"}}}
-_PAGE = [_query("page", {"type": "integer", "minimum": 1}, "from 1"),
-         _query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}, "default 500")]
+_ERRORS = {
+    "400": {"$ref": "#/components/responses/BadRequest"},
+    "401": {"$ref": "#/components/responses/Unauthorized"},
+    "404": {"$ref": "#/components/responses/NotFound"},
+    "422": {"$ref": "#/components/responses/Unprocessable"},
+}
+_LEAD = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "unit": {"type": "string"},
+        "time": {"type": "array", "items": {"type": "number"}, "description": "seconds from the start"},
+        "values": {"type": "array", "items": {"type": ["number", "null"]}, "description": "null: no sample"},
+    },
+}
+_PAGE = [
+    _query("page", {"type": "integer", "minimum": 1}, "from 1"),
+    _query("per_page", {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE}, "default 500"),
+]
 
 
 def _path(name: str) -> dict:
@@ -139,71 +159,166 @@ def _json_object(description: str) -> dict:
 
 
 def _list(what: str, extra: dict | None = None) -> dict:
-    return {"description": what, "content": {"application/json": {"schema": {
-        "type": "object", "required": ["items", "total"], "properties": {
-            "items": {"type": "array", "items": {"type": "object"}}, "total": {"type": "integer"},
-            **(extra or {})}}}}}
+    return {
+        "description": what,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["items", "total"],
+                    "properties": {
+                        "items": {"type": "array", "items": {"type": "object"}},
+                        "total": {"type": "integer"},
+                        **(extra or {}),
+                    },
+                }
+            }
+        },
+    }
 
 
 def _relabel(summary: str, name: str, what: str) -> dict:
-    return {"summary": summary, "description": f"Stored with who and when; {what}. Answers the change and the "
-            "recording's beat counts; GET /api/v1/analyses/{analysis_id} shows the new summary at once.",
-            "parameters": [ANALYSIS_ID, _path(name)],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                "type": "object", "required": ["label"], "properties": {"label": {"enum": ["N", "S", "V", "Q"]}}}}}},
-            "responses": {"200": _json_object("the change, the relabelled item and the beat counts"), **_ERRORS,
-                          "409": {"$ref": "#/components/responses/Conflict"},
-                          "415": {"$ref": "#/components/responses/UnsupportedMediaType"}}}
+    return {
+        "summary": summary,
+        "description": f"Stored with who and when; {what}. Answers the change and the "
+        "recording's beat counts; GET /api/v1/analyses/{analysis_id} shows the new summary at once.",
+        "parameters": [ANALYSIS_ID, _path(name)],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["label"],
+                        "properties": {"label": {"enum": ["N", "S", "V", "Q"]}},
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": _json_object("the change, the relabelled item and the beat counts"),
+            **_ERRORS,
+            "409": {"$ref": "#/components/responses/Conflict"},
+            "415": {"$ref": "#/components/responses/UnsupportedMediaType"},
+        },
+    }
 
 
-add_paths({
-    "/api/v1/recordings/{analysis_id}/signal": {"get": {
-        "summary": "Every lead of a stored recording between two times",
-        "description": "Exact samples when the window holds at most `points` samples per lead; else at most "
-                       "`points` values per lead that keep every peak (the minimum and maximum of each of "
-                       "`points / 2` runs of samples). Served from the stored signal and its min/max levels.",
-        "parameters": [ANALYSIS_ID, _query("start", _SECONDS, "seconds from the start (default 0)"),
-                       _query("end", _SECONDS, "seconds (default start + 10, at most the recording's end)"),
-                       _query("points", {"type": "integer", "minimum": 2, "maximum": MAX_POINTS},
-                              "most values per lead (default 2000)")],
-        "responses": {"200": {"description": "the window", "content": {"application/json": {"schema": {
-            "type": "object", "required": ["start", "end", "leads"], "properties": {
-                "start": {"type": "number"}, "end": {"type": "number"}, "fs": {"type": "number"},
-                "duration_s": {"type": "number"}, "points": {"type": "integer"},
-                "leads": {"type": "array", "items": _LEAD}}}}}}, **_ERRORS}}},
-    "/api/v1/recordings/{analysis_id}/families": {"get": {
-        "summary": "The recording's beat families, in the order a reader should check them",
-        "description": "Items: family, n_beats, representative (beat index), label, review_rank, reviewed "
-                       "(a person labelled it) and shape: {representative, members, time_s}, the "
-                       "representative beat and a sample of member beats in mV (as recorded, baseline at 0) "
-                       "against the top-level `ms` (milliseconds from the R peak).",
-        "parameters": [ANALYSIS_ID], "responses": {"200": _list("families", {
-            "ms": {"type": "array", "items": {"type": "number"}}}), **_ERRORS}}},
-    "/api/v1/recordings/{analysis_id}/families/{family}": {"patch": _relabel(
-        "Call a family N, S, V or Q (artefact)", "family", "the family, its beats follow (`signals.review`)")},
-    "/api/v1/recordings/{analysis_id}/beats/{index}": {"patch": _relabel(
-        "Label one beat N, S, V or Q", "index", "the beat's row (0-based, as in the beats list)")},
-    "/api/v1/recordings/{analysis_id}/labels": {"get": {
-        "summary": "A person's label changes, newest first (who, when, old and new label; undone ones marked)",
-        "parameters": [ANALYSIS_ID], "responses": {"200": _list("label changes"), **_ERRORS}}},
-    "/api/v1/recordings/{analysis_id}/labels/{change_id}": {"delete": {
-        "summary": "Undo a label change (it stays listed with undone_at); the review is replayed without it",
-        "parameters": [ANALYSIS_ID, _path("change_id")],
-        "responses": {"200": _json_object("the undone change and the beat counts"), **_ERRORS,
-                      "409": {"$ref": "#/components/responses/Conflict"}}}},
-    "/api/v1/recordings/{analysis_id}/events": {"get": {
-        "summary": "Rhythm events by start time (type, start_s, end_s, n_beats, rate_bpm)",
-        "parameters": [ANALYSIS_ID, _query("type", {"type": "string"}, "only events of this type"), *_PAGE],
-        "responses": {"200": _list("events"), **_ERRORS}}},
-    "/api/v1/recordings/{analysis_id}/beats": {"get": {
-        "summary": "Beats whose R peak lies between two times, with class, its source and reference label",
-        "description": "Items: index, r_peak, time_s, rr_s, score, confidence, label, label_auto, label_source "
-                       "(auto, reader, propagated), family, is_anomaly, reference (the uploaded annotation's "
-                       "beat label within 150 ms, or null).",
-        "parameters": [ANALYSIS_ID, _query("start", _SECONDS, "seconds"), _query("end", _SECONDS, "seconds"),
-                       *_PAGE], "responses": {"200": _list("beats"), **_ERRORS}}},
-    "/api/v1/recordings/{analysis_id}/reference": {"get": {
-        "summary": "The uploaded reference annotations (WFDB .atr) between two times",
-        "parameters": [ANALYSIS_ID, _query("start", _SECONDS, "seconds"), _query("end", _SECONDS, "seconds"),
-                       *_PAGE], "responses": {"200": _list("annotations: time_s, sample, symbol"), **_ERRORS}}},
-})
+add_paths(
+    {
+        "/api/v1/recordings/{analysis_id}/signal": {
+            "get": {
+                "summary": "Every lead of a stored recording between two times",
+                "description": "Exact samples when the window holds at most `points` samples per lead; else at most "
+                "`points` values per lead that keep every peak (the minimum and maximum of each of "
+                "`points / 2` runs of samples). Served from the stored signal and its min/max levels.",
+                "parameters": [
+                    ANALYSIS_ID,
+                    _query("start", _SECONDS, "seconds from the start (default 0)"),
+                    _query("end", _SECONDS, "seconds (default start + 10, at most the recording's end)"),
+                    _query(
+                        "points",
+                        {"type": "integer", "minimum": 2, "maximum": MAX_POINTS},
+                        "most values per lead (default 2000)",
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the window",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["start", "end", "leads"],
+                                    "properties": {
+                                        "start": {"type": "number"},
+                                        "end": {"type": "number"},
+                                        "fs": {"type": "number"},
+                                        "duration_s": {"type": "number"},
+                                        "points": {"type": "integer"},
+                                        "leads": {"type": "array", "items": _LEAD},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/recordings/{analysis_id}/families": {
+            "get": {
+                "summary": "The recording's beat families, in the order a reader should check them",
+                "description": "Items: family, n_beats, representative (beat index), label, review_rank, reviewed "
+                "(a person labelled it) and shape: {representative, members, time_s}, the "
+                "representative beat and a sample of member beats in mV (as recorded, baseline at 0) "
+                "against the top-level `ms` (milliseconds from the R peak).",
+                "parameters": [ANALYSIS_ID],
+                "responses": {
+                    "200": _list("families", {"ms": {"type": "array", "items": {"type": "number"}}}),
+                    **_ERRORS,
+                },
+            }
+        },
+        "/api/v1/recordings/{analysis_id}/families/{family}": {
+            "patch": _relabel(
+                "Call a family N, S, V or Q (artefact)", "family", "the family, its beats follow (`signals.review`)"
+            )
+        },
+        "/api/v1/recordings/{analysis_id}/beats/{index}": {
+            "patch": _relabel("Label one beat N, S, V or Q", "index", "the beat's row (0-based, as in the beats list)")
+        },
+        "/api/v1/recordings/{analysis_id}/labels": {
+            "get": {
+                "summary": "A person's label changes, newest first (who, when, old and new label; undone ones marked)",
+                "parameters": [ANALYSIS_ID],
+                "responses": {"200": _list("label changes"), **_ERRORS},
+            }
+        },
+        "/api/v1/recordings/{analysis_id}/labels/{change_id}": {
+            "delete": {
+                "summary": "Undo a label change (it stays listed with undone_at); the review is replayed without it",
+                "parameters": [ANALYSIS_ID, _path("change_id")],
+                "responses": {
+                    "200": _json_object("the undone change and the beat counts"),
+                    **_ERRORS,
+                    "409": {"$ref": "#/components/responses/Conflict"},
+                },
+            }
+        },
+        "/api/v1/recordings/{analysis_id}/events": {
+            "get": {
+                "summary": "Rhythm events by start time (type, start_s, end_s, n_beats, rate_bpm)",
+                "parameters": [ANALYSIS_ID, _query("type", {"type": "string"}, "only events of this type"), *_PAGE],
+                "responses": {"200": _list("events"), **_ERRORS},
+            }
+        },
+        "/api/v1/recordings/{analysis_id}/beats": {
+            "get": {
+                "summary": "Beats whose R peak lies between two times, with class, its source and reference label",
+                "description": "Items: index, r_peak, time_s, rr_s, score, confidence, label, label_auto, label_source "
+                "(auto, reader, propagated), family, is_anomaly, reference (the uploaded annotation's "
+                "beat label within 150 ms, or null).",
+                "parameters": [
+                    ANALYSIS_ID,
+                    _query("start", _SECONDS, "seconds"),
+                    _query("end", _SECONDS, "seconds"),
+                    *_PAGE,
+                ],
+                "responses": {"200": _list("beats"), **_ERRORS},
+            }
+        },
+        "/api/v1/recordings/{analysis_id}/reference": {
+            "get": {
+                "summary": "The uploaded reference annotations (WFDB .atr) between two times",
+                "parameters": [
+                    ANALYSIS_ID,
+                    _query("start", _SECONDS, "seconds"),
+                    _query("end", _SECONDS, "seconds"),
+                    *_PAGE,
+                ],
+                "responses": {"200": _list("annotations: time_s, sample, symbol"), **_ERRORS},
+            }
+        },
+    }
+)

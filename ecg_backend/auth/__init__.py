@@ -1,4 +1,5 @@
 """Log in and out: ``/login`` (HTML form or JSON for scripts) and ``/logout``."""
+
 from flask import Blueprint
 
 bp = Blueprint("auth", __name__)

@@ -1,4 +1,5 @@
 """The login form (Flask-WTF adds and checks the hidden ``csrf_token`` field)."""
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Length

@@ -9,6 +9,7 @@ count. Several machines behind one load balancer need a shared server: set ``RED
 
 Supports Flask-Limiter's default fixed-window strategy.
 """
+
 from __future__ import annotations
 
 import os
@@ -43,7 +44,7 @@ class SQLiteFileStorage(Storage):
 
     def __init__(self, uri: str, wrap_exceptions: bool = False, **options) -> None:
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self.path = uri[len(SCHEME) + len("://"):]
+        self.path = uri[len(SCHEME) + len("://") :]
         if not self.path.startswith("/"):
             raise ValueError(f"{SCHEME} storage needs an absolute path: {SCHEME}:///path/to/file.sqlite")
         self._local = threading.local()
@@ -74,13 +75,19 @@ class SQLiteFileStorage(Storage):
         return int(row[0])
 
     def get(self, key: str) -> int:
-        row = self._connection().execute("SELECT value FROM counters WHERE key = ? AND expires > ?",
-                                         (key, time.time())).fetchone()
+        row = (
+            self._connection()
+            .execute("SELECT value FROM counters WHERE key = ? AND expires > ?", (key, time.time()))
+            .fetchone()
+        )
         return int(row[0]) if row else 0
 
     def get_expiry(self, key: str) -> float:
-        row = self._connection().execute("SELECT expires FROM counters WHERE key = ? AND expires > ?",
-                                         (key, time.time())).fetchone()
+        row = (
+            self._connection()
+            .execute("SELECT expires FROM counters WHERE key = ? AND expires > ?", (key, time.time()))
+            .fetchone()
+        )
         return float(row[0]) if row else time.time()
 
     def check(self) -> bool:

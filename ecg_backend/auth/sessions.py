@@ -14,6 +14,7 @@ Session cookies are signed, not encrypted: the HMAC keeps the hash itself out of
 this scheme are signed out once. A session row lives at most as long as the longer of the session and
 remember-me lifetimes; older rows are deleted when their user signs in again.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -66,8 +67,9 @@ def start_session(user: User, remember: bool) -> None:
     """
     _renew_csrf_token()
     session_id = secrets.token_urlsafe(32)
-    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id,
-                                                 UserSession.created_at < utcnow() - _max_age()))
+    db.session.execute(
+        delete(UserSession).where(UserSession.user_id == user.id, UserSession.created_at < utcnow() - _max_age())
+    )
     db.session.add(UserSession(id_hash=_id_hash(session_id), user_id=user.id))
     db.session.commit()
     session.permanent = True

@@ -1,4 +1,5 @@
 """Login and logout views. Login is rate-limited per address and, for failed attempts, per account."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -51,11 +52,19 @@ def safe_next(target: str | None) -> str | None:
 
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt  # the form checks its own csrf_token; JSON bodies cannot be sent cross-site without CORS
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               key_func=get_remote_address, error_message="too many login attempts from this address")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"], key_func=_account_key,
-               deduct_when=lambda response: g.get("login_failed", False),
-               error_message="too many failed logins for this account")
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    key_func=get_remote_address,
+    error_message="too many login attempts from this address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=lambda response: g.get("login_failed", False),
+    error_message="too many failed logins for this account",
+)
 def login():
     """GET: the form. POST form: log in and redirect. POST JSON {email, password}: JSON answer."""
     if request.method == "POST" and request.is_json:
@@ -71,8 +80,11 @@ def login():
         g.login_failed = True
         return render_template("auth/login.html", form=form, error=BAD_CREDENTIALS), 200
     if request.method == "POST":
-        error = ("The form expired or came from another site; please sign in again."
-                 if form.errors.get("csrf_token") else "Enter your email and password.")
+        error = (
+            "The form expired or came from another site; please sign in again."
+            if form.errors.get("csrf_token")
+            else "Enter your email and password."
+        )
         return render_template("auth/login.html", form=form, error=error), 400
     return render_template("auth/login.html", form=form)
 
@@ -83,8 +95,7 @@ def _login_json():
         raise InputError('send {"email": ..., "password": ...} as a JSON object', kind="malformed")
     email, password = payload.get("email"), payload.get("password")
     if not isinstance(email, str) or not isinstance(password, str) or not email or not password:
-        raise InputError('"email" and "password" are required strings',
-                         details={"fields": ["email", "password"]})
+        raise InputError('"email" and "password" are required strings', details={"fields": ["email", "password"]})
     check_unicode(email, "email")
     check_unicode(password, "password")
     user = authenticate(email, password)

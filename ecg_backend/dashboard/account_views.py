@@ -5,6 +5,7 @@ does (``services.users.change_password`` -> ``reset_password``); this session is
 (``auth.sessions.rebind_session``). An account whose password was generated at first start is sent here
 before any other page until it has chosen its own.
 """
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -29,8 +30,9 @@ def _send_to_password_change():
         return None
     if not current_user.is_authenticated or not current_user.must_change_password:
         return None
-    flash("Your password was generated when the product was installed. Choose your own password to continue.",
-          "warning")
+    flash(
+        "Your password was generated when the product was installed. Choose your own password to continue.", "warning"
+    )
     return redirect(url_for("dashboard.account"))
 
 
@@ -57,8 +59,7 @@ def account_password():
     try:
         reset = users_service.change_password(current_user, form.current_password.data, form.new_password.data)
     except InputError as exc:
-        target = form.current_password if (exc.details or {}).get("field") == "current_password" \
-            else form.new_password
+        target = form.current_password if (exc.details or {}).get("field") == "current_password" else form.new_password
         target.errors = list(target.errors) + [exc.message[:1].upper() + exc.message[1:]]
         return _render_account(form, status=422)
     rebind_session(reset.user)
@@ -69,9 +70,13 @@ def account_password():
 
 
 def _render_tokens(form: TokenCreateForm | None = None, new_token: str | None = None, status: int = 200):
-    return render_template("account/tokens.html", tokens=tokens_service.list_tokens(current_user),
-                           form=form or TokenCreateForm(formdata=None), revoke_form=ConfirmForm(),
-                           new_token=new_token), status
+    return render_template(
+        "account/tokens.html",
+        tokens=tokens_service.list_tokens(current_user),
+        form=form or TokenCreateForm(formdata=None),
+        revoke_form=ConfirmForm(),
+        new_token=new_token,
+    ), status
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])

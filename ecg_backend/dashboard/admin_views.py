@@ -2,6 +2,7 @@
 
 Clinicians get 404 here, like any other page they may not see, so the admin surface does not announce itself.
 """
+
 from __future__ import annotations
 
 from functools import wraps
@@ -18,19 +19,26 @@ from ecg_backend.services import users as users_service
 
 def admin_required(view):
     """Logged-in admins only; everyone else who is logged in gets 404."""
+
     @wraps(view)
     @login_required
     def wrapper(*args, **kwargs):
         if getattr(current_user, "role", None) != "admin":
             abort(404)
         return view(*args, **kwargs)
+
     return wrapper
 
 
 def _render(create_form=None, status=200):
-    return render_template("admin/index.html", counts=queries.site_counts(), users=queries.all_users(),
-                           create_form=create_form or UserCreateForm(formdata=None),
-                           reset_form=PasswordResetForm(formdata=None), toggle_form=ConfirmForm()), status
+    return render_template(
+        "admin/index.html",
+        counts=queries.site_counts(),
+        users=queries.all_users(),
+        create_form=create_form or UserCreateForm(formdata=None),
+        reset_form=PasswordResetForm(formdata=None),
+        toggle_form=ConfirmForm(),
+    ), status
 
 
 @bp.route("/admin")

@@ -5,6 +5,7 @@ Nothing here touches Flask, the database or the detector, so every chart is test
 Pages embed ``figure_json(fig)`` in a ``<script type="application/json">`` block and a static script draws it,
 which keeps the Content-Security-Policy free of inline scripts.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -76,29 +77,63 @@ def beat_figure(
         )
     samples = np.arange(x_signal.size)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.72, 0.28], vertical_spacing=0.06)
-    fig.add_trace(go.Scatter(x=samples, y=x_recon, mode="lines", line=dict(width=0), hoverinfo="skip",
-                             showlegend=False, name="band base"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=samples, y=x_signal, mode="lines", name="Signal", fill="tonexty",
-                             fillcolor=ERROR_COLOUR, line=dict(color=SIGNAL_COLOUR, width=2),
-                             hovertemplate=f"signal %{{y:.3f}} {AMPLITUDE_UNIT}<extra></extra>"), row=1, col=1)
-    fig.add_trace(go.Scatter(x=samples, y=x_recon, mode="lines", name="Reconstruction",
-                             line=dict(color=RECON_COLOUR, width=2, dash="dash"),
-                             hovertemplate=f"reconstruction %{{y:.3f}} {AMPLITUDE_UNIT}<extra></extra>"),
-                  row=1, col=1)
-    fig.add_trace(go.Bar(x=samples, y=x_error, name="Error per sample",
-                         marker=dict(color=x_error, colorscale="OrRd", cmin=0,
-                                     cmax=float(x_error.max()) or 1.0, line=dict(width=0)),
-                         hovertemplate="error %{y:.4f}<extra></extra>"), row=2, col=1)
-    fig.update_layout(**_layout(), title=dict(text=_beat_title(index, score, threshold, is_anomaly), x=0, y=0.97, yanchor="top"),
-                      bargap=0, height=460)
+    fig.add_trace(
+        go.Scatter(
+            x=samples, y=x_recon, mode="lines", line=dict(width=0), hoverinfo="skip", showlegend=False, name="band base"
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=samples,
+            y=x_signal,
+            mode="lines",
+            name="Signal",
+            fill="tonexty",
+            fillcolor=ERROR_COLOUR,
+            line=dict(color=SIGNAL_COLOUR, width=2),
+            hovertemplate=f"signal %{{y:.3f}} {AMPLITUDE_UNIT}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=samples,
+            y=x_recon,
+            mode="lines",
+            name="Reconstruction",
+            line=dict(color=RECON_COLOUR, width=2, dash="dash"),
+            hovertemplate=f"reconstruction %{{y:.3f}} {AMPLITUDE_UNIT}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Bar(
+            x=samples,
+            y=x_error,
+            name="Error per sample",
+            marker=dict(color=x_error, colorscale="OrRd", cmin=0, cmax=float(x_error.max()) or 1.0, line=dict(width=0)),
+            hovertemplate="error %{y:.4f}<extra></extra>",
+        ),
+        row=2,
+        col=1,
+    )
+    fig.update_layout(
+        **_layout(),
+        title=dict(text=_beat_title(index, score, threshold, is_anomaly), x=0, y=0.97, yanchor="top"),
+        bargap=0,
+        height=460,
+    )
     fig.update_xaxes(title_text="sample (140 per beat)", row=2, col=1)
     fig.update_yaxes(title_text=f"amplitude ({AMPLITUDE_UNIT})", row=1, col=1)
     fig.update_yaxes(title_text="error", row=2, col=1, rangemode="tozero")
     return fig
 
 
-def _beat_title(index: int | None, score: float | None, threshold: float | None,
-                is_anomaly: bool | None) -> str:
+def _beat_title(index: int | None, score: float | None, threshold: float | None, is_anomaly: bool | None) -> str:
     parts = [f"Beat {index + 1}" if index is not None else "Beat"]
     if score is not None:
         parts.append(f"score {score:.4g}")
@@ -109,8 +144,9 @@ def _beat_title(index: int | None, score: float | None, threshold: float | None,
     return " · ".join(parts)
 
 
-def scores_overview_figure(scores: Sequence[float], threshold: float,
-                           is_anomaly: Sequence[bool] | None = None) -> go.Figure:
+def scores_overview_figure(
+    scores: Sequence[float], threshold: float, is_anomaly: Sequence[bool] | None = None
+) -> go.Figure:
     """Anomaly score of every beat with the threshold as a line; click a point to open that beat.
 
     Points carry ``customdata`` = zero-based beat index, which the page's script reads on click.
@@ -125,18 +161,37 @@ def scores_overview_figure(scores: Sequence[float], threshold: float,
     beats = np.arange(values.size)
     colours = np.where(flags, ANOMALY_COLOUR, NORMAL_COLOUR)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=beats + 1, y=values, mode="markers+lines" if values.size <= 400 else "markers", name="Score",
-        customdata=beats, line=dict(color="#c8d3de", width=1),
-        marker=dict(color=colours.tolist(), size=9 if values.size <= 200 else 5,
-                    symbol=np.where(flags, "diamond", "circle").tolist()),
-        hovertemplate="beat %{x}<br>score %{y:.4g}<extra>click to open</extra>"))
-    fig.add_trace(go.Scatter(
-        x=[0.5, values.size + 0.5], y=[threshold, threshold], mode="lines", name=f"Threshold {threshold:.4g}",
-        line=dict(color=THRESHOLD_COLOUR, dash="dot", width=2), hoverinfo="skip"))
-    fig.update_layout(**_layout(hovermode="closest"), height=330,
-                      title=dict(text="Anomaly score per beat (click a point to open the beat)", x=0, y=0.95,
-                                 yanchor="top"))
+    fig.add_trace(
+        go.Scatter(
+            x=beats + 1,
+            y=values,
+            mode="markers+lines" if values.size <= 400 else "markers",
+            name="Score",
+            customdata=beats,
+            line=dict(color="#c8d3de", width=1),
+            marker=dict(
+                color=colours.tolist(),
+                size=9 if values.size <= 200 else 5,
+                symbol=np.where(flags, "diamond", "circle").tolist(),
+            ),
+            hovertemplate="beat %{x}<br>score %{y:.4g}<extra>click to open</extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0.5, values.size + 0.5],
+            y=[threshold, threshold],
+            mode="lines",
+            name=f"Threshold {threshold:.4g}",
+            line=dict(color=THRESHOLD_COLOUR, dash="dot", width=2),
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(
+        **_layout(hovermode="closest"),
+        height=330,
+        title=dict(text="Anomaly score per beat (click a point to open the beat)", x=0, y=0.95, yanchor="top"),
+    )
     fig.update_xaxes(title_text="beat", range=[0.5, values.size + 0.5])
     fig.update_yaxes(title_text="score (reconstruction error)", rangemode="tozero")
     return fig
@@ -146,12 +201,23 @@ def score_gauge_figure(score: float, threshold: float) -> go.Figure:
     """A single horizontal bar: this beat's score against the threshold marker."""
     top = max(score, threshold) * 1.25 or 1.0
     colour = ANOMALY_COLOUR if score > threshold else NORMAL_COLOUR
-    fig = go.Figure(go.Bar(x=[score], y=["score"], orientation="h", marker_color=colour, name="Score",
-                           hovertemplate="score %{x:.4g}<extra></extra>"))
-    fig.add_vline(x=threshold, line=dict(color=THRESHOLD_COLOUR, dash="dot", width=2),
-                  annotation_text=f"threshold {threshold:.4g}", annotation_position="top")
-    fig.update_layout(**_layout(hovermode="closest", margin=dict(l=56, r=16, t=40, b=30)),
-                      height=140, showlegend=False)
+    fig = go.Figure(
+        go.Bar(
+            x=[score],
+            y=["score"],
+            orientation="h",
+            marker_color=colour,
+            name="Score",
+            hovertemplate="score %{x:.4g}<extra></extra>",
+        )
+    )
+    fig.add_vline(
+        x=threshold,
+        line=dict(color=THRESHOLD_COLOUR, dash="dot", width=2),
+        annotation_text=f"threshold {threshold:.4g}",
+        annotation_position="top",
+    )
+    fig.update_layout(**_layout(hovermode="closest", margin=dict(l=56, r=16, t=40, b=30)), height=140, showlegend=False)
     fig.update_xaxes(range=[0, top], title_text=None)
     return fig
 
@@ -171,26 +237,43 @@ def patient_history_figure(analyses: Sequence[Mapping[str, Any]]) -> go.Figure:
     """
     groups = []
     for kind, name, symbol, dash in HISTORY_KINDS:
-        rows = sorted((a for a in analyses if a.get("n_beats") and (a.get("kind") or "beats") == kind),
-                      key=lambda a: str(a["created_at"]))
+        rows = sorted(
+            (a for a in analyses if a.get("n_beats") and (a.get("kind") or "beats") == kind),
+            key=lambda a: str(a["created_at"]),
+        )
         if rows:
             groups.append((kind, name, symbol, dash, rows))
-    fig = make_subplots(rows=max(len(groups), 1), cols=1, shared_xaxes=True, vertical_spacing=0.14,
-                        subplot_titles=[g[1] for g in groups] if len(groups) > 1 else None)
+    fig = make_subplots(
+        rows=max(len(groups), 1),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.14,
+        subplot_titles=[g[1] for g in groups] if len(groups) > 1 else None,
+    )
     for row, (kind, name, symbol, dash, rows) in enumerate(groups, start=1):
         share = [100.0 * (a.get("n_anomalous") or 0) / a["n_beats"] for a in rows]
-        fig.add_trace(go.Scatter(
-            x=[a["created_at"] for a in rows], y=share, mode="lines+markers", name=name,
-            text=[f"{a.get('n_anomalous') or 0} of {a['n_beats']} beats" for a in rows],
-            customdata=[a.get("id") for a in rows],
-            line=dict(color=SIGNAL_COLOUR if kind == "beats" else RECON_COLOUR, dash=dash),
-            marker=dict(size=10, symbol=symbol, color=[ANOMALY_COLOUR if v > 0 else NORMAL_COLOUR for v in share]),
-            hovertemplate=f"{name[:-1]}<br>%{{x}}<br>%{{y:.2f}}% anomalous (%{{text}})<extra></extra>"), row=row, col=1)
-        fig.update_yaxes(title_text="anomalous (%)", range=[0, min(105.0, max(1.0, 1.2 * max(share)))], row=row,
-                         col=1)
-    fig.update_layout(**_layout(hovermode="closest"), height=300 if len(groups) < 2 else 440,
-                      showlegend=len(groups) < 2,
-                      title=dict(text="Anomalous beats per analysis", x=0, y=0.97, yanchor="top"))
+        fig.add_trace(
+            go.Scatter(
+                x=[a["created_at"] for a in rows],
+                y=share,
+                mode="lines+markers",
+                name=name,
+                text=[f"{a.get('n_anomalous') or 0} of {a['n_beats']} beats" for a in rows],
+                customdata=[a.get("id") for a in rows],
+                line=dict(color=SIGNAL_COLOUR if kind == "beats" else RECON_COLOUR, dash=dash),
+                marker=dict(size=10, symbol=symbol, color=[ANOMALY_COLOUR if v > 0 else NORMAL_COLOUR for v in share]),
+                hovertemplate=f"{name[:-1]}<br>%{{x}}<br>%{{y:.2f}}% anomalous (%{{text}})<extra></extra>",
+            ),
+            row=row,
+            col=1,
+        )
+        fig.update_yaxes(title_text="anomalous (%)", range=[0, min(105.0, max(1.0, 1.2 * max(share)))], row=row, col=1)
+    fig.update_layout(
+        **_layout(hovermode="closest"),
+        height=300 if len(groups) < 2 else 440,
+        showlegend=len(groups) < 2,
+        title=dict(text="Anomalous beats per analysis", x=0, y=0.97, yanchor="top"),
+    )
     fig.update_xaxes(title_text="analysed at", row=max(len(groups), 1), col=1)
     return fig
 
@@ -223,12 +306,19 @@ def roc_figure(card: Mapping[str, Any]) -> go.Figure | None:
         return None
     label = f"ROC (AUC {float(auc):.3f})" if isinstance(auc, (int, float)) else "ROC"
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=fpr_values, y=tpr_values, mode="lines", name=label,
-                             line=dict(color=SIGNAL_COLOUR, width=2),
-                             hovertemplate="false-positive rate %{x:.3f}<br>true-positive rate %{y:.3f}"
-                                           "<extra></extra>"))
-    return _with_diagonal(fig, "chance", "ROC curve on the TEST split", 380,
-                          "false-positive rate", "true-positive rate")
+    fig.add_trace(
+        go.Scatter(
+            x=fpr_values,
+            y=tpr_values,
+            mode="lines",
+            name=label,
+            line=dict(color=SIGNAL_COLOUR, width=2),
+            hovertemplate="false-positive rate %{x:.3f}<br>true-positive rate %{y:.3f}<extra></extra>",
+        )
+    )
+    return _with_diagonal(
+        fig, "chance", "ROC curve on the TEST split", 380, "false-positive rate", "true-positive rate"
+    )
 
 
 def reliability_figure(rows: Any) -> go.Figure | None:
@@ -240,27 +330,54 @@ def reliability_figure(rows: Any) -> go.Figure | None:
     """
     if not isinstance(rows, list):
         return None
-    points = [r for r in rows if isinstance(r, Mapping) and isinstance(r.get("mean_confidence"), (int, float))
-              and isinstance(r.get("observed_rate"), (int, float)) and (r.get("count") or 0) >= 0]
+    points = [
+        r
+        for r in rows
+        if isinstance(r, Mapping)
+        and isinstance(r.get("mean_confidence"), (int, float))
+        and isinstance(r.get("observed_rate"), (int, float))
+        and (r.get("count") or 0) >= 0
+    ]
     points = [r for r in points if r.get("count", 1)]
     if not points:
         return None
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=[r["mean_confidence"] for r in points], y=[r["observed_rate"] for r in points], mode="lines+markers",
-        name="model", text=[f"{r.get('count', '?')} beats" for r in points], line=dict(color=SIGNAL_COLOUR),
-        hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>%{text}<extra></extra>"))
-    return _with_diagonal(fig, "perfect calibration", "Calibration on the TEST split", 340,
-                          "predicted probability of abnormal", "observed share abnormal")
+    fig.add_trace(
+        go.Scatter(
+            x=[r["mean_confidence"] for r in points],
+            y=[r["observed_rate"] for r in points],
+            mode="lines+markers",
+            name="model",
+            text=[f"{r.get('count', '?')} beats" for r in points],
+            line=dict(color=SIGNAL_COLOUR),
+            hovertemplate="predicted %{x:.2f}<br>observed %{y:.2f}<br>%{text}<extra></extra>",
+        )
+    )
+    return _with_diagonal(
+        fig,
+        "perfect calibration",
+        "Calibration on the TEST split",
+        340,
+        "predicted probability of abnormal",
+        "observed share abnormal",
+    )
 
 
-def _with_diagonal(fig: go.Figure, diagonal_name: str, title: str, height: int, x_title: str,
-                   y_title: str) -> go.Figure:
+def _with_diagonal(
+    fig: go.Figure, diagonal_name: str, title: str, height: int, x_title: str, y_title: str
+) -> go.Figure:
     """Finish a unit-square chart (ROC, reliability): the dotted y = x reference line, title and axes."""
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name=diagonal_name,
-                             line=dict(color=THRESHOLD_COLOUR, dash="dot"), hoverinfo="skip"))
-    fig.update_layout(**_layout(hovermode="closest"), height=height,
-                      title=dict(text=title, x=0, y=0.95, yanchor="top"))
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 1],
+            y=[0, 1],
+            mode="lines",
+            name=diagonal_name,
+            line=dict(color=THRESHOLD_COLOUR, dash="dot"),
+            hoverinfo="skip",
+        )
+    )
+    fig.update_layout(**_layout(hovermode="closest"), height=height, title=dict(text=title, x=0, y=0.95, yanchor="top"))
     fig.update_xaxes(title_text=x_title, range=[0, 1])
     fig.update_yaxes(title_text=y_title, range=[0, 1.02])
     return fig

@@ -1,4 +1,5 @@
 """Dashboard forms (Flask-WTF: every form carries the ``csrf_token`` hidden field)."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -20,8 +21,9 @@ def choices(pairs) -> list[SelectChoice]:
 class PatientForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Enter the patient's name."), Length(max=200)])
     date_of_birth = DateField("Date of birth", validators=[Optional()])
-    sex = SelectField("Sex", choices=choices([("", "Not recorded")] + [(s, s.capitalize()) for s in SEXES]),
-                      validators=[Optional()])
+    sex = SelectField(
+        "Sex", choices=choices([("", "Not recorded")] + [(s, s.capitalize()) for s in SEXES]), validators=[Optional()]
+    )
     external_id = StringField("External id (MRN)", validators=[Optional(), Length(max=64)])
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
@@ -38,19 +40,29 @@ class AnalyseForm(FlaskForm):
 
 
 class UserCreateForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired("Enter an email address."),
-                                            Email("Enter a valid email address."), Length(max=254)])
+    email = EmailField(
+        "Email",
+        validators=[DataRequired("Enter an email address."), Email("Enter a valid email address."), Length(max=254)],
+    )
     name = StringField("Name", validators=[DataRequired("Enter the person's name."), Length(max=120)])
     role = SelectField("Role", choices=choices([(r, r.capitalize()) for r in reversed(ROLES)]), default="clinician")
-    password = PasswordField("Initial password", validators=[
-        DataRequired("Enter an initial password."),
-        Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters.")])
+    password = PasswordField(
+        "Initial password",
+        validators=[
+            DataRequired("Enter an initial password."),
+            Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters."),
+        ],
+    )
 
 
 class PasswordResetForm(FlaskForm):
-    password = PasswordField("New password", validators=[
-        DataRequired("Enter a new password."),
-        Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters.")])
+    password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Enter a new password."),
+            Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters."),
+        ],
+    )
 
     def validate_password(self, field):
         if field.data and field.data.strip() != field.data:
@@ -59,12 +71,20 @@ class PasswordResetForm(FlaskForm):
 
 class PasswordChangeForm(FlaskForm):
     current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
-    new_password = PasswordField("New password", validators=[
-        DataRequired("Enter a new password."),
-        Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters.")])
-    confirm_password = PasswordField("New password again", validators=[
-        DataRequired("Enter the new password a second time."),
-        EqualTo("new_password", message="The two new passwords differ.")])
+    new_password = PasswordField(
+        "New password",
+        validators=[
+            DataRequired("Enter a new password."),
+            Length(min=MIN_PASSWORD, message=f"Use at least {MIN_PASSWORD} characters."),
+        ],
+    )
+    confirm_password = PasswordField(
+        "New password again",
+        validators=[
+            DataRequired("Enter the new password a second time."),
+            EqualTo("new_password", message="The two new passwords differ."),
+        ],
+    )
 
     def validate_new_password(self, field):
         if field.data and field.data.strip() != field.data:
@@ -72,5 +92,7 @@ class PasswordChangeForm(FlaskForm):
 
 
 class TokenCreateForm(FlaskForm):
-    name = StringField("Token name", validators=[
-        DataRequired("Name the token, e.g. after the script or machine that will use it."), Length(max=80)])
+    name = StringField(
+        "Token name",
+        validators=[DataRequired("Name the token, e.g. after the script or machine that will use it."), Length(max=80)],
+    )

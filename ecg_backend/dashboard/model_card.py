@@ -4,6 +4,7 @@ limits, figures, from docs/MODEL_CARD.md) and the bundle's ``model.json``.
 ``model.json`` is produced by training and evaluation and grows over time, so nothing here assumes a key
 exists: known keys go into named sections in a fixed order, anything else lands in "Other details".
 """
+
 from __future__ import annotations
 
 import re
@@ -55,9 +56,14 @@ def is_table(value: Any) -> bool:
 
 def is_keyed_table(value: Any) -> bool:
     """A mapping of two or more mappings of scalars (per-class metrics): one table row per key."""
-    return (isinstance(value, Mapping) and len(value) >= 2 and all(
-        isinstance(row, Mapping) and row and not any(isinstance(v, (Mapping, list)) for v in row.values())
-        for row in value.values()))
+    return (
+        isinstance(value, Mapping)
+        and len(value) >= 2
+        and all(
+            isinstance(row, Mapping) and row and not any(isinstance(v, (Mapping, list)) for v in row.values())
+            for row in value.values()
+        )
+    )
 
 
 def keyed_rows(value: Mapping) -> list[dict]:
@@ -90,8 +96,13 @@ def fmt(value: Any) -> str:
 def label(key: Any) -> str:
     """``roc_auc`` -> ``ROC AUC``, ``n_members`` -> ``N members``."""
     text = str(key).replace("_", " ").strip()
-    words = [w.upper() if w.lower() in {"roc", "auc", "pr", "f1", "cnn", "lstm", "mse", "sha256", "oof", "tpr",
-                                          "fpr", "ppv", "npv", "id", "ece"} else w for w in text.split(" ")]
+    words = [
+        w.upper()
+        if w.lower()
+        in {"roc", "auc", "pr", "f1", "cnn", "lstm", "mse", "sha256", "oof", "tpr", "fpr", "ppv", "npv", "id", "ece"}
+        else w
+        for w in text.split(" ")
+    ]
     joined = " ".join(words)
     return joined[:1].upper() + joined[1:]
 
@@ -129,8 +140,11 @@ def _blocks(lines: list[str]) -> list[CardBlock]:
         if not rows or rows[0].startswith("```"):
             continue
         if rows[0].startswith("|"):
-            cells = [[inline(c.strip()) for c in row.strip().strip("|").split("|")] for row in rows
-                     if not set(row.replace("|", "").strip()) <= {"-", ":", " "}]
+            cells = [
+                [inline(c.strip()) for c in row.strip().strip("|").split("|")]
+                for row in rows
+                if not set(row.replace("|", "").strip()) <= {"-", ":", " "}
+            ]
             blocks.append(CardBlock("table", cells))
         elif rows[0].startswith(("* ", "- ")):
             items: list[str] = []

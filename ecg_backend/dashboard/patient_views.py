@@ -1,4 +1,5 @@
 """Patient pages: list and search, create, edit, delete with confirmation, and one patient's history."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -23,15 +24,18 @@ def patients():
     query = request.args.get("q", "").strip()
     found = list(db.session.scalars(patients_service.search_patients(current_user, query).limit(PATIENT_LIST_LIMIT)))
     counts = queries.analysis_counts(current_user.id, [p.id for p in found])
-    return render_template("patients/list.html", patients=found, counts=counts, query=query,
-                           limit=PATIENT_LIST_LIMIT)
+    return render_template("patients/list.html", patients=found, counts=counts, query=query, limit=PATIENT_LIST_LIMIT)
 
 
 def _form_payload(form: PatientForm) -> dict:
     """The form as the strings the patients service validates, so pages and API share the rules."""
-    return {"name": form.name.data or "", "date_of_birth": form.date_of_birth.raw_data[0]
-            if form.date_of_birth.raw_data else "", "sex": form.sex.data or "",
-            "external_id": form.external_id.data or "", "notes": form.notes.data or ""}
+    return {
+        "name": form.name.data or "",
+        "date_of_birth": form.date_of_birth.raw_data[0] if form.date_of_birth.raw_data else "",
+        "sex": form.sex.data or "",
+        "external_id": form.external_id.data or "",
+        "notes": form.notes.data or "",
+    }
 
 
 def _attach_errors(form: PatientForm, exc: InputError) -> None:
@@ -62,8 +66,13 @@ def _save(form: PatientForm, patient: Patient | None):
 def _render_form(form: PatientForm, patient: Patient | None):
     """The patient form; the date picker offers nothing after today or before the earliest birth year."""
     status = 422 if request.method == "POST" else 200
-    return render_template("patients/form.html", form=form, patient=patient, today=date.today().isoformat(),
-                           earliest=f"{patients_service.EARLIEST_BIRTH_YEAR}-01-01"), status
+    return render_template(
+        "patients/form.html",
+        form=form,
+        patient=patient,
+        today=date.today().isoformat(),
+        earliest=f"{patients_service.EARLIEST_BIRTH_YEAR}-01-01",
+    ), status
 
 
 @bp.route("/patients/new", methods=["GET", "POST"])
@@ -84,11 +93,14 @@ def patient_detail(patient_id: int):
     """One patient: details and their analyses over time."""
     patient = queries.patient_or_404(current_user.id, patient_id)
     analyses = queries.patient_analyses(current_user.id, patient_id)
-    history = [{"id": a.id, "created_at": a.created_at, "n_beats": a.n_beats, "n_anomalous": a.n_anomalous,
-                "kind": a.kind} for a in analyses]
+    history = [
+        {"id": a.id, "created_at": a.created_at, "n_beats": a.n_beats, "n_anomalous": a.n_anomalous, "kind": a.kind}
+        for a in analyses
+    ]
     history_json = charts.figure_json(charts.patient_history_figure(history)) if len(analyses) > 1 else None
-    return render_template("patients/detail.html", patient=patient, analyses=list(reversed(analyses)),
-                           history_json=history_json)
+    return render_template(
+        "patients/detail.html", patient=patient, analyses=list(reversed(analyses)), history_json=history_json
+    )
 
 
 @bp.route("/patients/<int:patient_id>/edit", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ A 24-hour Holter has ~100 000 beats; the page needs their shape over time, not e
 and the count of each beat class per time bin (at most ``MAX_BINS`` bins), the times of the flagged
 beats (for "next flagged beat"), and the events.
 """
+
 from __future__ import annotations
 
 import numpy as np

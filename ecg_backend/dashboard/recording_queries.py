@@ -3,6 +3,7 @@ what the recording page needs to know before its script asks the API for windows
 
 Every query filters by owner in SQL; an id of someone else's recording answers 404 like a missing one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,11 +52,19 @@ def _analysis_row(analysis: Analysis, summary: dict | None, input_meta: dict | N
     summary = summary if isinstance(summary, dict) else {}
     counts = summary.get("beat_counts")
     return RecordingRow(
-        analysis_id=analysis.id, job_id=None, patient=analysis.patient, filename=analysis.filename,
-        uploaded=analysis.created_at, start=recording_start(input_meta, {"summary": summary}),
-        duration_s=summary.get("duration_s"), n_beats=analysis.n_beats,
-        n_v=_count(counts, "V"), n_s=_count(counts, "S"), burden_percent=summary.get("burden_percent"),
-        state="reviewed" if _reviewed(summary) else "ready")
+        analysis_id=analysis.id,
+        job_id=None,
+        patient=analysis.patient,
+        filename=analysis.filename,
+        uploaded=analysis.created_at,
+        start=recording_start(input_meta, {"summary": summary}),
+        duration_s=summary.get("duration_s"),
+        n_beats=analysis.n_beats,
+        n_v=_count(counts, "V"),
+        n_s=_count(counts, "S"),
+        burden_percent=summary.get("burden_percent"),
+        state="reviewed" if _reviewed(summary) else "ready",
+    )
 
 
 def _job_row(job: Job, patients: dict[int, Patient]) -> RecordingRow:
@@ -64,9 +73,20 @@ def _job_row(job: Job, patients: dict[int, Patient]) -> RecordingRow:
     duration = float(n) / float(fs) if fs and n else None
     detail = (job.error or "") if job.state == "failed" else (job.message or "")
     return RecordingRow(
-        analysis_id=None, job_id=job.id, patient=patients.get(job.patient_id), filename=params.get("filename"),
-        uploaded=job.created_at, start=recording_start(params), duration_s=duration, n_beats=None, n_v=None,
-        n_s=None, burden_percent=None, state=job.state, detail=detail)
+        analysis_id=None,
+        job_id=job.id,
+        patient=patients.get(job.patient_id),
+        filename=params.get("filename"),
+        uploaded=job.created_at,
+        start=recording_start(params),
+        duration_s=duration,
+        n_beats=None,
+        n_v=None,
+        n_s=None,
+        burden_percent=None,
+        state=job.state,
+        detail=detail,
+    )
 
 
 def recording_rows(owner_id: int, patient_id: int | None = None, limit: int = LIST_LIMIT) -> list[RecordingRow]:
@@ -74,14 +94,22 @@ def recording_rows(owner_id: int, patient_id: int | None = None, limit: int = LI
 
     Only the stored summary is read from each result (a JSON path in SQL), never the per-beat columns.
     """
-    query = (select(Analysis, Analysis.result["summary"], Analysis.input)
-             .where(Analysis.owner_id == owner_id, Analysis.kind == "recording")
-             .order_by(Analysis.created_at.desc(), Analysis.id.desc()).limit(limit))
+    query = (
+        select(Analysis, Analysis.result["summary"], Analysis.input)
+        .where(Analysis.owner_id == owner_id, Analysis.kind == "recording")
+        .order_by(Analysis.created_at.desc(), Analysis.id.desc())
+        .limit(limit)
+    )
     if patient_id is not None:
         query = query.where(Analysis.patient_id == patient_id)
     rows = [_analysis_row(a, summary, meta) for a, summary, meta in db.session.execute(query)]
-    jobs = select(Job).where(Job.owner_id == owner_id, Job.kind == "recording", Job.analysis_id.is_(None),
-                             Job.state.in_(_JOB_STATES_LISTED), Job.created_at >= _job_horizon())
+    jobs = select(Job).where(
+        Job.owner_id == owner_id,
+        Job.kind == "recording",
+        Job.analysis_id.is_(None),
+        Job.state.in_(_JOB_STATES_LISTED),
+        Job.created_at >= _job_horizon(),
+    )
     if patient_id is not None:
         jobs = jobs.where(Job.patient_id == patient_id)
     pending = list(db.session.scalars(jobs.order_by(Job.created_at.desc()).limit(limit)))
@@ -110,8 +138,9 @@ def recording_or_404(owner_id: int, analysis_id: int, *, with_result: bool = Tru
 
     if not is_valid_id(analysis_id):
         abort(404)
-    query = select(Analysis).where(Analysis.id == analysis_id, Analysis.owner_id == owner_id,
-                                   Analysis.kind == "recording")
+    query = select(Analysis).where(
+        Analysis.id == analysis_id, Analysis.owner_id == owner_id, Analysis.kind == "recording"
+    )
     analysis = db.session.scalar(query if with_result else query.options(defer(Analysis.result)))
     if analysis is None:
         abort(404)

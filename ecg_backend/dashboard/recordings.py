@@ -3,6 +3,7 @@
 The review page is a shell: its script (``recording_page.js``) asks the recordings API for signal windows,
 beats, events and families, so a 24-hour Holter is never sent to the browser at once.
 """
+
 from __future__ import annotations
 
 from flask import redirect, render_template, request, url_for
@@ -21,8 +22,12 @@ from ecg_backend.errors import InputError
 from ecg_backend.services import analyses as analyses_service
 from ecg_backend.services import storage
 
-EXPORTS = (("beats.csv", "Beats (CSV)"), ("events.csv", "Events (CSV)"),
-           ("annotations.zip", "WFDB annotations (zip)"), ("report.pdf", "Holter report (PDF)"))
+EXPORTS = (
+    ("beats.csv", "Beats (CSV)"),
+    ("events.csv", "Events (CSV)"),
+    ("annotations.zip", "WFDB annotations (zip)"),
+    ("report.pdf", "Holter report (PDF)"),
+)
 
 
 def has_reference(analysis) -> bool:
@@ -44,17 +49,21 @@ def recordings():
     """Every recording of this clinician: analysed, still in the queue, or failed."""
     patient_id = request.args.get("patient_id", type=int)
     patient = queries.patient_or_404(current_user.id, patient_id) if patient_id else None
-    return render_template("recordings/list.html", rows=recording_rows(current_user.id, patient_id),
-                           patient=patient, clock=clock)
+    return render_template(
+        "recordings/list.html", rows=recording_rows(current_user.id, patient_id), patient=patient, clock=clock
+    )
 
 
 @bp.route("/recordings/new")
 @login_required
 def recording_new():
     """Upload form; the browser posts to the jobs API and follows the job's stages in a progress bar."""
-    return render_template("recordings/new.html", patients=queries.patient_choices(current_user.id),
-                           selected=request.args.get("patient_id", ""),
-                           api_url=url_for("recordings.create_recording"))
+    return render_template(
+        "recordings/new.html",
+        patients=queries.patient_choices(current_user.id),
+        selected=request.args.get("patient_id", ""),
+        api_url=url_for("recordings.create_recording"),
+    )
 
 
 @bp.route("/recordings/<int:analysis_id>")
@@ -67,12 +76,20 @@ def recording_page(analysis_id: int):
     base = _api_base(analysis_id)
     start = recording_start(meta, result)
     return render_template(
-        "recordings/detail.html", analysis=analysis, summary=result.get("summary") or {}, meta=meta,
-        lead=result.get("lead"), segments=result.get("segments") or [],
-        start=start, clock=clock, api_base=base, exports=[(f"{base}/{name}", label) for name, label in EXPORTS],
+        "recordings/detail.html",
+        analysis=analysis,
+        summary=result.get("summary") or {},
+        meta=meta,
+        lead=result.get("lead"),
+        segments=result.get("segments") or [],
+        start=start,
+        clock=clock,
+        api_base=base,
+        exports=[(f"{base}/{name}", label) for name, label in EXPORTS],
         overview_url=url_for("dashboard.recording_overview", analysis_id=analysis_id),
         reference_url=f"{base}/reference" if has_reference(analysis) else "",
-        form=ConfirmForm())
+        form=ConfirmForm(),
+    )
 
 
 @bp.route("/recordings/<int:analysis_id>/overview.json")

@@ -3,6 +3,7 @@
 Reads the Analysis row's ``input`` (the beats as uploaded) and ``result`` (the detector's per-beat
 dicts and summary) and turns them into plain-language text, per-beat views and export files.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -98,8 +99,10 @@ def verdict(analysis: Analysis) -> dict:
         detail = "Every beat is reconstructed within the threshold learned from normal beats."
         if confidences:
             normal = [1.0 - c for c in confidences]
-            detail += (f" The model is on average {_percent(sum(normal) / len(normal))} confident the beats are "
-                       f"normal (lowest {_percent(min(normal))}).")
+            detail += (
+                f" The model is on average {_percent(sum(normal) / len(normal))} confident the beats are "
+                f"normal (lowest {_percent(min(normal))})."
+            )
         return {"level": "ok", "headline": headline, "detail": detail, "flagged": []}
     headline = f"{anomalous} anomalous beat{'s' if anomalous != 1 else ''} of {total}"
     shown = ", ".join(str(n) for n in flagged[:12]) + (" …" if len(flagged) > 12 else "")
@@ -107,8 +110,10 @@ def verdict(analysis: Analysis) -> dict:
     flagged_conf = [float(beats[n - 1]["confidence"]) for n in flagged if beats[n - 1].get("confidence") is not None]
     note = ""
     if flagged_conf:
-        note = (f"Probability that a flagged beat is abnormal: on average "
-                f"{_percent(sum(flagged_conf) / len(flagged_conf))} (highest {_percent(max(flagged_conf))}).")
+        note = (
+            f"Probability that a flagged beat is abnormal: on average "
+            f"{_percent(sum(flagged_conf) / len(flagged_conf))} (highest {_percent(max(flagged_conf))})."
+        )
         detail += " " + note
     return {"level": "bad", "headline": headline, "detail": detail, "flagged": flagged, "note": note}
 
@@ -124,9 +129,16 @@ def beat_rows(analysis: Analysis) -> list[dict]:
         flagged = bool(beat.get("is_anomaly"))
         abnormal = beat.get("confidence")
         confidence = None if abnormal is None else (float(abnormal) if flagged else 1.0 - float(abnormal))
-        rows.append({"number": number, "score": float(beat.get("score", 0.0)), "flagged": flagged,
-                     "confidence": confidence, "confidence_text": "—" if confidence is None else _percent(confidence),
-                     "verdict": "anomalous" if flagged else "normal"})
+        rows.append(
+            {
+                "number": number,
+                "score": float(beat.get("score", 0.0)),
+                "flagged": flagged,
+                "confidence": confidence,
+                "confidence_text": "—" if confidence is None else _percent(confidence),
+                "verdict": "anomalous" if flagged else "normal",
+            }
+        )
     return rows
 
 
@@ -154,9 +166,21 @@ def results_csv(analysis: Analysis) -> str:
     writer.writerow(CSV_COLUMNS)
     patient = analysis.patient.name if analysis.patient else ""
     for number, beat in enumerate(result_beats(analysis), start=1):
-        writer.writerow([safe_cell(v) for v in (
-            analysis.id, patient, analysis.filename or "", number, beat.get("score"), _threshold(analysis, beat),
-            bool(beat.get("is_anomaly")), beat.get("confidence"))])
+        writer.writerow(
+            [
+                safe_cell(v)
+                for v in (
+                    analysis.id,
+                    patient,
+                    analysis.filename or "",
+                    number,
+                    beat.get("score"),
+                    _threshold(analysis, beat),
+                    bool(beat.get("is_anomaly")),
+                    beat.get("confidence"),
+                )
+            ]
+        )
     return out.getvalue()
 
 
@@ -165,13 +189,18 @@ def results_json(analysis: Analysis) -> dict:
     signals = input_beats(analysis)
     beats = []
     for number, beat in enumerate(result_beats(analysis), start=1):
-        beats.append({"beat": number, **beat,
-                      "signal": signals[number - 1] if number - 1 < len(signals) else None})
+        beats.append({"beat": number, **beat, "signal": signals[number - 1] if number - 1 < len(signals) else None})
     return {
-        "id": analysis.id, "patient": analysis.patient.to_dict() if analysis.patient else None,
-        "kind": analysis.kind, "source": analysis.source, "filename": analysis.filename,
-        "created_at": iso(analysis.created_at), "model_version": analysis.model_version,
-        "threshold": analysis.threshold, "n_beats": analysis.n_beats, "n_anomalous": analysis.n_anomalous,
+        "id": analysis.id,
+        "patient": analysis.patient.to_dict() if analysis.patient else None,
+        "kind": analysis.kind,
+        "source": analysis.source,
+        "filename": analysis.filename,
+        "created_at": iso(analysis.created_at),
+        "model_version": analysis.model_version,
+        "threshold": analysis.threshold,
+        "n_beats": analysis.n_beats,
+        "n_anomalous": analysis.n_anomalous,
         "summary": (analysis.result or {}).get("summary") if isinstance(analysis.result, dict) else None,
         "beats": beats,
     }

@@ -1,4 +1,5 @@
 """Turn an uploaded CSV (or the bundled sample) into a stored analysis, with the API's parser and messages."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,24 +29,29 @@ def parse_patient_id(value: str | None) -> int | None:
     try:
         return parse_id((value or "").strip(), "patient_id", MAX_ID)
     except InputError:
-        raise InputError(f"The patient choice {str(value)[:40]!r} is not valid; choose a patient from the list.",
-                         details={"field": "patient_id"}) from None
+        raise InputError(
+            f"The patient choice {str(value)[:40]!r} is not valid; choose a patient from the list.",
+            details={"field": "patient_id"},
+        ) from None
 
 
-def analyse_csv(owner: User, data: bytes, *, filename: str | None, patient_id: int | None,
-                source: str = "upload") -> Analysis:
+def analyse_csv(
+    owner: User, data: bytes, *, filename: str | None, patient_id: int | None, source: str = "upload"
+) -> Analysis:
     """Parse CSV bytes like ``POST /predict`` does, score them and store one Analysis."""
     beats = beats_from_csv(data, current_app.config.get("MAX_BEATS_PER_REQUEST", 5000))
-    _, analysis = analyse_beats(owner, beats, patient_id=patient_id, store=True, source=source,
-                                filename=filename)
+    _, analysis = analyse_beats(owner, beats, patient_id=patient_id, store=True, source=source, filename=filename)
     return analysis
 
 
 def analyse_upload(owner: User, upload, patient_id_text: str | None) -> Analysis:
     """The Analyse form: one ``file`` field (werkzeug FileStorage) and an optional patient."""
     if upload is None or not upload.filename:
-        raise InputError("no file was uploaded; choose a CSV file with one beat per row (140 values)",
-                         kind="malformed", details={"field": "file"})
+        raise InputError(
+            "no file was uploaded; choose a CSV file with one beat per row (140 values)",
+            kind="malformed",
+            details={"field": "file"},
+        )
     patient_id = parse_patient_id(patient_id_text)
     name = Path(parse_text(upload.filename, "the file name", 1000).replace("\\", "/")).name[:255]
     check_beats_file(name)
@@ -54,8 +60,10 @@ def analyse_upload(owner: User, upload, patient_id_text: str | None) -> Analysis
 
 def recording_file_message(name: str) -> str:
     """What the Analyse page says about a recording file (the page's script says it before uploading)."""
-    return (f"“{name}” looks like a long recording (WFDB, EDF, JSON or zip), not a file of cut beats. "
-            "Upload it on the Recordings page, which finds the beats for you.")
+    return (
+        f"“{name}” looks like a long recording (WFDB, EDF, JSON or zip), not a file of cut beats. "
+        "Upload it on the Recordings page, which finds the beats for you."
+    )
 
 
 def check_beats_file(name: str) -> None:
@@ -68,8 +76,11 @@ def check_beats_file(name: str) -> None:
         if "dashboard.recording_new" in current_app.view_functions:
             details["recordings_url"] = url_for("dashboard.recording_new")
         raise InputError(recording_file_message(name), status=415, details=details)
-    raise InputError(f"“{name}” is not a CSV file. Upload a .csv with one beat per row (140 values).", status=415,
-                     details={"field": "file"})
+    raise InputError(
+        f"“{name}” is not a CSV file. Upload a .csv with one beat per row (140 values).",
+        status=415,
+        details={"field": "file"},
+    )
 
 
 def analyse_sample(owner: User) -> Analysis:

@@ -3,6 +3,7 @@
 Views stay thin: they read through owner-scoped queries and services, build figures with ``charts``
 and render. Patient pages live in ``patient_views``, the admin pages in ``admin_views``.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,11 @@ from ecg_backend.services import analyses as analyses_service
 @login_required
 def index():
     """Home: counts, recent analyses with verdicts, and an empty state with a sample to try."""
-    return render_template("dashboard/index.html", counts=queries.owner_counts(current_user.id),
-                           analyses=queries.recent_analyses(current_user.id))
+    return render_template(
+        "dashboard/index.html",
+        counts=queries.owner_counts(current_user.id),
+        analyses=queries.recent_analyses(current_user.id),
+    )
 
 
 def _analyse_form() -> AnalyseForm:
@@ -55,9 +59,14 @@ def _upload_failed(form: AnalyseForm, exc: InputError):
 
 def _analyse_page(form: AnalyseForm, error: str | None = None, error_link: str | None = None) -> str:
     # The page's script refuses recording files before uploading them, with the server's own message.
-    return render_template("analyses/new.html", form=form, error=error, error_link=error_link,
-                           recording_files=sorted(uploads.RECORDING_EXTENSIONS),
-                           recording_message=uploads.recording_file_message("{name}"))
+    return render_template(
+        "analyses/new.html",
+        form=form,
+        error=error,
+        error_link=error_link,
+        recording_files=sorted(uploads.RECORDING_EXTENSIONS),
+        recording_message=uploads.recording_file_message("{name}"),
+    )
 
 
 @bp.route("/analyse", methods=["GET", "POST"])
@@ -69,8 +78,11 @@ def analyse():
         form.patient_id.data = request.args.get("patient_id", "")
         return _analyse_page(form)
     if not form.validate_on_submit():
-        message = ("The form expired; reload the page and upload the file again." if "csrf_token" in form.errors
-                   else " ".join(" ".join(v) for v in form.errors.values()) or "The form is incomplete.")
+        message = (
+            "The form expired; reload the page and upload the file again."
+            if "csrf_token" in form.errors
+            else " ".join(" ".join(v) for v in form.errors.values()) or "The form is incomplete."
+        )
         return _upload_failed(form, InputError(message, details={"fields": form.errors}))
     try:
         analysis = uploads.analyse_upload(current_user, request.files.get("file"), form.patient_id.data)
@@ -94,18 +106,28 @@ def _beat_figures(beat: dict) -> tuple[str | None, str]:
     """The beat's overlay figure (None when the stored beat lacks its reconstruction) and its score gauge."""
     gauge = charts.figure_json(charts.score_gauge_figure(beat["score"], beat["threshold"] or 0.0))
     try:
-        figure = charts.beat_figure(beat["signal"], beat["reconstruction"], beat["sample_error"],
-                                    score=beat["score"], threshold=beat["threshold"], index=beat["number"] - 1,
-                                    is_anomaly=beat["is_anomaly"])
+        figure = charts.beat_figure(
+            beat["signal"],
+            beat["reconstruction"],
+            beat["sample_error"],
+            score=beat["score"],
+            threshold=beat["threshold"],
+            index=beat["number"] - 1,
+            is_anomaly=beat["is_anomaly"],
+        )
     except ValueError:
         return None, gauge
     return charts.figure_json(figure), gauge
 
 
 def _beat_facts(beat: dict) -> dict:
-    return {"number": beat["number"], "score": f"{beat['score']:.4g}",
-            "threshold": "—" if beat["threshold"] is None else f"{beat['threshold']:.4g}",
-            "verdict": beat["verdict"], "confidence": beat["confidence_text"]}
+    return {
+        "number": beat["number"],
+        "score": f"{beat['score']:.4g}",
+        "threshold": "—" if beat["threshold"] is None else f"{beat['threshold']:.4g}",
+        "verdict": beat["verdict"],
+        "confidence": beat["confidence_text"],
+    }
 
 
 @bp.route("/analyses/<int:analysis_id>")
@@ -130,7 +152,8 @@ def analysis_detail(analysis_id: int):
         if total > 1:
             scores, flags = report.scores(analysis)
             context["overview_json"] = charts.figure_json(
-                charts.scores_overview_figure(scores, analysis.threshold or beat["threshold"] or 0.0, flags))
+                charts.scores_overview_figure(scores, analysis.threshold or beat["threshold"] or 0.0, flags)
+            )
     return render_template("analyses/detail.html", **context)
 
 
@@ -147,8 +170,11 @@ def analysis_beat(analysis_id: int, number: int):
 
 def _download(body: str, mimetype: str, analysis_id: int, extension: str) -> Response:
     filename = f"analysis-{analysis_id}-results.{extension}"
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"})
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "private, no-store"},
+    )
 
 
 @bp.route("/analyses/<int:analysis_id>/results.csv")
@@ -189,11 +215,16 @@ def model_card_page():
     """The model card: intended use, limits and figures (docs/MODEL_CARD.md), then the loaded bundle's model.json."""
     detector = current_app.extensions.get("ecg_detector")
     card = getattr(detector, "card", None) or {}
-    return render_template("model/card.html", detector=detector, card=card,
-                           opening=model_card.shipped_card_opening(),
-                           parts=model_card.card_sections(card), mc=model_card,
-                           roc_json=charts.figure_json(charts.roc_figure(card)),
-                           reliability_json=charts.figure_json(charts.reliability_figure(card.get("reliability"))))
+    return render_template(
+        "model/card.html",
+        detector=detector,
+        card=card,
+        opening=model_card.shipped_card_opening(),
+        parts=model_card.card_sections(card),
+        mc=model_card,
+        roc_json=charts.figure_json(charts.roc_figure(card)),
+        reliability_json=charts.figure_json(charts.reliability_figure(card.get("reliability"))),
+    )
 
 
 @lru_cache(maxsize=1)

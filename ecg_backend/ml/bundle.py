@@ -11,6 +11,7 @@ deserialised, so a truncated or altered file is reported in one line and never u
 is rebuilt from the architecture stored beside the weights (:class:`AutoencoderConfig` rejects unknown
 keys, so a bundle of another model is refused rather than half-loaded).
 """
+
 from __future__ import annotations
 
 import json
@@ -86,8 +87,10 @@ def _verified_file(directory: Path, card: dict, role: str) -> Path:
     if not path.is_file():
         raise bundle_error(directory, f"{entry['name']} is missing")
     if "bytes" in entry and path.stat().st_size != entry["bytes"]:
-        raise bundle_error(directory, f"{entry['name']} has {path.stat().st_size} bytes, expected "
-                                      f"{entry['bytes']} (truncated or replaced)")
+        raise bundle_error(
+            directory,
+            f"{entry['name']} has {path.stat().st_size} bytes, expected {entry['bytes']} (truncated or replaced)",
+        )
     if sha256_file(path) != entry["sha256"]:
         raise bundle_error(directory, f"{entry['name']} sha256 does not match {MODEL_JSON} (altered file)")
     return path
@@ -131,14 +134,17 @@ def _checked_scoring(card: dict, beat_length: int, directory: Path) -> tuple[flo
     if not isinstance(threshold, (int, float)) or not math.isfinite(threshold) or threshold <= 0:
         raise bundle_error(directory, f"threshold {threshold!r} is not a positive number")
     calibration = card["calibration"]
-    if not isinstance(calibration, dict) or not all(
-            isinstance(calibration.get(k), (int, float)) for k in ("a", "b")):
+    if not isinstance(calibration, dict) or not all(isinstance(calibration.get(k), (int, float)) for k in ("a", "b")):
         raise bundle_error(directory, "calibration needs numeric 'a' and 'b'")
     weights = card["scoring"].get("position_weights") if isinstance(card["scoring"], dict) else None
     if weights is not None:
         weights = np.asarray(weights, dtype=np.float64)
-        if weights.shape != (beat_length,) or not np.isfinite(weights).all() or (weights < 0).any() \
-                or weights.sum() <= 0:
+        if (
+            weights.shape != (beat_length,)
+            or not np.isfinite(weights).all()
+            or (weights < 0).any()
+            or weights.sum() <= 0
+        ):
             raise bundle_error(directory, "scoring.position_weights has the wrong shape or values")
     return float(threshold), dict(calibration), weights
 

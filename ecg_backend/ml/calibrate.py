@@ -4,6 +4,7 @@ numpy in, numpy out; no torch, no files. Used by training (to calibrate on TRAIN
 (confidence) and by evaluation (to report calibration on TEST). The score itself is one torch function,
 :func:`ecg_backend.ml.model.reconstruction_score`, shared by training, calibration and serving.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -143,10 +144,15 @@ def reliability_table(probs: np.ndarray, y: np.ndarray, n_bins: int = 10) -> lis
         mask = index == b
         if not mask.any():
             continue
-        rows.append({
-            "lower": float(edges[b]), "upper": float(edges[b + 1]), "count": int(mask.sum()),
-            "mean_confidence": float(p[mask].mean()), "observed_rate": float(t[mask].mean()),
-        })
+        rows.append(
+            {
+                "lower": float(edges[b]),
+                "upper": float(edges[b + 1]),
+                "count": int(mask.sum()),
+                "mean_confidence": float(p[mask].mean()),
+                "observed_rate": float(t[mask].mean()),
+            }
+        )
     return rows
 
 

@@ -3,6 +3,7 @@
 Each row is ``label<TAB>x1 ... x140``: label 1 = normal beat, 2..5 = abnormal classes.
 The data set is never part of the repository; see :func:`find_ecg5000_dir` for where it is looked up.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -85,9 +86,7 @@ def find_ecg5000_dir(path: str | os.PathLike | None = None) -> Path:
         directory = Path(path)
         if _has_both_splits(directory):
             return directory
-        raise FileNotFoundError(
-            f"ECG5000_TRAIN.tsv and ECG5000_TEST.tsv not found in {directory}. {HOW_TO_GET_DATA}"
-        )
+        raise FileNotFoundError(f"ECG5000_TRAIN.tsv and ECG5000_TEST.tsv not found in {directory}. {HOW_TO_GET_DATA}")
     candidates: list[Path] = []
     if os.environ.get("ECG5000_DIR"):
         candidates.append(Path(os.environ["ECG5000_DIR"]))
@@ -132,8 +131,7 @@ def parse_ecg5000(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetFormatError(f"{path.name}: no rows")
     if values.shape[1] != N_COLUMNS:
         raise DatasetFormatError(
-            f"{path.name}: expected {N_COLUMNS} columns (label + {BEAT_LENGTH} samples), "
-            f"found {values.shape[1]}"
+            f"{path.name}: expected {N_COLUMNS} columns (label + {BEAT_LENGTH} samples), found {values.shape[1]}"
         )
     if not np.isfinite(values).all():
         bad_row = int(np.argwhere(~np.isfinite(values))[0][0])

@@ -9,6 +9,7 @@ Inference is the eager network under ``torch.inference_mode`` (no autograd bookk
 TorchScript trace this replaced is deprecated in torch 2.13; the eager path measures within the speed
 targets (benchmarks/bench_detector.py).
 """
+
 from __future__ import annotations
 
 import math
@@ -94,9 +95,7 @@ def validate_beats(beats, beat_length: int = BEAT_LENGTH) -> np.ndarray:
     if array.ndim == 1:
         array = array.reshape(1, -1)
     if array.ndim != 2 or array.shape[1] != beat_length:
-        raise ValueError(
-            f"beats must have shape (n, {beat_length}) or ({beat_length},); got {tuple(np.shape(beats))}"
-        )
+        raise ValueError(f"beats must have shape (n, {beat_length}) or ({beat_length},); got {tuple(np.shape(beats))}")
     finite = np.isfinite(array)
     if not finite.all():
         row = int(np.argwhere(~finite)[0][0])
@@ -111,9 +110,17 @@ class AnomalyDetector:
 
     beat_length = BEAT_LENGTH
 
-    def __init__(self, net: AutoencoderEnsemble, mean: np.ndarray, scale: np.ndarray,
-                 weights: np.ndarray | None, threshold: float, calibration: dict,
-                 card: dict, version: str):
+    def __init__(
+        self,
+        net: AutoencoderEnsemble,
+        mean: np.ndarray,
+        scale: np.ndarray,
+        weights: np.ndarray | None,
+        threshold: float,
+        calibration: dict,
+        card: dict,
+        version: str,
+    ):
         self.net = net.eval()
         for p in self.net.parameters():
             p.requires_grad_(False)
@@ -128,13 +135,21 @@ class AnomalyDetector:
 
     # ---------------------------------------------------------------- construction
     @classmethod
-    def from_bundle(cls, bundle: Bundle) -> "AnomalyDetector":
+    def from_bundle(cls, bundle: Bundle) -> AnomalyDetector:
         """A detector over a verified :class:`~ecg_backend.ml.bundle.Bundle`."""
-        return cls(bundle.net, bundle.mean, bundle.scale, bundle.position_weights, bundle.threshold,
-                   bundle.calibration, bundle.card, bundle.version)
+        return cls(
+            bundle.net,
+            bundle.mean,
+            bundle.scale,
+            bundle.position_weights,
+            bundle.threshold,
+            bundle.calibration,
+            bundle.card,
+            bundle.version,
+        )
 
     @classmethod
-    def load(cls, path: str | os.PathLike | None = None) -> "AnomalyDetector":
+    def load(cls, path: str | os.PathLike | None = None) -> AnomalyDetector:
         """Load and verify a bundle (default: ecg_backend/artifacts/). Raises ModelBundleError."""
         return cls.from_bundle(read_bundle(path))
 
@@ -147,10 +162,11 @@ class AnomalyDetector:
         return cls.load(path)
 
     @classmethod
-    def untrained(cls, seed: int = 0) -> "AnomalyDetector":
+    def untrained(cls, seed: int = 0) -> AnomalyDetector:
         """A tiny random-weight detector with an identity scaler: same API, for fast tests."""
-        cfg = AutoencoderConfig(cnn_channels=8, lstm_hidden=8, branch_dim=8, latent_dim=4,
-                                decoder_channels=8, patch_size=4)
+        cfg = AutoencoderConfig(
+            cnn_channels=8, lstm_hidden=8, branch_dim=8, latent_dim=4, decoder_channels=8, patch_size=4
+        )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             net = AutoencoderEnsemble(cfg, n_members=1)
@@ -177,11 +193,12 @@ class AnomalyDetector:
         scores = np.empty(scaled.shape[0], np.float64)
         with torch.inference_mode():
             for start in range(0, scaled.shape[0], batch_size):
-                x = torch.from_numpy(scaled[start:start + batch_size])
+                x = torch.from_numpy(scaled[start : start + batch_size])
                 r = self.net(x)
-                recon[start:start + batch_size] = r.numpy()
-                scores[start:start + batch_size] = reconstruction_score(
-                    x.double(), r.double(), self.position_weights).numpy()
+                recon[start : start + batch_size] = r.numpy()
+                scores[start : start + batch_size] = reconstruction_score(
+                    x.double(), r.double(), self.position_weights
+                ).numpy()
         return recon, scores
 
     def score(self, beats, batch_size: int = 2048) -> ScoreResult:
@@ -219,7 +236,7 @@ class AnomalyDetector:
         parts = []
         with torch.inference_mode():
             for start in range(0, scaled.shape[0], batch_size):
-                parts.append(self.net.encode(torch.from_numpy(scaled[start:start + batch_size])).numpy())
+                parts.append(self.net.encode(torch.from_numpy(scaled[start : start + batch_size])).numpy())
         return np.concatenate(parts, axis=0)
 
     @property

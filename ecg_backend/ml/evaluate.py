@@ -3,6 +3,7 @@
 TEST is read only here, after the threshold and calibration are fixed in the bundle.
 Run: ``python -m ecg_backend.ml.evaluate [--out reports/]`` or ``flask --app ecg_backend ecg evaluate``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,7 @@ from .data import CLASS_NAMES, load_ecg5000
 DEFAULT_REPORT_DIR = Path("reports")
 
 
-def binary_metrics(y_true: np.ndarray, scores: np.ndarray, predicted: np.ndarray,
-                   confidence: np.ndarray) -> dict:
+def binary_metrics(y_true: np.ndarray, scores: np.ndarray, predicted: np.ndarray, confidence: np.ndarray) -> dict:
     """Normal-vs-abnormal metrics.
 
     Args:
@@ -31,17 +31,26 @@ def binary_metrics(y_true: np.ndarray, scores: np.ndarray, predicted: np.ndarray
     Returns:
         Dict of ROC-AUC, PR-AUC, accuracy, per-class precision/recall/F1, confusion matrix, ECE.
     """
-    from sklearn.metrics import (average_precision_score, confusion_matrix,
-                                 precision_recall_fscore_support, roc_auc_score)
+    from sklearn.metrics import (
+        average_precision_score,
+        confusion_matrix,
+        precision_recall_fscore_support,
+        roc_auc_score,
+    )
 
     y_true = np.asarray(y_true, bool)
     predicted = np.asarray(predicted, bool)
     precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, predicted, labels=[False, True], zero_division=0)
+        y_true, predicted, labels=[False, True], zero_division=0
+    )
     cm = confusion_matrix(y_true, predicted, labels=[False, True])
     per_class = {
-        name: {"precision": float(precision[i]), "recall": float(recall[i]), "f1": float(f1[i]),
-               "support": int(support[i])}
+        name: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
         for i, name in enumerate(("normal", "abnormal"))
     }
     return {
@@ -70,8 +79,7 @@ def recall_by_class(labels: np.ndarray, predicted: np.ndarray) -> dict:
     for cls in (2, 3, 4, 5):
         mask = labels == cls
         if mask.any():
-            out[str(cls)] = {"name": CLASS_NAMES[cls], "n": int(mask.sum()),
-                             "recall": float(predicted[mask].mean())}
+            out[str(cls)] = {"name": CLASS_NAMES[cls], "n": int(mask.sum()), "recall": float(predicted[mask].mean())}
     return out
 
 
@@ -113,9 +121,22 @@ def record_metrics(bundle_dir: Path, report: dict) -> dict:
     """Store the TEST metrics in the bundle's model.json (weights and scaler are untouched)."""
     card = read_card(bundle_dir)
     public = public_report(report)
-    card["metrics"] = {k: public[k] for k in ("split", "n_beats", "roc_auc", "pr_auc", "accuracy",
-                                              "per_class", "confusion_matrix", "recall_by_class",
-                                              "ece", "brier") if k in public}
+    card["metrics"] = {
+        k: public[k]
+        for k in (
+            "split",
+            "n_beats",
+            "roc_auc",
+            "pr_auc",
+            "accuracy",
+            "per_class",
+            "confusion_matrix",
+            "recall_by_class",
+            "ece",
+            "brier",
+        )
+        if k in public
+    }
     card["reliability"] = public["reliability"]
     card["roc_curve"] = public["roc_curve"]
     write_card(bundle_dir, card)
@@ -129,8 +150,9 @@ def format_report(report: dict) -> str:
         f"ROC-AUC {report['roc_auc']:.4f}   PR-AUC {report['pr_auc']:.4f}   accuracy {report['accuracy']:.4f}",
     ]
     for name, m in report["per_class"].items():
-        lines.append(f"{name:>9}: precision {m['precision']:.4f} recall {m['recall']:.4f} "
-                     f"F1 {m['f1']:.4f} (n={m['support']})")
+        lines.append(
+            f"{name:>9}: precision {m['precision']:.4f} recall {m['recall']:.4f} F1 {m['f1']:.4f} (n={m['support']})"
+        )
     for cls, m in report["recall_by_class"].items():
         lines.append(f"class {cls} ({m['name']}, n={m['n']}): recall {m['recall']:.4f}")
     cm = report["confusion_matrix"]["rows_true_cols_predicted"]
@@ -138,8 +160,10 @@ def format_report(report: dict) -> str:
     lines.append(f"calibration: ECE {report['ece']:.4f}, Brier {report['brier']:.4f}")
     lines.append("reliability: bin  n  mean-confidence  observed-abnormal-rate")
     for row in report["reliability"]:
-        lines.append(f"  [{row['lower']:.1f},{row['upper']:.1f}] {row['count']:5d}  "
-                     f"{row['mean_confidence']:.3f}  {row['observed_rate']:.3f}")
+        lines.append(
+            f"  [{row['lower']:.1f},{row['upper']:.1f}] {row['count']:5d}  "
+            f"{row['mean_confidence']:.3f}  {row['observed_rate']:.3f}"
+        )
     return "\n".join(lines)
 
 
@@ -170,8 +194,12 @@ def write_plots(report: dict, out_dir: Path) -> list[Path]:
         if mask.any():
             ax.hist(scores[mask], bins=bins, alpha=0.55, label=f"{cls} {CLASS_NAMES[cls]} (n={mask.sum()})")
     ax.axvline(report["threshold"], color="black", linestyle="--", label="threshold")
-    ax.set(xscale="log", xlabel="anomaly score (reconstruction error)", ylabel="beats",
-           title="Score distribution by class, ECG5000 TEST")
+    ax.set(
+        xscale="log",
+        xlabel="anomaly score (reconstruction error)",
+        ylabel="beats",
+        title="Score distribution by class, ECG5000 TEST",
+    )
     ax.legend(fontsize=8)
     paths.append(out_dir / "score_distribution.png")
     fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
@@ -185,8 +213,7 @@ def run_evaluation(bundle_dir: Path | None, data_dir: Path | None, out_dir: Path
     out_dir.mkdir(parents=True, exist_ok=True)
     text = format_report(report)
     (out_dir / "report.txt").write_text(text + "\n", encoding="utf-8")
-    (out_dir / "report.json").write_text(json.dumps(public_report(report), indent=1) + "\n",
-                                         encoding="utf-8")
+    (out_dir / "report.json").write_text(json.dumps(public_report(report), indent=1) + "\n", encoding="utf-8")
     plots = write_plots(report, out_dir)
     print(text)
     print(f"report written to {out_dir}: report.txt, report.json, " + ", ".join(p.name for p in plots))
@@ -195,13 +222,21 @@ def run_evaluation(bundle_dir: Path | None, data_dir: Path | None, out_dir: Path
 
 def build_parser(prog: str | None = None, default_bundle: Path | None = None) -> argparse.ArgumentParser:
     """The evaluation command's options (``python -m ecg_backend.ml.evaluate`` and ``flask ecg evaluate``)."""
-    parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False, description=(
-        "Evaluate the bundle on the 4500-beat ECG5000 TEST split; print and write the report."))
-    parser.add_argument("--bundle", type=Path, default=default_bundle,
-                        help="bundle folder (default: MODEL_DIR or ecg_backend/artifacts)")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        allow_abbrev=False,
+        description=("Evaluate the bundle on the 4500-beat ECG5000 TEST split; print and write the report."),
+    )
+    parser.add_argument(
+        "--bundle",
+        type=Path,
+        default=default_bundle,
+        help="bundle folder (default: MODEL_DIR or ecg_backend/artifacts)",
+    )
     parser.add_argument("--data", type=Path, default=None, help="ECG5000 folder")
-    parser.add_argument("--out", type=Path, default=DEFAULT_REPORT_DIR,
-                        help="where the report and plots go (default: reports)")
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_REPORT_DIR, help="where the report and plots go (default: reports)"
+    )
     return parser
 
 

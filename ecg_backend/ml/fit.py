@@ -6,6 +6,7 @@ reaches ``margin`` (a hinge: ``abnormal_weight * max(0, margin - score)``), and 
 reconstruction stays a plausible beat rather than noise (outlier exposure with a margin). With
 ``abnormal_weight = 0`` only normal beats are used, as in the unsupervised detector.
 """
+
 from __future__ import annotations
 
 import copy
@@ -30,13 +31,13 @@ class TrainConfig:
     weight_decay: float = 1e-5
     val_fraction: float = 0.15
     n_folds: int = 5
-    abnormal_weight: float = 1.0   # 0: train on normal beats only (unsupervised)
-    margin: float = 1.0            # score (scaled units) an abnormal beat is pushed up to
-    noise_std: float = 0.0         # denoising: Gaussian noise added to inputs (scaled units)
+    abnormal_weight: float = 1.0  # 0: train on normal beats only (unsupervised)
+    margin: float = 1.0  # score (scaled units) an abnormal beat is pushed up to
+    noise_std: float = 0.0  # denoising: Gaussian noise added to inputs (scaled units)
     amplitude_jitter: float = 0.0  # random per-beat gain in [1 - j, 1 + j]
-    shift_max: int = 0             # random time shift of up to this many samples
+    shift_max: int = 0  # random time shift of up to this many samples
     position_weighted: bool = False
-    scaler: str = "global"         # "global": one mean/std for all positions; "position": per position
+    scaler: str = "global"  # "global": one mean/std for all positions; "position": per position
     # One thread: on a shared 2-core machine two OpenMP threads spin against other work and a
     # tiny model trains many times slower; the result is also independent of the core count.
     num_threads: int = 1
@@ -71,7 +72,7 @@ def fit_scaler(normals: np.ndarray, kind: str = "position"):
     if kind == "global":
         scaler.mean_ = np.full(values.shape[1], values.mean())
         scaler.scale_ = np.full(values.shape[1], values.std())
-        scaler.var_ = scaler.scale_ ** 2
+        scaler.var_ = scaler.scale_**2
     elif kind != "position":
         raise ValueError(f"scaler must be 'position' or 'global', got {kind!r}")
     return scaler
@@ -112,14 +113,20 @@ def _augment(x: torch.Tensor, tc: TrainConfig, gen: torch.Generator) -> torch.Te
     return x
 
 
-def train_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
-                tc: TrainConfig, gen: torch.Generator) -> float:
+def train_epoch(
+    model: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    tc: TrainConfig,
+    gen: torch.Generator,
+) -> float:
     """One pass over (x, y) in shuffled mini-batches; returns the mean training loss."""
     model.train()
     order = torch.randperm(x.shape[0], generator=gen)
     total = 0.0
     for start in range(0, x.shape[0], tc.batch_size):
-        batch = order[start:start + tc.batch_size]
+        batch = order[start : start + tc.batch_size]
         target = x[batch]
         opt.zero_grad(set_to_none=True)
         loss = detector_loss(target, model(_augment(target, tc, gen)), y[batch], tc)
@@ -129,9 +136,14 @@ def train_epoch(model: torch.nn.Module, opt: torch.optim.Optimizer, x: torch.Ten
     return total / x.shape[0]
 
 
-def fit_autoencoder(train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray],
-                    cfg: AutoencoderConfig, tc: TrainConfig, seed: int,
-                    progress: str | None = None) -> tuple[HybridAutoencoder, dict]:
+def fit_autoencoder(
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    cfg: AutoencoderConfig,
+    tc: TrainConfig,
+    seed: int,
+    progress: str | None = None,
+) -> tuple[HybridAutoencoder, dict]:
     """Train one autoencoder with early stopping on the validation loss.
 
     Args:
@@ -189,13 +201,14 @@ def validation_split(is_abnormal: np.ndarray, fraction: float, seed: int) -> tup
     val = []
     for group in (perm[~is_abnormal[perm]], perm[is_abnormal[perm]]):
         if len(group):
-            val.extend(group[:max(1, round(fraction * len(group)))])
+            val.extend(group[: max(1, round(fraction * len(group)))])
     val = np.asarray(sorted(val), dtype=np.int64)
     return np.setdiff1d(np.arange(len(is_abnormal)), val), val
 
 
-def fit_ensemble(beats: np.ndarray, is_abnormal: np.ndarray, cfg: AutoencoderConfig, tc: TrainConfig,
-                 seed: int, label: str = "") -> tuple[AutoencoderEnsemble, object, list[dict]]:
+def fit_ensemble(
+    beats: np.ndarray, is_abnormal: np.ndarray, cfg: AutoencoderConfig, tc: TrainConfig, seed: int, label: str = ""
+) -> tuple[AutoencoderEnsemble, object, list[dict]]:
     """Fit scaler + ``tc.n_members`` autoencoders (different seeds) on raw labelled beats.
 
     Unsupervised settings (``abnormal_weight = 0``) drop the abnormal beats first. The scaler is fitted

@@ -12,6 +12,7 @@ encoder off, which is how the ablation (CNN-only, LSTM-only, hybrid) is trained 
 
 This module imports torch only; it knows nothing of files, scalers or thresholds.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
@@ -27,11 +28,11 @@ class AutoencoderConfig:
     """Architecture of :class:`HybridAutoencoder`; stored in the bundle's model.json."""
 
     beat_length: int = 140
-    branches: str = "hybrid"      # "hybrid" | "cnn" | "lstm"
+    branches: str = "hybrid"  # "hybrid" | "cnn" | "lstm"
     cnn_channels: int = 32
     lstm_hidden: int = 32
-    patch_size: int = 4            # samples per LSTM step: 140 / 4 = 35 steps
-    branch_dim: int = 32           # width of each branch embedding
+    patch_size: int = 4  # samples per LSTM step: 140 / 4 = 35 steps
+    branch_dim: int = 32  # width of each branch embedding
     latent_dim: int = 16
     decoder_channels: int = 32
     dropout: float = 0.0
@@ -48,7 +49,7 @@ class AutoencoderConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "AutoencoderConfig":
+    def from_dict(cls, data: dict) -> AutoencoderConfig:
         """Build a config from a dict, rejecting unknown keys (a bundle from another model)."""
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
@@ -64,12 +65,15 @@ class CNNEncoder(nn.Module):
         super().__init__()
         c = cfg.cnn_channels
         self.convs = nn.Sequential(
-            nn.Conv1d(1, c // 2, kernel_size=7, stride=2, padding=3), nn.GELU(),
-            nn.Conv1d(c // 2, c, kernel_size=5, stride=2, padding=2), nn.GELU(),
-            nn.Conv1d(c, c, kernel_size=5, stride=2, padding=2), nn.GELU(),
+            nn.Conv1d(1, c // 2, kernel_size=7, stride=2, padding=3),
+            nn.GELU(),
+            nn.Conv1d(c // 2, c, kernel_size=5, stride=2, padding=2),
+            nn.GELU(),
+            nn.Conv1d(c, c, kernel_size=5, stride=2, padding=2),
+            nn.GELU(),
         )
         length = cfg.beat_length
-        for _ in range(3):   # each stride-2 conv (kernel 2p+1, padding p) gives ceil(L / 2)
+        for _ in range(3):  # each stride-2 conv (kernel 2p+1, padding p) gives ceil(L / 2)
             length = (length + 1) // 2
         self.proj = nn.Linear(c * length, cfg.branch_dim)
 
@@ -124,8 +128,10 @@ class ConvDecoder(nn.Module):
         self.fc = nn.Linear(cfg.latent_dim, c * self.base_len)
         self.up = nn.Sequential(
             nn.GELU(),
-            nn.Conv1d(c, c, kernel_size=5, padding=2), nn.GELU(),
-            nn.ConvTranspose1d(c, c // 2, kernel_size=4, stride=2, padding=1), nn.GELU(),
+            nn.Conv1d(c, c, kernel_size=5, padding=2),
+            nn.GELU(),
+            nn.ConvTranspose1d(c, c // 2, kernel_size=4, stride=2, padding=1),
+            nn.GELU(),
             nn.ConvTranspose1d(c // 2, 1, kernel_size=4, stride=2, padding=1),
         )
 
@@ -166,8 +172,9 @@ class HybridAutoencoder(nn.Module):
         return self.decode(self.dropout(self.encode(x)))
 
 
-def reconstruction_score(x: torch.Tensor, recon: torch.Tensor,
-                         position_weights: torch.Tensor | None = None) -> torch.Tensor:
+def reconstruction_score(
+    x: torch.Tensor, recon: torch.Tensor, position_weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """The anomaly score of each beat: mean squared reconstruction error over its positions.
 
     The one definition used by the training loss, by calibration (out-of-fold scores) and by the

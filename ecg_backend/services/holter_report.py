@@ -3,6 +3,7 @@
 Reads the stored result (summary, beats, events, hourly table, families), the reader's label changes and,
 for the strips of the main events, windows of the stored signal. Pure data: no layout here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -19,8 +20,17 @@ MAX_STRIPS = 6
 TREND_MAX_BINS = 288  # 5-minute means over 24 h; finer for shorter recordings
 _NICE_BINS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
 # Which events a reader wants to see first, as strips: the most dangerous rhythms, then the rest.
-EVENT_PRIORITY = ("ventricular_flutter", "run", "tachycardia", "pause", "triplet", "bradycardia", "couplet",
-                  "bigeminy", "trigeminy")
+EVENT_PRIORITY = (
+    "ventricular_flutter",
+    "run",
+    "tachycardia",
+    "pause",
+    "triplet",
+    "bradycardia",
+    "couplet",
+    "bigeminy",
+    "trigeminy",
+)
 
 
 @dataclass
@@ -80,8 +90,11 @@ def beat_columns(result: dict) -> dict:
     labels = beats.get("label")
     if labels is None:
         labels = ["V" if flag else "N" for flag in beats.get("is_anomaly") or []]
-    return {"time_s": times, "rr_s": rr if len(rr) == len(times) else np.full(len(times), np.nan),
-            "label": np.asarray(labels, dtype=object)}
+    return {
+        "time_s": times,
+        "rr_s": rr if len(rr) == len(times) else np.full(len(times), np.nan),
+        "label": np.asarray(labels, dtype=object),
+    }
 
 
 def heart_rate_trend(times: np.ndarray, rr: np.ndarray, width: float, n_bins: int) -> list:
@@ -100,10 +113,26 @@ def stored_events(result: dict) -> list[dict]:
     if "events" in result:
         events = columns_to_rows(result.get("events"))
     else:
-        events = [{"type": "run", "start_s": r["start_s"], "end_s": r["end_s"], "n_beats": r.get("n_beats"),
-                   "rate_bpm": r.get("rate_bpm")} for r in result.get("runs") or []]
-        events += [{"type": e.get("rhythm", "episode"), "start_s": e["start_s"], "end_s": e["end_s"],
-                    "n_beats": None, "rate_bpm": None} for e in result.get("episodes") or []]
+        events = [
+            {
+                "type": "run",
+                "start_s": r["start_s"],
+                "end_s": r["end_s"],
+                "n_beats": r.get("n_beats"),
+                "rate_bpm": r.get("rate_bpm"),
+            }
+            for r in result.get("runs") or []
+        ]
+        events += [
+            {
+                "type": e.get("rhythm", "episode"),
+                "start_s": e["start_s"],
+                "end_s": e["end_s"],
+                "n_beats": None,
+                "rate_bpm": None,
+            }
+            for e in result.get("episodes") or []
+        ]
     return sorted(events, key=lambda e: float(e.get("start_s") or 0.0))
 
 
@@ -117,12 +146,18 @@ def hourly_rows(result: dict, cols: dict) -> list[dict]:
     for hour in range(int(np.ceil((times[-1] + 1e-9) / 3600.0)) if len(times) else 0):
         inside = (times >= hour * 3600.0) & (times < (hour + 1) * 3600.0)
         rate = 60.0 / rr[inside & np.isfinite(rr) & (rr >= 0.25) & (rr <= 3.0)]
-        rows.append({"hour": hour, "beats": int(inside.sum()),
-                     "min_rate_bpm": round(float(rate.min()), 0) if len(rate) else None,
-                     "mean_rate_bpm": round(float(rate.mean()), 0) if len(rate) else None,
-                     "max_rate_bpm": round(float(rate.max()), 0) if len(rate) else None,
-                     "S": int((labels[inside] == "S").sum()), "V": int((labels[inside] == "V").sum()),
-                     "pauses": int((rr[inside] >= 2.0).sum())})
+        rows.append(
+            {
+                "hour": hour,
+                "beats": int(inside.sum()),
+                "min_rate_bpm": round(float(rate.min()), 0) if len(rate) else None,
+                "mean_rate_bpm": round(float(rate.mean()), 0) if len(rate) else None,
+                "max_rate_bpm": round(float(rate.max()), 0) if len(rate) else None,
+                "S": int((labels[inside] == "S").sum()),
+                "V": int((labels[inside] == "V").sum()),
+                "pauses": int((rr[inside] >= 2.0).sum()),
+            }
+        )
     return rows
 
 
@@ -166,12 +201,23 @@ def patient_facts(analysis: Analysis) -> dict | None:
     patient = analysis.patient
     if patient is None:
         return None
-    return {"name": patient.name, "date_of_birth": patient.date_of_birth, "sex": patient.sex,
-            "external_id": patient.external_id}
+    return {
+        "name": patient.name,
+        "date_of_birth": patient.date_of_birth,
+        "sex": patient.sex,
+        "external_id": patient.external_id,
+    }
 
 
-def report_data(analysis: Analysis, *, read_window=None, families: list[dict] | None = None,
-                changes: list[dict] | None = None, start: datetime | None = None, generated_by: str = "") -> ReportData:
+def report_data(
+    analysis: Analysis,
+    *,
+    read_window=None,
+    families: list[dict] | None = None,
+    changes: list[dict] | None = None,
+    start: datetime | None = None,
+    generated_by: str = "",
+) -> ReportData:
     """The report of one recording analysis; ``read_window`` gives the event strips (none without it)."""
     result = analysis.result if isinstance(analysis.result, dict) else {}
     meta = analysis.input if isinstance(analysis.input, dict) else {}
@@ -185,14 +231,25 @@ def report_data(analysis: Analysis, *, read_window=None, families: list[dict] | 
     return ReportData(
         title=analysis.filename or f"Recording {analysis.id}",
         patient=patient_facts(analysis),
-        recording={"filename": analysis.filename, "start": start, "uploaded": analysis.created_at,
-                   "duration_s": duration, "sampling_rate": meta.get("sampling_rate"),
-                   "leads": meta.get("leads") or [meta.get("lead") or "ECG"], "model_version": analysis.model_version,
-                   "analysis_id": analysis.id},
-        summary=summary, beat_counts=counts, hourly=hourly_rows(result, cols),
-        trend_bin_s=width, trend_start_s=[i * width for i in range(n_bins)],
+        recording={
+            "filename": analysis.filename,
+            "start": start,
+            "uploaded": analysis.created_at,
+            "duration_s": duration,
+            "sampling_rate": meta.get("sampling_rate"),
+            "leads": meta.get("leads") or [meta.get("lead") or "ECG"],
+            "model_version": analysis.model_version,
+            "analysis_id": analysis.id,
+        },
+        summary=summary,
+        beat_counts=counts,
+        hourly=hourly_rows(result, cols),
+        trend_bin_s=width,
+        trend_start_s=[i * width for i in range(n_bins)],
         trend_bpm=heart_rate_trend(cols["time_s"], cols["rr_s"], width, n_bins),
-        events=events, strips=event_strips(events, read_window) if read_window else [],
+        events=events,
+        strips=event_strips(events, read_window) if read_window else [],
         families=families if families is not None else columns_to_rows(result.get("families")),
-        changes=changes or [], generated_by=generated_by)
-
+        changes=changes or [],
+        generated_by=generated_by,
+    )

@@ -5,11 +5,13 @@ owner, and a fingerprint of what was asked. A retry with the same key and finger
 back; the same key with another request is a 422; two concurrent requests with one key race on the
 unique constraint and the loser is answered with the winner's row.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy.exc import IntegrityError
@@ -40,8 +42,9 @@ def fingerprint_blocks(options: list, shape: tuple, blocks: Iterable[np.ndarray]
     return digest.hexdigest()
 
 
-def create_once(key: str, request_hash: str, find: Callable, create: Callable[[], Created],
-                id_field: str) -> tuple[Created | None, object | None]:
+def create_once(
+    key: str, request_hash: str, find: Callable, create: Callable[[], Created], id_field: str
+) -> tuple[Created | None, object | None]:
     """``(create(), None)`` for a new key, or ``(None, earlier row)`` for a retry of the same request.
 
     ``find()`` returns the owner's row holding ``key`` (or None); ``create()`` stores a new row with
@@ -57,7 +60,9 @@ def create_once(key: str, request_hash: str, find: Callable, create: Callable[[]
             if earlier is None:
                 raise
     if earlier.request_hash != request_hash:
-        raise InputError(f"the {HEADER} {key!r} was already used for a different request; send a new key with "
-                         "each new request", code="idempotency_key_reused",
-                         details={"header": HEADER, id_field: earlier.id})
+        raise InputError(
+            f"the {HEADER} {key!r} was already used for a different request; send a new key with each new request",
+            code="idempotency_key_reused",
+            details={"header": HEADER, id_field: earlier.id},
+        )
     return None, earlier

@@ -4,6 +4,7 @@ Both answer the same two questions: ``submit(app, job_id, runner)`` starts a que
 ``lost(app, job)`` says why a queued or running job will never finish (its worker process died, the
 queue no longer holds it), or None. Only the sweeper (`jobs.sweep`) asks the second.
 """
+
 from __future__ import annotations
 
 import logging
@@ -82,7 +83,8 @@ class RQBackend:
         from rq import Queue
 
         Queue(QUEUE_NAME, connection=self.connection()).enqueue(
-            RQ_ENTRY_POINT, job_id, job_timeout=int(app.config.get("JOB_TIMEOUT_S") or 3600), job_id=job_id)
+            RQ_ENTRY_POINT, job_id, job_timeout=int(app.config.get("JOB_TIMEOUT_S") or 3600), job_id=job_id
+        )
         return False
 
     def lost(self, app, job) -> str | None:

@@ -8,6 +8,7 @@ host, or its heartbeat is older than ``JOB_STALE_AFTER_S`` (``ECG_JOB_STALE_AFTE
 hosts, reused pids). Jobs without a worker record (RQ jobs, rows from older versions) are left to the other
 checks of the sweeper (``jobs.sweep``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -178,8 +179,10 @@ def fail_lost(job_id: str, reason: str) -> bool:
     """
     path = db.session.scalar(select(Job.input_path).where(Job.id == job_id))
     result = db.session.execute(
-        update(Job).where(Job.id == job_id, Job.state.in_(ACTIVE_STATES))
-        .values(state="failed", error=reason, message="failed", finished_at=_now()))
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_(ACTIVE_STATES))
+        .values(state="failed", error=reason, message="failed", finished_at=_now())
+    )
     db.session.commit()
     if result.rowcount:
         log.warning("job %s failed: %s", job_id, reason)
@@ -220,8 +223,9 @@ def sweep_stray_inputs(folder: str, min_age_s: float = 3600.0) -> int:
         names = os.listdir(folder)
     except OSError:
         return 0
-    active = set(db.session.scalars(select(Job.input_path).where(Job.state.in_(ACTIVE_STATES),
-                                                                 Job.input_path.is_not(None))))
+    active = set(
+        db.session.scalars(select(Job.input_path).where(Job.state.in_(ACTIVE_STATES), Job.input_path.is_not(None)))
+    )
     active = {os.path.realpath(p) for p in active}
     cutoff = time.time() - min_age_s
     removed = 0

@@ -12,6 +12,7 @@ runs when a process starts its job threads or an RQ worker starts, and then ever
 ``JOB_SWEEP_INTERVAL_S`` seconds in a daemon thread of each web process (from its first request, `init_app`)
 and worker process (`start_sweeper`).
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,20 @@ from ecg_backend.services.job_workers import (
 
 log = logging.getLogger(__name__)
 JOB_TIMEOUT_S = 3600  # default of Config.JOB_TIMEOUT_S
-__all__ = ["JOB_TIMEOUT_S", "QUEUE_NAME", "ProgressReporter", "check_job_limit", "create_job", "enqueue", "get_job",
-           "init_app", "register", "run_job", "start_sweeper", "sweep"]
+__all__ = [
+    "JOB_TIMEOUT_S",
+    "QUEUE_NAME",
+    "ProgressReporter",
+    "check_job_limit",
+    "create_job",
+    "enqueue",
+    "get_job",
+    "init_app",
+    "register",
+    "run_job",
+    "start_sweeper",
+    "sweep",
+]
 _KINDS: dict = {}
 _sweepers: dict = {}
 _sweepers_lock = threading.Lock()
@@ -58,13 +71,28 @@ def job_input_dir() -> str:
     return storage.job_input_dir()
 
 
-def create_job(owner: User, kind: str, params: dict, input_path: str | None = None,
-               patient_id: int | None = None, idempotency_key: str | None = None,
-               request_hash: str | None = None) -> Job:
+def create_job(
+    owner: User,
+    kind: str,
+    params: dict,
+    input_path: str | None = None,
+    patient_id: int | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+) -> Job:
     """Insert a queued Job row for ``owner`` (IntegrityError when ``idempotency_key`` is already used)."""
-    job = Job(owner_id=owner.id, patient_id=patient_id, kind=kind, state="queued", progress=0.0,
-              message="waiting for a worker", params=params, input_path=input_path,
-              idempotency_key=idempotency_key, request_hash=request_hash)
+    job = Job(
+        owner_id=owner.id,
+        patient_id=patient_id,
+        kind=kind,
+        state="queued",
+        progress=0.0,
+        message="waiting for a worker",
+        params=params,
+        input_path=input_path,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
     return add_and_commit(job)
 
 
@@ -73,16 +101,22 @@ def check_job_limit(owner: User, idempotency_key: str | None = None) -> None:
     not delay everyone's jobs). A retry under an ``Idempotency-Key`` that already has its job passes."""
     from flask import current_app
 
-    if idempotency_key is not None and db.session.scalar(
-            select(Job.id).where(Job.owner_id == owner.id, Job.idempotency_key == idempotency_key)) is not None:
+    if (
+        idempotency_key is not None
+        and db.session.scalar(select(Job.id).where(Job.owner_id == owner.id, Job.idempotency_key == idempotency_key))
+        is not None
+    ):
         return
     limit = int(current_app.config.get("MAX_JOBS_PER_USER") or 0)
-    active = db.session.scalar(select(func.count(Job.id)).where(Job.owner_id == owner.id,
-                                                                Job.state.in_(ACTIVE_STATES)))
+    active = db.session.scalar(select(func.count(Job.id)).where(Job.owner_id == owner.id, Job.state.in_(ACTIVE_STATES)))
     if limit and active >= limit:
-        raise InputError(f"you have {active} recordings queued or running; at most {limit} at a time are accepted, "
-                         "so wait for one to finish and upload again", kind="too_many", code="too_many_jobs",
-                         details={"active_jobs": active, "max_jobs": limit})
+        raise InputError(
+            f"you have {active} recordings queued or running; at most {limit} at a time are accepted, "
+            "so wait for one to finish and upload again",
+            kind="too_many",
+            code="too_many_jobs",
+            details={"active_jobs": active, "max_jobs": limit},
+        )
 
 
 def enqueue(app, job_id: str) -> None:
@@ -93,8 +127,11 @@ def enqueue(app, job_id: str) -> None:
         started = backend_for(app).submit(app, job_id, run_job)
     except RedisError as exc:  # the row must not wait for a queue that never got the job
         log.error("job %s could not be queued: %s", job_id, exc)
-        error = InputError("the job queue is unavailable, so nothing was analysed; try again shortly",
-                           kind="unavailable", code="queue_unavailable")
+        error = InputError(
+            "the job queue is unavailable, so nothing was analysed; try again shortly",
+            kind="unavailable",
+            code="queue_unavailable",
+        )
         _fail(job_id, error)
         raise error from None
     if started:  # this process just started its job threads: what a previous process left behind goes now
@@ -178,8 +215,10 @@ def sweep(app) -> int:
     with app.app_context():
         try:
             backend = backend_for(app)
-            failed = sum(_sweep_job(app, backend, job)
-                         for job in db.session.scalars(select(Job).where(Job.state.in_(ACTIVE_STATES))).all())
+            failed = sum(
+                _sweep_job(app, backend, job)
+                for job in db.session.scalars(select(Job).where(Job.state.in_(ACTIVE_STATES))).all()
+            )
             limit = float(app.config.get("JOB_TIMEOUT_S") or JOB_TIMEOUT_S)
             sweep_stray_inputs(job_input_dir(), min_age_s=limit)
             return failed
@@ -198,8 +237,11 @@ def _past_time_limit(app, job: Job) -> str | None:
     """A job past its time limit (its worker stopped or restarted) is failed, not 'running' forever. A queued
     RQ job may legitimately wait long; a queued in-process job may not."""
     limit = float(app.config.get("JOB_TIMEOUT_S") or JOB_TIMEOUT_S)
-    since = job.started_at if job.state == "running" else (
-        job.created_at if job.state == "queued" and not app.config.get("REDIS_URL") else None)
+    since = (
+        job.started_at
+        if job.state == "running"
+        else (job.created_at if job.state == "queued" and not app.config.get("REDIS_URL") else None)
+    )
     if since is None or (_now() - since).total_seconds() <= limit + 60:
         return None
     return "the job did not finish within its time limit (its worker may have stopped); upload the recording again"
@@ -214,8 +256,7 @@ def start_sweeper(app) -> bool:
         if interval <= 0 or key in _sweepers:
             return False
         stop = threading.Event()
-        thread = threading.Thread(target=_sweep_until, args=(app, interval, stop), name="ecg-job-sweeper",
-                                  daemon=True)
+        thread = threading.Thread(target=_sweep_until, args=(app, interval, stop), name="ecg-job-sweeper", daemon=True)
         _sweepers[key] = stop
     thread.start()
     return True
@@ -223,6 +264,7 @@ def start_sweeper(app) -> bool:
 
 def init_app(app) -> None:
     """Each serving process (a gunicorn worker, forked or not) starts its sweeper with its first request."""
+
     @app.before_request
     def _sweeper_running() -> None:
         start_sweeper(app)

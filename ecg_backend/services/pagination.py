@@ -1,7 +1,9 @@
 """Page through an owner-scoped SQLAlchemy select: ``{"items", "total", "page", "per_page"}``."""
+
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -21,11 +23,15 @@ def page_args(args) -> tuple[int, int]:
         try:
             value = int(raw)
         except (TypeError, ValueError):
-            raise InputError(f"'{name}' must be a positive integer, got {raw!r}", kind="malformed",
-                             details={"field": name}) from None
+            raise InputError(
+                f"'{name}' must be a positive integer, got {raw!r}", kind="malformed", details={"field": name}
+            ) from None
         if value < 1 or value > upper:
-            raise InputError(f"'{name}' must be an integer between 1 and {upper}, got {value}", kind="malformed",
-                             details={"field": name})
+            raise InputError(
+                f"'{name}' must be an integer between 1 and {upper}, got {value}",
+                kind="malformed",
+                details={"field": name},
+            )
         values[name] = value
     return values["page"], values["per_page"]
 

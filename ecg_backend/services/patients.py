@@ -1,4 +1,5 @@
 """Patients of one clinician: every query is filtered by ``owner_id`` (others' ids answer 404)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -29,7 +30,9 @@ def validate_patient(data, partial: bool = False) -> dict:
     """
     if not isinstance(data, dict):
         raise InputError("send a JSON object with the patient's fields")
-    errors: dict[str, str] = {f: f"unknown field; allowed: {', '.join(FIELDS)}" for f in sorted(set(data) - set(FIELDS))}
+    errors: dict[str, str] = {
+        f: f"unknown field; allowed: {', '.join(FIELDS)}" for f in sorted(set(data) - set(FIELDS))
+    }
     if not partial and "name" not in data:
         errors["name"] = "Enter the patient's name."
     clean: dict = {}
@@ -113,8 +116,12 @@ def search_patients(owner: User, q: str | None = None):
         # Escape LIKE wildcards so a search for "%" or "_" matches those characters literally.
         term = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         pattern = f"%{term}%"
-        query = query.where(or_(db.func.lower(Patient.name).like(pattern, escape="\\"),
-                                db.func.lower(Patient.external_id).like(pattern, escape="\\")))
+        query = query.where(
+            or_(
+                db.func.lower(Patient.name).like(pattern, escape="\\"),
+                db.func.lower(Patient.external_id).like(pattern, escape="\\"),
+            )
+        )
     return query.order_by(Patient.created_at.desc(), Patient.id.desc())
 
 

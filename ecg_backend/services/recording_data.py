@@ -3,6 +3,7 @@
 All read the analysis's stored result (kept in step with the review by `services.review`) and, for shapes
 and reference annotations, the stored signal file; never a whole 24 h of samples.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,14 +30,14 @@ WFDB_BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 
 def _page(rows: list, page: int, per_page: int) -> dict:
     first = (page - 1) * per_page
-    return {"items": rows[first:first + per_page], "total": len(rows), "page": page, "per_page": per_page}
+    return {"items": rows[first : first + per_page], "total": len(rows), "page": page, "per_page": per_page}
 
 
 def _beat_shape(signal: StoredSignal, sample: int, offsets: np.ndarray) -> list | None:
     index = sample + offsets
     if index[0] < 0 or index[-1] >= signal.n_samples:
         return None
-    values = signal.physical(signal.array("samples")[index[0]:index[-1] + 1, 0], 0)[offsets - offsets[0]]
+    values = signal.physical(signal.array("samples")[index[0] : index[-1] + 1, 0], 0)[offsets - offsets[0]]
     if not np.isfinite(values).any():
         return None
     values = values - np.nanmedian(values)  # overlaid beats share a baseline
@@ -55,14 +56,17 @@ def family_shapes(signal: StoredSignal, beats: dict, rows: list[dict]) -> tuple[
     for row in rows:
         family, rep = row.get("family"), row.get("representative")
         members = np.flatnonzero(own == family)
-        chosen = members[np.unique(np.linspace(0, len(members) - 1, min(SHAPE_MEMBERS, len(members))).astype(int))] \
-            if len(members) else members
-        representative = _beat_shape(signal, int(peaks[rep]), offsets) if rep is not None and rep < len(peaks) \
-            else None
-        shapes[family] = {"representative": representative,
-                          "members": [s for s in (_beat_shape(signal, int(peaks[i]), offsets) for i in chosen) if s],
-                          "time_s": (beats.get("time_s") or [None])[rep] if rep is not None and rep < len(peaks)
-                          else None}
+        chosen = (
+            members[np.unique(np.linspace(0, len(members) - 1, min(SHAPE_MEMBERS, len(members))).astype(int))]
+            if len(members)
+            else members
+        )
+        representative = _beat_shape(signal, int(peaks[rep]), offsets) if rep is not None and rep < len(peaks) else None
+        shapes[family] = {
+            "representative": representative,
+            "members": [s for s in (_beat_shape(signal, int(peaks[i]), offsets) for i in chosen) if s],
+            "time_s": (beats.get("time_s") or [None])[rep] if rep is not None and rep < len(peaks) else None,
+        }
     return ms, shapes
 
 
@@ -76,8 +80,9 @@ def families(owner: User, analysis_id: int) -> dict:
         signal = storage.open_recording_signal(analysis)
     except InputError:
         signal = None
-    ms, shapes = (family_shapes(signal, (analysis.result or {}).get("beats") or {}, rows) if signal is not None
-                  else ([], {}))
+    ms, shapes = (
+        family_shapes(signal, (analysis.result or {}).get("beats") or {}, rows) if signal is not None else ([], {})
+    )
     items = [{**row, "shape": shapes.get(row.get("family"))} for row in rows]
     return {"items": items, "total": len(items), "ms": ms}
 
@@ -132,8 +137,7 @@ def _add_reference(analysis, items: list[dict]) -> None:
                 item["reference"] = symbols[j]
 
 
-def reference(owner: User, analysis_id: int, start: float | None, end: float | None, page: int,
-              per_page: int) -> dict:
+def reference(owner: User, analysis_id: int, start: float | None, end: float | None, page: int, per_page: int) -> dict:
     """The uploaded reference annotations (WFDB .atr) in [start, end) seconds: time, sample and symbol."""
     signal = storage.open_recording_signal(get_recording(owner, analysis_id))
     if start is not None and end is not None and end <= start:
@@ -142,6 +146,8 @@ def reference(owner: User, analysis_id: int, start: float | None, end: float | N
     hi = None if end is None else int(np.ceil(end * signal.fs))
     samples, symbols = signal.annotations(lo, hi)
     first = (page - 1) * per_page
-    items = [{"time_s": round(int(s) / signal.fs, 4), "sample": int(s), "symbol": sym}
-             for s, sym in zip(samples[first:first + per_page], symbols[first:first + per_page])]
+    items = [
+        {"time_s": round(int(s) / signal.fs, 4), "sample": int(s), "symbol": sym}
+        for s, sym in zip(samples[first : first + per_page], symbols[first : first + per_page])
+    ]
     return {"items": items, "total": len(samples), "page": page, "per_page": per_page}

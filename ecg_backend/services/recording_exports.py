@@ -4,6 +4,7 @@ The annotation file (``<record>.ecg``) holds one annotation per beat with its cl
 events as rhythm annotations (``+`` with an aux note such as ``(VT``, back to ``(N`` at the event's end), so
 ``wfdb.rdann(record, "ecg")`` and PhysioNet's viewers read it beside the record.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,13 +21,20 @@ from ecg_backend.services import storage
 from ecg_backend.services.review import bulk, get_recording, rows_of
 from ecg_backend.signals.store import StoredSignal
 
-BEAT_FIELDS = ("index", "time_s", "clock", "r_peak", "rr_s", "label", "label_source", "family", "score",
-               "confidence")
+BEAT_FIELDS = ("index", "time_s", "clock", "r_peak", "rr_s", "label", "label_source", "family", "score", "confidence")
 EVENT_FIELDS = ("type", "start_s", "end_s", "start_clock", "duration_s", "n_beats", "rate_bpm")
 # rhythm annotation aux notes: WFDB's own codes where one exists
-RHYTHM_NOTES = {"run": "(VT", "bigeminy": "(B", "trigeminy": "(T", "ventricular_flutter": "(VFL",
-                "bradycardia": "(SBR", "tachycardia": "(TACHY", "couplet": "(COUPLET", "triplet": "(TRIPLET",
-                "pause": "(PAUSE"}
+RHYTHM_NOTES = {
+    "run": "(VT",
+    "bigeminy": "(B",
+    "trigeminy": "(T",
+    "ventricular_flutter": "(VFL",
+    "bradycardia": "(SBR",
+    "tachycardia": "(TACHY",
+    "couplet": "(COUPLET",
+    "triplet": "(TRIPLET",
+    "pause": "(PAUSE",
+}
 _SAFE_RECORD = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
 
 
@@ -59,8 +67,9 @@ def beats_csv(owner: User, analysis_id: int) -> str:
 @bulk
 def events_csv(owner: User, analysis_id: int) -> str:
     """One row per rhythm event, by start time."""
-    rows = sorted(rows_of((get_recording(owner, analysis_id).result or {}).get("events")),
-                  key=lambda r: r.get("start_s") or 0)
+    rows = sorted(
+        rows_of((get_recording(owner, analysis_id).result or {}).get("events")), key=lambda r: r.get("start_s") or 0
+    )
     for row in rows:
         row["start_clock"] = clock(row.get("start_s"))
         if row.get("start_s") is not None and row.get("end_s") is not None:
@@ -85,8 +94,10 @@ def wfdb_header(signal: StoredSignal, name: str) -> str:
         checksum = int(np.sum(digital, dtype=np.int64)) % 65536
         checksum = checksum - 65536 if checksum >= 32768 else checksum
         description = re.sub(r"\s+", "_", lead.name) or f"lead{j}"
-        lines.append(f"{name}.dat 16 {gain:g}({lead.baseline if signal.is_digital else 0})/{lead.unit or 'mV'} "
-                     f"16 0 {first} {checksum} 0 {description}")
+        lines.append(
+            f"{name}.dat 16 {gain:g}({lead.baseline if signal.is_digital else 0})/{lead.unit or 'mV'} "
+            f"16 0 {first} {checksum} 0 {description}"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -119,9 +130,12 @@ def annotations_zip(owner: User, analysis_id: int) -> tuple[str, bytes]:
     analysis = get_recording(owner, analysis_id)
     signal = storage.open_recording_signal(analysis)
     name = record_name(analysis)
-    sample, symbol, aux = _annotations({**(analysis.result or {}),
-                                        "summary": {**((analysis.result or {}).get("summary") or {}),
-                                                    "sampling_rate": signal.fs}})
+    sample, symbol, aux = _annotations(
+        {
+            **(analysis.result or {}),
+            "summary": {**((analysis.result or {}).get("summary") or {}), "sampling_rate": signal.fs},
+        }
+    )
     with tempfile.TemporaryDirectory() as folder:
         if len(sample):
             wfdb.wrann(name, "ecg", sample, symbol=symbol, aux_note=aux, fs=signal.fs, write_dir=folder)

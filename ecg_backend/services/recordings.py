@@ -1,4 +1,5 @@
 """Recording analysis as a use-case: accept an upload, run it as a job, store the result as an Analysis."""
+
 from __future__ import annotations
 
 import os
@@ -46,15 +47,22 @@ def upload_limit(is_json: bool = False) -> int:
     except (TypeError, ValueError):
         limit = 0
     if limit <= 0:
-        current_app.logger.error("%s must be a positive integer (bytes), got %r; using MAX_CONTENT_LENGTH",
-                                 RECORDING_LIMIT_ENV, value)
+        current_app.logger.error(
+            "%s must be a positive integer (bytes), got %r; using MAX_CONTENT_LENGTH", RECORDING_LIMIT_ENV, value
+        )
         limit = current_app.config.get("MAX_CONTENT_LENGTH") or DEFAULT_RECORDING_BYTES
     return min(limit, MAX_JSON_RECORDING_BYTES) if is_json else limit
 
 
-def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str | None = None,
-                        patient_id: int | None = None, idempotency_key: str | None = None,
-                        request_hash: str | None = None) -> Job:
+def start_recording_job(
+    owner: User,
+    parsed: ParsedRecording,
+    *,
+    filename: str | None = None,
+    patient_id: int | None = None,
+    idempotency_key: str | None = None,
+    request_hash: str | None = None,
+) -> Job:
     """Store the parsed leads under the storage root (`storage.save_job_input`), create a queued Job and
     start it. The stored file is the job's input and, once analysed, the recording's signal.
 
@@ -65,15 +73,28 @@ def start_recording_job(owner: User, parsed: ParsedRecording, *, filename: str |
         get_patient(owner, patient_id)
     jobs.check_job_limit(owner)
     path = storage.save_job_input(parsed)
-    params = {"sampling_rate": parsed.fs, "lead": parsed.lead, "leads": parsed.leads, "source": parsed.source,
-              "filename": _stored_filename(filename), "n_samples": len(parsed.signal)}
+    params = {
+        "sampling_rate": parsed.fs,
+        "lead": parsed.lead,
+        "leads": parsed.leads,
+        "source": parsed.source,
+        "filename": _stored_filename(filename),
+        "n_samples": len(parsed.signal),
+    }
     if parsed.extra_names:
         params["extra_leads"] = list(parsed.extra_names)
     if parsed.start:
         params["start_datetime"] = parsed.start
     try:
-        job = jobs.create_job(owner, "recording", params, input_path=path, patient_id=patient_id,
-                              idempotency_key=idempotency_key, request_hash=request_hash)
+        job = jobs.create_job(
+            owner,
+            "recording",
+            params,
+            input_path=path,
+            patient_id=patient_id,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+        )
     except Exception:
         os.remove(path)
         raise
@@ -93,12 +114,19 @@ def recording_fingerprint(parsed: ParsedRecording, *, filename: str | None, pati
         options.append(list(parsed.extra_names))
     columns, leads = storage.recording_leads(parsed)
     dtype = store.stored_dtype(columns, leads)
-    return idempotency.fingerprint_blocks(options, (len(parsed.signal), len(columns)),
-                                          store.sample_blocks(columns, leads, dtype), dtype=dtype.str)
+    return idempotency.fingerprint_blocks(
+        options, (len(parsed.signal), len(columns)), store.sample_blocks(columns, leads, dtype), dtype=dtype.str
+    )
 
 
-def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_key: str, *,
-                             filename: str | None = None, patient_id: int | None = None) -> tuple[Job, bool]:
+def start_recording_job_once(
+    owner: User,
+    parsed: ParsedRecording,
+    idempotency_key: str,
+    *,
+    filename: str | None = None,
+    patient_id: int | None = None,
+) -> tuple[Job, bool]:
     """``start_recording_job`` under a client's ``Idempotency-Key``: a retried upload starts one job.
 
     The first job with this owner and key is answered again when the request is the same; the same key
@@ -109,11 +137,19 @@ def start_recording_job_once(owner: User, parsed: ParsedRecording, idempotency_k
     """
     fingerprint = recording_fingerprint(parsed, filename=filename, patient_id=patient_id)
     created, earlier = idempotency.create_once(
-        idempotency_key, fingerprint,
+        idempotency_key,
+        fingerprint,
         lambda: db.session.scalar(select(Job).where(Job.owner_id == owner.id, Job.idempotency_key == idempotency_key)),
-        lambda: start_recording_job(owner, parsed, filename=filename, patient_id=patient_id,
-                                    idempotency_key=idempotency_key, request_hash=fingerprint),
-        id_field="job_id")
+        lambda: start_recording_job(
+            owner,
+            parsed,
+            filename=filename,
+            patient_id=patient_id,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+        ),
+        id_field="job_id",
+    )
     return (created, False) if created is not None else (earlier, True)
 
 
@@ -153,19 +189,40 @@ def _analyse_saved_recording(job, progress) -> int:
     params = job.params or {}
     signal, extra = _read_job_input(job.input_path)
     progress(1.0, "loaded the recording")
-    result = analyze_recording(signal, params["sampling_rate"], detector=get_recording_detector(), progress=progress,
-                               extra_leads=extra)
+    result = analyze_recording(
+        signal, params["sampling_rate"], detector=get_recording_detector(), progress=progress, extra_leads=extra
+    )
     del extra
     folder = storage.keep_job_input(job.input_path)
     try:
         review.save_machine_reading(result, storage.absolute(folder))
         analysis = Analysis(
-            owner_id=job.owner_id, patient_id=job.patient_id, kind="recording", source="recording",
-            filename=params.get("filename"), n_beats=result.summary["n_beats"],
-            n_anomalous=result.summary["n_anomalous"], operating_point=float(result.summary["operating_point"]),
+            owner_id=job.owner_id,
+            patient_id=job.patient_id,
+            kind="recording",
+            source="recording",
+            filename=params.get("filename"),
+            n_beats=result.summary["n_beats"],
+            n_anomalous=result.summary["n_anomalous"],
+            operating_point=float(result.summary["operating_point"]),
             model_version=result.summary.get("model_version"),
-            input={**{k: params[k] for k in ("sampling_rate", "lead", "leads", "source", "filename", "n_samples",
-                                             "extra_leads", "start_datetime") if k in params}, "storage": folder},
+            input={
+                **{
+                    k: params[k]
+                    for k in (
+                        "sampling_rate",
+                        "lead",
+                        "leads",
+                        "source",
+                        "filename",
+                        "n_samples",
+                        "extra_leads",
+                        "start_datetime",
+                    )
+                    if k in params
+                },
+                "storage": folder,
+            },
             result=recording_result(result, params.get("lead")),
         )
         save_analysis(analysis)
@@ -189,12 +246,17 @@ def recording_result(result, lead: str | None) -> dict:
     order = np.argsort(-table["score"].to_numpy())[:MAX_DETAIL_BEATS] if len(table) else []
     details = []
     for i in order:
-        details.append({
-            "index": int(i),
-            "beat": _round(result.beat_matrix[i], 4),
-            "reconstruction": (_round(result.reconstruction[i], 4) if result.reconstruction is not None
-                               and np.isfinite(result.reconstruction[i]).all() else None),
-        })
+        details.append(
+            {
+                "index": int(i),
+                "beat": _round(result.beat_matrix[i], 4),
+                "reconstruction": (
+                    _round(result.reconstruction[i], 4)
+                    if result.reconstruction is not None and np.isfinite(result.reconstruction[i]).all()
+                    else None
+                ),
+            }
+        )
     return {
         **review.reading_json(result),
         "lead": lead,
@@ -209,19 +271,27 @@ DEFAULT_WINDOW_S = 10.0
 DEFAULT_POINTS = 2000
 
 
-def signal_window(owner: User, analysis_id: int, start: float | None, end: float | None,
-                  points: int | None) -> dict:
+def signal_window(owner: User, analysis_id: int, start: float | None, end: float | None, points: int | None) -> dict:
     """Every lead of a stored recording between ``start`` and ``end`` seconds (default: the first
     DEFAULT_WINDOW_S s), exact or as a min/max envelope of at most ``points`` values per lead
     (`store.StoredSignal.window`)."""
     signal = storage.open_recording_signal(review.get_recording(owner, analysis_id))
     start = 0.0 if start is None else start
     if start >= signal.duration_s:
-        raise InputError(f"start is beyond the recording's end ({signal.duration_s:.3f} s)", status=422,
-                         details={"field": "start", "duration_s": signal.duration_s})
+        raise InputError(
+            f"start is beyond the recording's end ({signal.duration_s:.3f} s)",
+            status=422,
+            details={"field": "start", "duration_s": signal.duration_s},
+        )
     end = min(signal.duration_s, start + DEFAULT_WINDOW_S if end is None else end)
     if end <= start:
         raise InputError("end must be after start", status=400, details={"field": "end"})
     points = DEFAULT_POINTS if points is None else points
-    return {"start": start, "end": end, "fs": signal.fs, "duration_s": signal.duration_s, "points": points,
-            "leads": signal.window(start, end, points)}
+    return {
+        "start": start,
+        "end": end,
+        "fs": signal.fs,
+        "duration_s": signal.duration_s,
+        "points": points,
+        "leads": signal.window(start, end, points),
+    }

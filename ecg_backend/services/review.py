@@ -5,6 +5,7 @@ change is a `LabelChange` row; the analysis's stored result is the reading with 
 applied in order (`signals.review.apply_labels`), rewritten in the same transaction as the change, so
 ``GET /api/v1/analyses/<id>`` and the lists below always agree with the review.
 """
+
 from __future__ import annotations
 
 import functools
@@ -48,17 +49,31 @@ def bulk(func):
                 gc.enable()
 
     return wrapper
-BEAT_COLUMNS = ("r_peak", "time_s", "rr_s", "score", "confidence", "morph_distance", "ae_error", "is_anomaly",
-                "label", "label_auto", "label_source", "family")
+
+
+BEAT_COLUMNS = (
+    "r_peak",
+    "time_s",
+    "rr_s",
+    "score",
+    "confidence",
+    "morph_distance",
+    "ae_error",
+    "is_anomaly",
+    "label",
+    "label_auto",
+    "label_source",
+    "family",
+)
 
 
 def get_recording(owner: User, analysis_id: int, *, for_update: bool = False) -> Analysis:
     """The owner's recording analysis, or 404 (other users' ids and beat analyses alike). ``for_update``
     locks its row (PostgreSQL) so two reviewers' changes are replayed one after the other."""
-    query = select(Analysis).where(Analysis.owner_id == owner.id, Analysis.id == analysis_id,
-                                   Analysis.kind == "recording")
-    analysis = db.session.scalar(query.with_for_update() if for_update else query) if is_valid_id(
-        analysis_id) else None
+    query = select(Analysis).where(
+        Analysis.owner_id == owner.id, Analysis.id == analysis_id, Analysis.kind == "recording"
+    )
+    analysis = db.session.scalar(query.with_for_update() if for_update else query) if is_valid_id(analysis_id) else None
     if analysis is None:
         raise InputError(f"recording {analysis_id} not found", status=404)
     return analysis
@@ -90,9 +105,14 @@ def reading_json(reading: RecordingAnalysis) -> dict:
     events, the hour table and the anomalous runs. ``beats.label_source`` says which labels came from a
     person ("reader"), followed one ("propagated") or are the machine's ("auto")."""
     beats = {col: _values(reading.beats[col]) for col in BEAT_COLUMNS if col in reading.beats}
-    return {"summary": reading.summary, "beats": beats, "families": table_columns(reading.families),
-            "events": table_columns(reading.events), "hourly": table_columns(reading.hourly),
-            "runs": reading.runs}
+    return {
+        "summary": reading.summary,
+        "beats": beats,
+        "families": table_columns(reading.families),
+        "events": table_columns(reading.events),
+        "hourly": table_columns(reading.hourly),
+        "runs": reading.runs,
+    }
 
 
 def save_machine_reading(reading: RecordingAnalysis, folder: str) -> None:
@@ -107,14 +127,23 @@ def _machine_reading(analysis: Analysis) -> RecordingAnalysis:
             raise FileNotFoundError
         return load_reading(os.path.join(folder, READING_FILE))
     except (OSError, ValueError):
-        raise InputError(f"recording {analysis.id} was analysed before readings were kept, so it cannot be "
-                         "reviewed; upload it again", status=409, code="no_reading") from None
+        raise InputError(
+            f"recording {analysis.id} was analysed before readings were kept, so it cannot be "
+            "reviewed; upload it again",
+            status=409,
+            code="no_reading",
+        ) from None
 
 
 # --------------------------------------------------------------------------- label changes
 def _active_changes(analysis_id: int) -> list[LabelChange]:
-    return list(db.session.scalars(select(LabelChange).where(
-        LabelChange.analysis_id == analysis_id, LabelChange.undone_at.is_(None)).order_by(LabelChange.id)))
+    return list(
+        db.session.scalars(
+            select(LabelChange)
+            .where(LabelChange.analysis_id == analysis_id, LabelChange.undone_at.is_(None))
+            .order_by(LabelChange.id)
+        )
+    )
 
 
 def _replay(analysis: Analysis) -> None:
@@ -127,17 +156,24 @@ def _replay(analysis: Analysis) -> None:
             beats[change.beat] = change.label
     reading = _machine_reading(analysis)
     reviewed = apply_labels(reading, families=families, beats=beats) if families or beats else reading
-    analysis.result = {**(analysis.result or {}), **reading_json(reviewed),
-                       "review": {"families": {str(k): v for k, v in families.items()},
-                                  "beats": {str(k): v for k, v in beats.items()}}}
+    analysis.result = {
+        **(analysis.result or {}),
+        **reading_json(reviewed),
+        "review": {
+            "families": {str(k): v for k, v in families.items()},
+            "beats": {str(k): v for k, v in beats.items()},
+        },
+    }
     analysis.n_anomalous = int(reviewed.summary.get("n_anomalous", analysis.n_anomalous))
 
 
 def _check_label(payload: dict) -> str:
     label = payload.get("label")
     if label not in BEAT_LABELS:
-        raise InputError(f"'label' must be one of {', '.join(BEAT_LABELS)}, got {label!r}",
-                         details={"field": "label", "allowed": list(BEAT_LABELS)})
+        raise InputError(
+            f"'label' must be one of {', '.join(BEAT_LABELS)}, got {label!r}",
+            details={"field": "label", "allowed": list(BEAT_LABELS)},
+        )
     return label
 
 
@@ -165,10 +201,14 @@ def label_family(owner: User, analysis_id: int, family: int, payload: dict) -> d
     rows = family_rows(analysis)
     row = next((r for r in rows if r.get("family") == family), None)
     if row is None:
-        raise InputError(f"recording {analysis_id} has no family {family}", status=404,
-                         details={"families": [r.get("family") for r in rows]})
-    change = LabelChange(analysis_id=analysis.id, user_id=owner.id, family=family, old_label=row.get("label"),
-                         label=label)
+        raise InputError(
+            f"recording {analysis_id} has no family {family}",
+            status=404,
+            details={"families": [r.get("family") for r in rows]},
+        )
+    change = LabelChange(
+        analysis_id=analysis.id, user_id=owner.id, family=family, old_label=row.get("label"), label=label
+    )
     body = _commit(analysis, change, new=True)
     result = body.pop("result")
     body["family"] = next((r for r in rows_of(result.get("families")) if r.get("family") == family), None)
@@ -183,8 +223,7 @@ def label_beat(owner: User, analysis_id: int, index: int, payload: dict) -> dict
     labels = ((analysis.result or {}).get("beats") or {}).get("label") or []
     if not 0 <= index < len(labels):
         raise InputError(f"recording {analysis_id} has no beat {index} (0 to {len(labels) - 1})", status=404)
-    change = LabelChange(analysis_id=analysis.id, user_id=owner.id, beat=index, old_label=labels[index],
-                         label=label)
+    change = LabelChange(analysis_id=analysis.id, user_id=owner.id, beat=index, old_label=labels[index], label=label)
     body = _commit(analysis, change, new=True)
     body["beat"] = beat_row(body.pop("result")["beats"], index)
     return body
@@ -194,9 +233,13 @@ def label_beat(owner: User, analysis_id: int, index: int, payload: dict) -> dict
 def undo_change(owner: User, analysis_id: int, change_id: int) -> dict:
     """Undo one change (it stays listed, marked undone); the review is replayed without it."""
     analysis = get_recording(owner, analysis_id, for_update=True)
-    change = db.session.scalar(select(LabelChange).where(LabelChange.id == change_id,
-                                                         LabelChange.analysis_id == analysis.id)) if is_valid_id(
-        change_id) else None
+    change = (
+        db.session.scalar(
+            select(LabelChange).where(LabelChange.id == change_id, LabelChange.analysis_id == analysis.id)
+        )
+        if is_valid_id(change_id)
+        else None
+    )
     if change is None:
         raise InputError(f"recording {analysis_id} has no label change {change_id}", status=404)
     if change.undone_at is not None:
@@ -210,8 +253,9 @@ def undo_change(owner: User, analysis_id: int, change_id: int) -> dict:
 def list_changes(owner: User, analysis_id: int) -> dict:
     """Every label change of a recording, newest first (undone ones marked ``undone_at``)."""
     analysis = get_recording(owner, analysis_id)
-    rows = db.session.scalars(select(LabelChange).where(LabelChange.analysis_id == analysis.id)
-                              .order_by(LabelChange.id.desc())).all()
+    rows = db.session.scalars(
+        select(LabelChange).where(LabelChange.analysis_id == analysis.id).order_by(LabelChange.id.desc())
+    ).all()
     return {"items": [row.to_dict() for row in rows], "total": len(rows)}
 
 

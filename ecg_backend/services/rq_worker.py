@@ -10,6 +10,7 @@ the worker starts, so a job pays for its analysis only (RQ's default worker fork
 fresh app there reloaded the model each time: 7.1 s per 30-minute record against 0.4 s of analysis). The
 worker also sweeps lost jobs (`jobs.sweep`) at start and then periodically.
 """
+
 from __future__ import annotations
 
 from flask import current_app, has_app_context

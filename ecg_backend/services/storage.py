@@ -8,6 +8,7 @@ The file an upload writes is the file the job reads and the pages draw from: it 
 (a rename on the same volume) when the job succeeds. Analyses keep paths relative to the root, so workers
 on other machines mount the same volume, at any path, and set ``ECG_STORAGE_DIR`` to it.
 """
+
 from __future__ import annotations
 
 import os
@@ -50,7 +51,7 @@ def recording_leads(parsed: ParsedRecording) -> tuple[list[np.ndarray], list[sto
     columns = [parsed.signal]
     if parsed.extra_leads is not None:
         columns += [parsed.extra_leads[:, i] for i in range(parsed.extra_leads.shape[1])]
-    names = [parsed.lead] + list(parsed.extra_names)[:len(columns) - 1]
+    names = [parsed.lead] + list(parsed.extra_names)[: len(columns) - 1]
     return columns, [store.LeadInfo(name=name, **parsed.lead_info.get(name, {})) for name in names]
 
 
@@ -74,7 +75,7 @@ def open_job_input(path: str) -> store.StoredSignal:
 
 def keep_job_input(path: str) -> str:
     """Move a job's input to a recording folder of its own; returns the folder, relative to the root."""
-    token = os.path.basename(path)[:-len(store.SUFFIX)]
+    token = os.path.basename(path)[: -len(store.SUFFIX)]
     relative = os.path.join("recordings", token)
     folder = absolute(relative)
     os.makedirs(folder, exist_ok=True)
@@ -96,9 +97,12 @@ def open_recording_signal(analysis) -> store.StoredSignal:
             raise FileNotFoundError
         return store.open_signal(os.path.join(folder, SIGNAL_FILE))
     except (OSError, ValueError):
-        raise InputError(f"analysis {analysis.id} has no stored signal (it was analysed before signals were "
-                         "kept, or is not a recording); upload the recording again", status=404,
-                         code="no_stored_signal") from None
+        raise InputError(
+            f"analysis {analysis.id} has no stored signal (it was analysed before signals were "
+            "kept, or is not a recording); upload the recording again",
+            status=404,
+            code="no_stored_signal",
+        ) from None
 
 
 def remove_folder(relative: str | None) -> None:

@@ -1,4 +1,5 @@
 """Personal API tokens: shown once at creation, stored as a SHA-256 hash, revocable."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,11 +22,13 @@ _LAST_USED_RESOLUTION = timedelta(seconds=60)
 # The user's columns and the token's id and last use, for an active token of an active account.
 _USER_ATTRIBUTES = tuple((attr.key, attr.columns[0]) for attr in inspect(User).column_attrs)
 _TOKEN_OWNER = (
-    select(*(column for _, column in _USER_ATTRIBUTES), ApiToken.id.label("token_id"),
-           ApiToken.last_used_at.label("token_last_used_at"))
+    select(
+        *(column for _, column in _USER_ATTRIBUTES),
+        ApiToken.id.label("token_id"),
+        ApiToken.last_used_at.label("token_last_used_at"),
+    )
     .select_from(User.__table__.join(ApiToken.__table__, ApiToken.user_id == User.id))
-    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None),
-           User.is_active.is_(True))
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.is_active.is_(True))
 )
 
 
@@ -114,8 +117,11 @@ def _forget_after_flush(session, flush_context) -> None:
 @event.listens_for(Session, "do_orm_execute")
 def _forget_on_bulk_write(state) -> None:
     # UPDATE/DELETE statements on tokens or users (a password reset revokes every token of an account)
-    if (state.is_update or state.is_delete) and state.bind_mapper is not None and \
-            state.bind_mapper.class_ in (User, ApiToken):
+    if (
+        (state.is_update or state.is_delete)
+        and state.bind_mapper is not None
+        and state.bind_mapper.class_ in (User, ApiToken)
+    ):
         state.session.info[_AUTH_CHANGED] = True
         _owners.clear()
 
@@ -133,8 +139,7 @@ def _drop_change_mark(session) -> None:
 
 
 def list_tokens(user: User) -> list[ApiToken]:
-    query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc(),
-                                                                         ApiToken.id.desc())
+    query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
     return list(db.session.scalars(query))
 
 

@@ -1,4 +1,5 @@
 """Uploaded files streamed to disk for the input layer: a recording is never held whole in memory."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """User accounts: create, authenticate, disable, reset passwords, and the first-start admin."""
+
 from __future__ import annotations
 
 import secrets
@@ -30,8 +31,7 @@ def normalise_email(email: str) -> str:
 def hash_password(password: str) -> str:
     """Hash with the configured werkzeug method after checking the minimum length."""
     if not password or len(password) < MIN_PASSWORD_LENGTH:
-        raise InputError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters",
-                         details={"field": "password"})
+        raise InputError(f"passwords need at least {MIN_PASSWORD_LENGTH} characters", details={"field": "password"})
     check_unicode(password, "password")
     return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
 
@@ -44,8 +44,13 @@ def create_user(email: str, password: str, name: str = "", role: str = "clinicia
     check_unicode(name or "", "name")
     if find_by_email(email) is not None:
         raise InputError(f"an account for {email} already exists", kind="conflict", details={"field": "email"})
-    user = User(email=email, name=(name or "").strip() or email.split("@")[0], role=role,
-                password_hash=hash_password(password), is_active=True)
+    user = User(
+        email=email,
+        name=(name or "").strip() or email.split("@")[0],
+        role=role,
+        password_hash=hash_password(password),
+        is_active=True,
+    )
     db.session.add(user)
     db.session.commit()
     return user
@@ -107,7 +112,8 @@ def set_active(user_id: int, active: bool, acting_user: User | None = None) -> U
 
 def _revoke_tokens(user_id: int) -> int:
     revoked = db.session.execute(
-        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow()))
+        update(ApiToken).where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
     return revoked.rowcount or 0
 
 
@@ -147,8 +153,9 @@ def change_password(user: User, current: str, new: str) -> PasswordReset:
     if not check_password_hash(user.password_hash or _dummy_hash(), current or ""):
         raise InputError("The current password is not right.", status=422, details={"field": "current_password"})
     if new == current:
-        raise InputError("Choose a new password that differs from the current one.", status=422,
-                         details={"field": "new_password"})
+        raise InputError(
+            "Choose a new password that differs from the current one.", status=422, details={"field": "new_password"}
+        )
     return reset_password(user.id, new)
 
 
@@ -169,20 +176,24 @@ def ensure_admin(app) -> User | None:
     if generated:
         password = secrets.token_urlsafe(12)
     try:
-        user = create_user(app.config.get("ADMIN_EMAIL") or "admin@example.com", password, name="Administrator",
-                           role="admin")
+        user = create_user(
+            app.config.get("ADMIN_EMAIL") or "admin@example.com", password, name="Administrator", role="admin"
+        )
     except IntegrityError:  # another process created the first account at the same moment
         db.session.rollback()
         return None
     except InputError as exc:
-        raise RuntimeError(f"cannot create the first admin from ECG_ADMIN_EMAIL/ECG_ADMIN_PASSWORD: {exc.message}") \
-            from None
+        raise RuntimeError(
+            f"cannot create the first admin from ECG_ADMIN_EMAIL/ECG_ADMIN_PASSWORD: {exc.message}"
+        ) from None
     if generated:
         user.must_change_password = True
         db.session.commit()
-        app.logger.warning("Created the first admin account: email %s password %s "
-                           "(shown once; change it or set ECG_ADMIN_PASSWORD)", user.email, password)
+        app.logger.warning(
+            "Created the first admin account: email %s password %s (shown once; change it or set ECG_ADMIN_PASSWORD)",
+            user.email,
+            password,
+        )
     else:
-        app.logger.warning("Created the first admin account %s from ECG_ADMIN_EMAIL/ECG_ADMIN_PASSWORD",
-                           user.email)
+        app.logger.warning("Created the first admin account %s from ECG_ADMIN_EMAIL/ECG_ADMIN_PASSWORD", user.email)
     return user

@@ -6,12 +6,14 @@ In chf07 that deflection is negative. Each beat is z-normalised on its own. `seg
 style input the same way (measured on MIT-BIH normal beats: correlation with the ECG5000 mean normal beat
 peaks for a window starting 2-3% of the R-R interval before R, with the polarity flipped so QRS points down).
 """
+
 from __future__ import annotations
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from ecg_backend.ml.data import BEAT_LENGTH
+
 # Fraction of the R-R interval that precedes the R peak in an ECG5000 beat (sample ~3 of 140).
 PRE_R_FRACTION = 0.025
 # R-R gaps longer than this multiple of the local median R-R are searched again for a missed beat.
@@ -70,7 +72,7 @@ def _searchback(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarra
             # a (sub-)gap is searched only while it is still longer than ~1.1 local R-R intervals
             if b - a < max(2 * guard, SUBGAP * local[i]):
                 continue
-            seg = envelope[a + guard:b - guard]
+            seg = envelope[a + guard : b - guard]
             if len(seg) == 0:
                 continue
             j = a + guard + int(np.argmax(seg))
@@ -177,8 +179,9 @@ def _merge_close(peaks: np.ndarray, envelope: np.ndarray, min_gap: int) -> np.nd
     return np.asarray(out, dtype=np.int64)
 
 
-def segment_beats(filtered: np.ndarray, peaks: np.ndarray, polarity: float = 1.0,
-                  rr: np.ndarray | None = None) -> np.ndarray:
+def segment_beats(
+    filtered: np.ndarray, peaks: np.ndarray, polarity: float = 1.0, rr: np.ndarray | None = None
+) -> np.ndarray:
     """Cut one ECG5000-shaped beat per R peak: the following R-R interval, shifted to start 2.5% before R.
 
     Each window is linearly resampled to 140 samples, multiplied by ``polarity`` and z-normalised

@@ -20,6 +20,7 @@ re-run them on a stored reading:
 Thresholds were chosen on the even-indexed MIT-BIH development records and checked on the odd ones (see
 docs/research/recordings.md); none is tuned to a record.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -5,6 +5,7 @@ A row wider than `MAX_CSV_COLUMNS` or longer than `MAX_LINE_BYTES` is refused at
 400,000 cells used to keep a worker busy for a minute); the number of rows is known before a number is
 parsed, so `parsing.check_budget` can refuse a recording too large to analyse.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -55,13 +56,21 @@ def read_table(data) -> CsvTable:
     n_lines = scan_rows(arr, ord(delimiter), newline)
     cells = [c.strip().strip('"') for c in next(csv.reader([first], delimiter=delimiter))] if first else [""]
     has_header = any(_not_number(c) for c in cells)
-    names = [c or f"column {i}" for i, c in enumerate(cells)] if has_header else [f"lead {i}" for i in range(len(cells))]
+    names = (
+        [c or f"column {i}" for i, c in enumerate(cells)] if has_header else [f"lead {i}" for i in range(len(cells))]
+    )
     for name in names:
         check_unicode(name, "a CSV column name")
     body = head.split(b"\n", 1)[-1] if has_header else head
     decimal = "," if delimiter == ";" and b"," in body and b"." not in body else "."
-    return CsvTable(source=source, names=names, has_header=has_header, delimiter=delimiter, decimal=decimal,
-                    n_rows=max(n_lines - int(has_header), 0))
+    return CsvTable(
+        source=source,
+        names=names,
+        has_header=has_header,
+        delimiter=delimiter,
+        decimal=decimal,
+        n_rows=max(n_lines - int(has_header), 0),
+    )
 
 
 def scan_rows(arr: np.ndarray, delimiter: int, newline: int = 10) -> int:
@@ -72,7 +81,7 @@ def scan_rows(arr: np.ndarray, delimiter: int, newline: int = 10) -> int:
     """
     lines, carry_len, carry_cols = 0, 0, 0
     for start in range(0, len(arr), SCAN_CHUNK):
-        chunk = arr[start:start + SCAN_CHUNK]
+        chunk = arr[start : start + SCAN_CHUNK]
         breaks = np.flatnonzero(chunk == newline)
         ends = np.append(breaks, len(chunk))  # the last piece continues into the next chunk
         lengths = ends - np.concatenate(([0], breaks + 1))
@@ -90,14 +99,20 @@ def _check_rows(lengths: np.ndarray, cols: np.ndarray, before: int) -> None:
     long = np.flatnonzero(lengths > MAX_LINE_BYTES)
     if len(wide) and (not len(long) or wide[0] <= long[0]):
         row = before + int(wide[0]) + 1
-        raise InputError(f"row {row} of the CSV has {int(cols[wide[0]])} or more columns; at most {MAX_CSV_COLUMNS} "
-                         "(one per lead, plus time) are accepted in every row", kind=TOO_LARGE,
-                         details={"row": row, "max_columns": MAX_CSV_COLUMNS})
+        raise InputError(
+            f"row {row} of the CSV has {int(cols[wide[0]])} or more columns; at most {MAX_CSV_COLUMNS} "
+            "(one per lead, plus time) are accepted in every row",
+            kind=TOO_LARGE,
+            details={"row": row, "max_columns": MAX_CSV_COLUMNS},
+        )
     if len(long):
         row = before + int(long[0]) + 1
-        raise InputError(f"row {row} of the CSV is {human_bytes(int(lengths[long[0]]))} or more long; a row may be at "
-                         f"most {human_bytes(MAX_LINE_BYTES)} (one number per lead)", kind=TOO_LARGE,
-                         details={"row": row, "max_row_bytes": MAX_LINE_BYTES})
+        raise InputError(
+            f"row {row} of the CSV is {human_bytes(int(lengths[long[0]]))} or more long; a row may be at "
+            f"most {human_bytes(MAX_LINE_BYTES)} (one number per lead)",
+            kind=TOO_LARGE,
+            details={"row": row, "max_row_bytes": MAX_LINE_BYTES},
+        )
 
 
 def read_columns(table: CsvTable, columns: list[int], names: dict) -> dict[int, np.ndarray]:
@@ -110,9 +125,19 @@ def read_columns(table: CsvTable, columns: list[int], names: dict) -> dict[int, 
 
     used = sorted(set(columns))
     try:
-        frame = pd.read_csv(_reader(table.source), sep=table.delimiter, header=0 if table.has_header else None,
-                            usecols=used, dtype=np.float64, na_values=[""], keep_default_na=False,
-                            skip_blank_lines=True, skipinitialspace=True, decimal=table.decimal, engine="c")
+        frame = pd.read_csv(
+            _reader(table.source),
+            sep=table.delimiter,
+            header=0 if table.has_header else None,
+            usecols=used,
+            dtype=np.float64,
+            na_values=[""],
+            keep_default_na=False,
+            skip_blank_lines=True,
+            skipinitialspace=True,
+            decimal=table.decimal,
+            engine="c",
+        )
     except pd.errors.ParserError as exc:
         reason = str(exc).split("\n")[0].replace("Error tokenizing data. C error: ", "")
         raise InputError(f"the CSV file could not be read: {reason}", kind=INVALID) from None
@@ -125,9 +150,18 @@ def _raise_first_bad_cell(table: CsvTable, used: list[int], names: dict) -> None
     """Name the first cell that is not a number, reading the columns as text a block of rows at a time."""
     import pandas as pd
 
-    reader = pd.read_csv(_reader(table.source), sep=table.delimiter, header=0 if table.has_header else None,
-                         usecols=used, dtype=str, keep_default_na=False, skip_blank_lines=True,
-                         skipinitialspace=True, chunksize=1 << 16, engine="c")
+    reader = pd.read_csv(
+        _reader(table.source),
+        sep=table.delimiter,
+        header=0 if table.has_header else None,
+        usecols=used,
+        dtype=str,
+        keep_default_na=False,
+        skip_blank_lines=True,
+        skipinitialspace=True,
+        chunksize=1 << 16,
+        engine="c",
+    )
     offset = 2 if table.has_header else 1
     for block in reader:
         for k, col in enumerate(used):
@@ -140,12 +174,15 @@ def _raise_first_bad_cell(table: CsvTable, used: list[int], names: dict) -> None
             if bad.any():
                 row = int(np.argmax(bad)) + offset
                 label, hint = names.get(col, (f"column {col + 1}", ""))
-                raise InputError(f"row {row} of {label} is not a number; leave a cell empty for a missing "
-                                 f"sample{hint}",
-                                 details={"row": row, "column": col + 1})
+                raise InputError(
+                    f"row {row} of {label} is not a number; leave a cell empty for a missing sample{hint}",
+                    details={"row": row, "column": col + 1},
+                )
         offset += len(block)
-    raise InputError("the CSV holds a value that is not a number (a control character or a stray quote); leave a "
-                     "cell empty for a missing sample")
+    raise InputError(
+        "the CSV holds a value that is not a number (a control character or a stray quote); leave a "
+        "cell empty for a missing sample"
+    )
 
 
 def _reader(source):
@@ -182,20 +219,22 @@ def _check_utf8(buf: memoryview) -> None:
     """Valid UTF-8 without NUL characters, checked a chunk at a time (messages as `decode_text`'s)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     for start in range(0, len(buf), SCAN_CHUNK):
-        chunk = buf[start:start + SCAN_CHUNK]
+        chunk = buf[start : start + SCAN_CHUNK]
         try:
             decoder.decode(chunk, final=start + SCAN_CHUNK >= len(buf))
         except UnicodeDecodeError as exc:
             byte = start + exc.start + 1
-            raise InputError(f"the CSV file is not UTF-8 text (byte {byte} cannot be decoded); save it as UTF-8 "
-                             "(or as UTF-16 with a byte-order mark, Excel's \"Unicode text\")",
-                             details={"encoding": "UTF-8", "byte": byte}) from None
+            raise InputError(
+                f"the CSV file is not UTF-8 text (byte {byte} cannot be decoded); save it as UTF-8 "
+                '(or as UTF-16 with a byte-order mark, Excel\'s "Unicode text")',
+                details={"encoding": "UTF-8", "byte": byte},
+            ) from None
         if np.any(np.frombuffer(chunk, dtype=np.uint8) == 0):
             decode_text(b"\x00", "the CSV file")  # raises the NUL message
 
 
 def _has_text(buf: memoryview) -> bool:
-    return any(bytes(buf[i:i + SCAN_CHUNK]).strip() for i in range(0, len(buf), SCAN_CHUNK))
+    return any(bytes(buf[i : i + SCAN_CHUNK]).strip() for i in range(0, len(buf), SCAN_CHUNK))
 
 
 def _first_line(arr: np.ndarray, newline: int) -> str:

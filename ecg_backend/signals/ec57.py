@@ -11,6 +11,7 @@ The simulated reader labels the first K families in ``review_rank`` order with t
 reference label of the family's representative beat (N: N L R e j; S: A a J S; V: V E, and F counts as V;
 Q: / f Q; no reference beat within 150 ms: Q), through `review.apply_labels`.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,9 @@ def class_counts(ref_samples, ref_symbols, det_samples, det_labels, fs: float) -
     Returns:
         {"veb": {"tp", "fn", "fp"}, "sveb": {...}}.
     """
-    ref_to_det, det_matched = match_peaks(np.asarray(ref_samples), np.asarray(det_samples),
-                                          int(round(TOLERANCE_S * fs)))
+    ref_to_det, det_matched = match_peaks(
+        np.asarray(ref_samples), np.asarray(det_samples), int(round(TOLERANCE_S * fs))
+    )
     ref_class = reference_classes(ref_symbols)
     labels = np.asarray(det_labels, dtype=object)
     got = np.where(ref_to_det >= 0, labels[np.maximum(ref_to_det, 0)] if len(labels) else "", "")
@@ -91,14 +93,14 @@ def noise_outcome(analysis, noise_spans, artefacts, fs: float, wrong_v: np.ndarr
     n = int(round(analysis.summary["duration_s"] * fs)) + 1
     bad = np.zeros(n, dtype=bool)
     for s in list(analysis.segments) + list(analysis.episodes):
-        bad[int(s["start_s"] * fs):int(np.ceil(s["end_s"] * fs))] = True
+        bad[int(s["start_s"] * fs) : int(np.ceil(s["end_s"] * fs))] = True
     q_cover = np.zeros(n, dtype=bool)
     table = analysis.beats
     peaks = table["r_peak"].to_numpy()
     labels = table["label"].to_numpy(dtype=object)
     margin = int(NOISE_MARGIN_S * fs)
     for r in peaks[labels == "Q"]:
-        q_cover[max(r - margin, 0):r + margin] = True
+        q_cover[max(r - margin, 0) : r + margin] = True
     in_noise = np.zeros(n, dtype=bool)
     for a, b in noise_spans:
         in_noise[a:b] = True
@@ -140,16 +142,22 @@ def format_classes(rows: list[dict], readers: list[int], title: str = "all recor
     for k in readers:
         p = pooled([r["classes"][k] for r in rows])
         v, s = p["veb"], p["sveb"]
-        lines.append(f"  K={k:<2} reader labels: VEB Se {v['se']:6.2f}%  +P {v['ppv']:6.2f}%  "
-                     f"(TP {v['tp']}, FN {v['fn']}, FP {v['fp']});  SVEB Se {s['se']:6.2f}%  +P {s['ppv']:6.2f}%  "
-                     f"(TP {s['tp']}, FN {s['fn']}, FP {s['fp']})")
+        lines.append(
+            f"  K={k:<2} reader labels: VEB Se {v['se']:6.2f}%  +P {v['ppv']:6.2f}%  "
+            f"(TP {v['tp']}, FN {v['fn']}, FP {v['fp']});  SVEB Se {s['se']:6.2f}%  +P {s['ppv']:6.2f}%  "
+            f"(TP {s['tp']}, FN {s['fn']}, FP {s['fp']})"
+        )
     nz = {k: sum(r["noise"][k] for r in rows) for k in rows[0]["noise"]} if rows else {}
     if nz:
-        lines.append(f"  reference noise spans {nz['noise_s']:.0f} s: unusable {nz['unusable_s']:.0f} s, near a Q beat "
-                     f"{nz['q_s']:.0f} s ({_pct(nz['unusable_s'] + nz['q_s'], nz['noise_s']):.1f}%); "
-                     f"detections wrongly labelled V inside: {nz['v_in_noise']}")
-        lines.append(f"  reference artefact marks: {nz['artefacts']}, unusable or Q: {nz['artefacts_q_or_unusable']}, "
-                     f"labelled V: {nz['artefacts_v']}")
+        lines.append(
+            f"  reference noise spans {nz['noise_s']:.0f} s: unusable {nz['unusable_s']:.0f} s, near a Q beat "
+            f"{nz['q_s']:.0f} s ({_pct(nz['unusable_s'] + nz['q_s'], nz['noise_s']):.1f}%); "
+            f"detections wrongly labelled V inside: {nz['v_in_noise']}"
+        )
+        lines.append(
+            f"  reference artefact marks: {nz['artefacts']}, unusable or Q: {nz['artefacts_q_or_unusable']}, "
+            f"labelled V: {nz['artefacts_v']}"
+        )
     return "\n".join(lines)
 
 
@@ -159,14 +167,19 @@ def class_figures(analysis, rec, readers=READERS) -> dict:
     for k in readers:
         labels = reader_labels(analysis, rec.ref_samples, rec.ref_symbols, rec.fs, k)
         reviewed = apply_labels(analysis, families=labels) if labels else analysis
-        classes[k] = class_counts(rec.ref_samples, rec.ref_symbols, reviewed.beats["r_peak"].to_numpy(),
-                                  reviewed.beats["label"].to_numpy(dtype=object), rec.fs)
+        classes[k] = class_counts(
+            rec.ref_samples,
+            rec.ref_symbols,
+            reviewed.beats["r_peak"].to_numpy(),
+            reviewed.beats["label"].to_numpy(dtype=object),
+            rec.fs,
+        )
     wrong_v = false_v(analysis, rec.ref_samples, rec.ref_symbols, rec.fs)
     return {"classes": classes, "noise": noise_outcome(analysis, rec.noise_spans, rec.artefacts, rec.fs, wrong_v)}
 
 
 def parse_readers(text: str) -> list[int]:
-    """"0,3,5,10" -> [0, 3, 5, 10] (non-negative integers)."""
+    """ "0,3,5,10" -> [0, 3, 5, 10] (non-negative integers)."""
     try:
         readers = [int(k) for k in text.split(",") if k.strip()]
     except ValueError:
@@ -180,6 +193,8 @@ def format_all_classes(rows: list[dict], readers, halves: bool = False) -> str:
     """`ec57.format_classes` for all records and, with ``halves``, the even and the odd positions."""
     parts = [format_classes(rows, readers)]
     if halves:
-        parts += [format_classes(rows[0::2], readers, "even positions"),
-                  format_classes(rows[1::2], readers, "odd positions")]
+        parts += [
+            format_classes(rows[0::2], readers, "even positions"),
+            format_classes(rows[1::2], readers, "odd positions"),
+        ]
     return "\n" + "\n".join(parts)

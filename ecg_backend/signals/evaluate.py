@@ -23,6 +23,7 @@ Every lead of a record is used: the first (MLII) for the R peaks and all feature
 ``extra_leads`` of `analyze_recording`; `--single-lead` analyses the first lead alone (the figures before
 the second-lead revision).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,7 @@ def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def evaluate_record(directory, name: str, detector, single_lead: bool = False, readers=READERS,
-                    save_dir=None) -> dict:
+def evaluate_record(directory, name: str, detector, single_lead: bool = False, readers=READERS, save_dir=None) -> dict:
     """Analyse one record (its first lead, plus the others as extra leads unless ``single_lead``) and
     compare with its annotations; returns one table row (counts and rates). ``save_dir``: also write the
     reading there (`reading.save_reading`, without waveforms)."""
@@ -130,35 +130,49 @@ def _pct(a: int, b: int) -> float:
 
 def format_table(rows: list[dict]) -> str:
     """Per-record table with pooled rows, as printed by the evaluation command."""
-    head = (f"{'record':>7} {'beats':>6} {'Se%':>7} {'PPV%':>7} {'V':>5} {'AUC':>6} "
-            f"{'VEB':>5} {'VEB Se%':>8} {'VEB PPV%':>9} {'flagged':>8} {'unusable s':>10} {'time s':>7}")
+    head = (
+        f"{'record':>7} {'beats':>6} {'Se%':>7} {'PPV%':>7} {'V':>5} {'AUC':>6} "
+        f"{'VEB':>5} {'VEB Se%':>8} {'VEB PPV%':>9} {'flagged':>8} {'unusable s':>10} {'time s':>7}"
+    )
     lines = [head, "-" * len(head)]
     for r in rows:
         lines.append(
             f"{r['record']:>7} {r['n_ref']:>6} {_pct(r['tp'], r['tp'] + r['fn']):7.2f} "
             f"{_pct(r['tp'], r['tp'] + r['fp']):7.2f} {r['n_v']:>5} {r['auc']:6.3f} {r['veb']:>5} "
             f"{_pct(r['veb_tp'], r['veb']):8.2f} {_pct(r['veb_tp'], r['veb_tp'] + r['veb_fp']):9.2f} "
-            f"{r['flagged']:>8} {r['unusable_s']:10.1f} {r['seconds']:7.2f}")
+            f"{r['flagged']:>8} {r['unusable_s']:10.1f} {r['seconds']:7.2f}"
+        )
     tp, fn, fp = (sum(r[k] for r in rows) for k in ("tp", "fn", "fp"))
     vt, vf, vn = (sum(r[k] for r in rows) for k in ("veb_tp", "veb_fp", "veb"))
     aucs = [r["auc"] for r in rows if r["n_v"] >= MIN_V_FOR_AUC and np.isfinite(r["auc"])]
     lines.append("-" * len(head))
-    lines.append(f"pooled R-peak: Se {_pct(tp, tp + fn):.2f}%  PPV {_pct(tp, tp + fp):.2f}%  "
-                 f"(TP {tp}, FN {fn}, FP {fp})")
+    lines.append(
+        f"pooled R-peak: Se {_pct(tp, tp + fn):.2f}%  PPV {_pct(tp, tp + fp):.2f}%  (TP {tp}, FN {fn}, FP {fp})"
+    )
     fp_vf = sum(r["fp_vf"] for r in rows)
-    lines.append(f"pooled R-peak outside ventricular flutter/fibrillation episodes (ANSI/AAMI EC57 excludes them): "
-                 f"PPV {_pct(tp, tp + fp - fp_vf):.2f}%  ({fp_vf} of the FP fall inside such episodes)")
-    lines.append(f"mean AUC V vs normal over {len(aucs)} records with >= {MIN_V_FOR_AUC} V beats: "
-                 f"{np.mean(aucs) if aucs else float('nan'):.4f}  (min {min(aucs) if aucs else float('nan'):.4f})")
-    lines.append(f"pooled VEB at the shipped operating point: Se {_pct(vt, vn):.2f}%  PPV {_pct(vt, vt + vf):.2f}%  "
-                 f"(TP {vt}, FN {vn - vt}, FP {vf})")
+    lines.append(
+        f"pooled R-peak outside ventricular flutter/fibrillation episodes (ANSI/AAMI EC57 excludes them): "
+        f"PPV {_pct(tp, tp + fp - fp_vf):.2f}%  ({fp_vf} of the FP fall inside such episodes)"
+    )
+    lines.append(
+        f"mean AUC V vs normal over {len(aucs)} records with >= {MIN_V_FOR_AUC} V beats: "
+        f"{np.mean(aucs) if aucs else float('nan'):.4f}  (min {min(aucs) if aucs else float('nan'):.4f})"
+    )
+    lines.append(
+        f"pooled VEB at the shipped operating point: Se {_pct(vt, vn):.2f}%  PPV {_pct(vt, vt + vf):.2f}%  "
+        f"(TP {vt}, FN {vn - vt}, FP {vf})"
+    )
     vf_vf = sum(r.get("veb_fp_vf", 0) for r in rows)
-    lines.append(f"pooled VEB PPV outside ventricular flutter/fibrillation episodes (EC57 convention): "
-                 f"{_pct(vt, vt + vf - vf_vf):.2f}%  ({vf_vf} of the FP are flagged flutter waves)")
+    lines.append(
+        f"pooled VEB PPV outside ventricular flutter/fibrillation episodes (EC57 convention): "
+        f"{_pct(vt, vt + vf - vf_vf):.2f}%  ({vf_vf} of the FP are flagged flutter waves)"
+    )
     runs, on_vt = sum(r.get("runs", 0) for r in rows), sum(r.get("runs_on_vt", 0) for r in rows)
     n_vt, found = sum(r.get("vt_episodes", 0) for r in rows), sum(r.get("vt_found", 0) for r in rows)
-    lines.append(f"runs of >= 3 anomalous beats at > 100/min: {runs}, {on_vt} overlapping an annotated "
-                 f"ventricular tachycardia episode; annotated VT episodes overlapped by a run: {found} of {n_vt}")
+    lines.append(
+        f"runs of >= 3 anomalous beats at > 100/min: {runs}, {on_vt} overlapping an annotated "
+        f"ventricular tachycardia episode; annotated VT episodes overlapped by a run: {found} of {n_vt}"
+    )
     return "\n".join(lines)
 
 
@@ -169,7 +183,7 @@ def format_halves(rows: list[dict]) -> str:
     for label, half in (("even", rows[0::2]), ("odd", rows[1::2])):
         if half:
             out.append(f"\n{label} positions ({', '.join(r['record'] for r in half)}):")
-            out.extend(format_table(half).splitlines()[len(half) + 3:])
+            out.extend(format_table(half).splitlines()[len(half) + 3 :])
     return "\n".join(out)
 
 
@@ -201,8 +215,9 @@ def threshold_bounds(rows: list[dict], min_ppv: float = 90.0, min_se: float = 95
         return {"tp": tp, "fp": fp, "fn": n_veb - tp, "se": _pct(tp, n_veb), "ppv": _pct(tp, tp + fp), **extra}
 
     shipped = summary(sum(r["veb_tp"] for r in rows), sum(r["veb_fp"] for r in rows))
-    ths, tp, fp, distinct = _ranked_counts(np.concatenate([r["det_score"] for r in rows]),
-                                           np.concatenate([r["det_veb"] for r in rows]))
+    ths, tp, fp, distinct = _ranked_counts(
+        np.concatenate([r["det_score"] for r in rows]), np.concatenate([r["det_veb"] for r in rows])
+    )
     ok = distinct & (100.0 * tp >= min_ppv * np.maximum(tp + fp, 1)) & (tp > 0)
     k = int(np.argmax(np.where(ok, tp, -1)))
     best_global = summary(tp[k], fp[k], threshold=float(ths[k])) if ok.any() else None
@@ -211,9 +226,11 @@ def threshold_bounds(rows: list[dict], min_ppv: float = 90.0, min_se: float = 95
     best_se = best_ppv = None
     for lam in np.concatenate([np.arange(0.02, 1.0, 0.02), np.arange(1.0, 20.0, 0.25)]):
         picks = [int(np.argmax(np.where(ok_k, a - lam * b, -np.inf))) for _, a, b, ok_k in ranked]
-        cand = summary(sum(a[k] for (_, a, _, _), k in zip(ranked, picks)),
-                       sum(b[k] for (_, _, b, _), k in zip(ranked, picks)),
-                       thresholds={r["record"]: float(t[k]) for r, (t, _, _, _), k in zip(rows, ranked, picks)})
+        cand = summary(
+            sum(a[k] for (_, a, _, _), k in zip(ranked, picks)),
+            sum(b[k] for (_, _, b, _), k in zip(ranked, picks)),
+            thresholds={r["record"]: float(t[k]) for r, (t, _, _, _), k in zip(rows, ranked, picks)},
+        )
         if cand["ppv"] >= min_ppv and (best_se is None or cand["se"] > best_se["se"]):
             best_se = cand
         if cand["se"] >= min_se and (best_ppv is None or cand["ppv"] > best_ppv["ppv"]):
@@ -232,21 +249,32 @@ def format_thresholds(rows: list[dict], min_ppv: float = 90.0, min_se: float = 9
         return f"Se {item['se']:.2f}%  PPV {item['ppv']:.2f}%  (TP {item['tp']}, FN {item['fn']}, FP {item['fp']})"
 
     points = sorted({r["operating_point"] for r in rows})
-    lines = ["\nVEB thresholds chosen WITH the reference labels (bounds for analysis, not figures of the method):",
-             f"  shipped operating point ({', '.join(f'{p:g}' for p in points)}): {line(b['shipped'])}",
-             f"  best single threshold for all records, PPV >= {min_ppv:g}%: {line(b['global'])}"
-             + (f"  (flags score >= {b['global']['threshold']:.3f})" if b["global"] else ""),
-             f"  best threshold per record, PPV >= {min_ppv:g}%: {line(b['per_record_se'])}",
-             f"  best threshold per record, Se >= {min_se:g}%: {line(b['per_record_ppv'])}"]
+    lines = [
+        "\nVEB thresholds chosen WITH the reference labels (bounds for analysis, not figures of the method):",
+        f"  shipped operating point ({', '.join(f'{p:g}' for p in points)}): {line(b['shipped'])}",
+        f"  best single threshold for all records, PPV >= {min_ppv:g}%: {line(b['global'])}"
+        + (f"  (flags score >= {b['global']['threshold']:.3f})" if b["global"] else ""),
+        f"  best threshold per record, PPV >= {min_ppv:g}%: {line(b['per_record_se'])}",
+        f"  best threshold per record, Se >= {min_se:g}%: {line(b['per_record_ppv'])}",
+    ]
     if b["per_record_se"] is not None:
         per = b["per_record_se"]["thresholds"]
-        lines.append("  per-record thresholds (flags score >=) of the first of these: "
-                     + ", ".join(f"{k} {'-' if not np.isfinite(v) else f'{v:.2f}'}" for k, v in per.items()))
+        lines.append(
+            "  per-record thresholds (flags score >=) of the first of these: "
+            + ", ".join(f"{k} {'-' if not np.isfinite(v) else f'{v:.2f}'}" for k, v in per.items())
+        )
     return "\n".join(lines)
 
 
-def evaluate_dir(directory, detector, records: list[str] | None = None, echo=print,
-                 single_lead: bool = False, readers=READERS, save_dir=None) -> list[dict]:
+def evaluate_dir(
+    directory,
+    detector,
+    records: list[str] | None = None,
+    echo=print,
+    single_lead: bool = False,
+    readers=READERS,
+    save_dir=None,
+) -> list[dict]:
     """Evaluate every annotated record in ``directory`` (or the named ones), with all their leads or
     (``single_lead``) the first only; prints as it goes via ``echo``."""
     names = records or list_records(directory)
@@ -254,8 +282,9 @@ def evaluate_dir(directory, detector, records: list[str] | None = None, echo=pri
         raise FileNotFoundError(f"no WFDB records with .atr annotations in {directory}")
     rows = []
     for name in names:
-        rows.append(evaluate_record(directory, name, detector, single_lead=single_lead, readers=readers,
-                                    save_dir=save_dir))
+        rows.append(
+            evaluate_record(directory, name, detector, single_lead=single_lead, readers=readers, save_dir=save_dir)
+        )
         echo(f"  {name}: done in {rows[-1]['seconds']:.2f} s")
     return rows
 
@@ -272,28 +301,58 @@ def load_detector(model_dir: str | None, untrained: bool):
 def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The evaluation's options, shared by ``python -m ecg_backend.signals.evaluate`` and
     ``flask --app ecg_backend ecg evaluate-mitdb`` (the app's CLI passes its arguments through)."""
-    parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False, description=(
-        "Per-record R-peak Se/PPV (150 ms), AUC of V vs normal beats and VEB Se/PPV at the shipped "
-        "operating point, on MIT-BIH records."))
-    parser.add_argument("--dir", default=None,
-                        help="folder of WFDB records with .atr files (default: ECG_MITDB_DIR or ../shared/data/mitdb)")
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        allow_abbrev=False,
+        description=(
+            "Per-record R-peak Se/PPV (150 ms), AUC of V vs normal beats and VEB Se/PPV at the shipped "
+            "operating point, on MIT-BIH records."
+        ),
+    )
+    parser.add_argument(
+        "--dir",
+        default=None,
+        help="folder of WFDB records with .atr files (default: ECG_MITDB_DIR or ../shared/data/mitdb)",
+    )
     parser.add_argument("--records", default="", help="comma-separated record names (default: all)")
-    parser.add_argument("--bundle", "--model-dir", dest="bundle", default=None,
-                        help="model bundle folder (default: the app's recording model, else the shipped one)")
-    parser.add_argument("--untrained", action="store_true",
-                        help="random-weight detector: measures the recording-context scoring alone")
-    parser.add_argument("--halves", action="store_true",
-                        help="also print the pooled rows of the even and odd positions of the sorted record list "
-                             "(design on one half, check on the other)")
-    parser.add_argument("--single-lead", action="store_true",
-                        help="analyse the first lead (MLII) alone, as before the second-lead revision")
-    parser.add_argument("--thresholds", action="store_true",
-                        help="also print the VEB figures of label-chosen thresholds (one global, one per record)")
-    parser.add_argument("--readers", default=",".join(map(str, READERS)),
-                        help="comma-separated numbers of simulated reader labels per record (K) for the beat-class "
-                             "figures (default 0,3,5,10)")
-    parser.add_argument("--save-readings", default=None, metavar="DIR",
-                        help="also write each record's reading (.npz, `reading.save_reading`) into DIR")
+    parser.add_argument(
+        "--bundle",
+        "--model-dir",
+        dest="bundle",
+        default=None,
+        help="model bundle folder (default: the app's recording model, else the shipped one)",
+    )
+    parser.add_argument(
+        "--untrained", action="store_true", help="random-weight detector: measures the recording-context scoring alone"
+    )
+    parser.add_argument(
+        "--halves",
+        action="store_true",
+        help="also print the pooled rows of the even and odd positions of the sorted record list "
+        "(design on one half, check on the other)",
+    )
+    parser.add_argument(
+        "--single-lead",
+        action="store_true",
+        help="analyse the first lead (MLII) alone, as before the second-lead revision",
+    )
+    parser.add_argument(
+        "--thresholds",
+        action="store_true",
+        help="also print the VEB figures of label-chosen thresholds (one global, one per record)",
+    )
+    parser.add_argument(
+        "--readers",
+        default=",".join(map(str, READERS)),
+        help="comma-separated numbers of simulated reader labels per record (K) for the beat-class "
+        "figures (default 0,3,5,10)",
+    )
+    parser.add_argument(
+        "--save-readings",
+        default=None,
+        metavar="DIR",
+        help="also write each record's reading (.npz, `reading.save_reading`) into DIR",
+    )
     return parser
 
 
@@ -321,8 +380,15 @@ def main(argv=None, prog: str | None = None, detector=None, echo=print) -> None:
     except ValueError as exc:
         parser.exit(2, f"Error: {exc}\n")
     try:
-        rows = evaluate_dir(folder, detector, records, echo=echo, single_lead=args.single_lead, readers=readers,
-                            save_dir=args.save_readings)
+        rows = evaluate_dir(
+            folder,
+            detector,
+            records,
+            echo=echo,
+            single_lead=args.single_lead,
+            readers=readers,
+            save_dir=args.save_readings,
+        )
     except FileNotFoundError as exc:
         parser.exit(1, f"Error: {exc}\n")
     echo(format_table(rows))

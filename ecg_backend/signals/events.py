@@ -12,6 +12,7 @@ and last R peak, or for a pause the two beats around it):
 
 Q beats belong to no event: they break a sequence of V beats and a rate window rather than join it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,8 +21,7 @@ import numpy as np
 import pandas as pd
 
 EVENT_COLUMNS = ["type", "start_s", "end_s", "n_beats", "rate_bpm"]
-HOURLY_COLUMNS = ["hour", "start_s", "beats", "min_rate_bpm", "mean_rate_bpm", "max_rate_bpm", "S", "V", "Q",
-                  "pauses"]
+HOURLY_COLUMNS = ["hour", "start_s", "beats", "min_rate_bpm", "mean_rate_bpm", "max_rate_bpm", "S", "V", "Q", "pauses"]
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ def valid_intervals(time_s: np.ndarray, gaps: list) -> np.ndarray:
     for g in gaps:
         a = np.searchsorted(time_s, g["start_s"])
         b = np.searchsorted(time_s, g["end_s"])
-        ok[a:min(b + 1, len(ok))] = False
+        ok[a : min(b + 1, len(ok))] = False
     return ok
 
 
@@ -72,8 +72,9 @@ def _ventricular_events(labels: np.ndarray, t: np.ndarray, ok: np.ndarray) -> li
     return out
 
 
-def _pattern_events(labels: np.ndarray, t: np.ndarray, ok: np.ndarray, period: int, kind: str,
-                    min_cycles: int) -> list[dict]:
+def _pattern_events(
+    labels: np.ndarray, t: np.ndarray, ok: np.ndarray, period: int, kind: str, min_cycles: int
+) -> list[dict]:
     """Cycles of (period - 1) N beats then one V, repeated: bigeminy (period 2), trigeminy (period 3)."""
     n = len(labels)
     if n < period * min_cycles:
@@ -85,7 +86,7 @@ def _pattern_events(labels: np.ndarray, t: np.ndarray, ok: np.ndarray, period: i
         ends[j:] &= is_n[:-j]
         ends[:j] = False
     for j in range(period):
-        ends[j:] &= ok[:n - j] if j else ok
+        ends[j:] &= ok[: n - j] if j else ok
     cycle_ends = np.flatnonzero(ends)
     out, start = [], 0
     while start < len(cycle_ends):
@@ -95,8 +96,9 @@ def _pattern_events(labels: np.ndarray, t: np.ndarray, ok: np.ndarray, period: i
         cycles = stop - start + 1
         if cycles >= min_cycles:
             a, b = cycle_ends[start] - period + 1, cycle_ends[stop] + 1
-            out.append({"type": kind, "start_s": t[a], "end_s": t[b - 1], "n_beats": int(b - a),
-                        "rate_bpm": _rate(t, a, b)})
+            out.append(
+                {"type": kind, "start_s": t[a], "end_s": t[b - 1], "n_beats": int(b - a), "rate_bpm": _rate(t, a, b)}
+            )
         start = stop + 1
     return out
 
@@ -122,8 +124,15 @@ def _rate_events(labels: np.ndarray, t: np.ndarray, ok: np.ndarray, rules: Event
     for kind, hit in (("bradycardia", slow), ("tachycardia", fast)):
         for a, b in _runs(hit):  # windows a..b-1 overlap: beats a .. b-1+w-1
             last = b - 1 + w - 1
-            out.append({"type": kind, "start_s": t[a], "end_s": t[last], "n_beats": int(last - a + 1),
-                        "rate_bpm": _rate(t, a, last + 1)})
+            out.append(
+                {
+                    "type": kind,
+                    "start_s": t[a],
+                    "end_s": t[last],
+                    "n_beats": int(last - a + 1),
+                    "rate_bpm": _rate(t, a, last + 1),
+                }
+            )
     return out
 
 
@@ -144,11 +153,20 @@ def find_events(labels, time_s, gaps: list, episodes: list, rules: EventRules = 
     rows += _pattern_events(labels, t, ok, 3, "trigeminy", rules.min_cycles)
     rr = np.diff(t, prepend=np.nan)
     for i in np.flatnonzero(ok & (rr >= rules.pause_s)):
-        rows.append({"type": "pause", "start_s": t[i - 1], "end_s": t[i], "n_beats": 2,
-                     "rate_bpm": round(60.0 / rr[i], 1)})
+        rows.append(
+            {"type": "pause", "start_s": t[i - 1], "end_s": t[i], "n_beats": 2, "rate_bpm": round(60.0 / rr[i], 1)}
+        )
     rows += _rate_events(labels, t, ok, rules)
-    rows += [{"type": "ventricular_flutter", "start_s": e["start_s"], "end_s": e["end_s"], "n_beats": 0,
-              "rate_bpm": float("nan")} for e in episodes]
+    rows += [
+        {
+            "type": "ventricular_flutter",
+            "start_s": e["start_s"],
+            "end_s": e["end_s"],
+            "n_beats": 0,
+            "rate_bpm": float("nan"),
+        }
+        for e in episodes
+    ]
     table = pd.DataFrame(rows, columns=EVENT_COLUMNS)
     if len(table):
         table[["start_s", "end_s"]] = table[["start_s", "end_s"]].astype(float).round(3)
@@ -174,10 +192,18 @@ def hourly_table(labels, time_s, gaps: list, duration_s: float, events: pd.DataF
     for h in range(hours):
         rates = minute_rate[(minute_rate.index // 60) == h]
         own = labels[hour_of == h]
-        rows.append({"hour": h, "start_s": 3600.0 * h, "beats": int(len(own)),
-                     "min_rate_bpm": round(float(rates.min()), 1) if len(rates) else float("nan"),
-                     "mean_rate_bpm": round(float(rates.mean()), 1) if len(rates) else float("nan"),
-                     "max_rate_bpm": round(float(rates.max()), 1) if len(rates) else float("nan"),
-                     "S": int((own == "S").sum()), "V": int((own == "V").sum()), "Q": int((own == "Q").sum()),
-                     "pauses": int(((pauses // 3600) == h).sum())})
+        rows.append(
+            {
+                "hour": h,
+                "start_s": 3600.0 * h,
+                "beats": int(len(own)),
+                "min_rate_bpm": round(float(rates.min()), 1) if len(rates) else float("nan"),
+                "mean_rate_bpm": round(float(rates.mean()), 1) if len(rates) else float("nan"),
+                "max_rate_bpm": round(float(rates.max()), 1) if len(rates) else float("nan"),
+                "S": int((own == "S").sum()),
+                "V": int((own == "V").sum()),
+                "Q": int((own == "Q").sum()),
+                "pauses": int(((pauses // 3600) == h).sum()),
+            }
+        )
     return pd.DataFrame(rows, columns=HOURLY_COLUMNS)

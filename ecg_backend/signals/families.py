@@ -8,6 +8,7 @@ such as a handful of ventricular beats get centres of their own); every beat the
 Distances are kept per beat and centre (``distance``, divided by the recording's median distance of a beat
 to its own centre) so a review can move beats between labels without the waveforms.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,9 +53,9 @@ def shape_features(wave: np.ndarray, extra_waves: list | None = None, extra_ok: 
     width = wave.shape[1]
     out = np.empty((len(wave), width * len(leads)), np.float32)
     for i, (w, ok, weight) in enumerate(leads):
-        part = out[:, i * width:(i + 1) * width]
+        part = out[:, i * width : (i + 1) * width]
         rows = np.arange(len(w)) if ok is None else np.flatnonzero(ok)
-        rows = rows[::max(len(rows) // MEDIAN_ROWS, 1)]  # medians of an evenly spaced subset: enough, and fast
+        rows = rows[:: max(len(rows) // MEDIAN_ROWS, 1)]  # medians of an evenly spaced subset: enough, and fast
         scale = float(np.median(np.max(np.abs(w[rows]), axis=1))) if len(rows) else 1.0
         np.multiply(w, weight / (scale if scale > 1e-12 else 1.0), out=part, casting="same_kind")
         if ok is not None and not ok.all():
@@ -90,8 +91,9 @@ def _fit_families(features: np.ndarray, seed: int) -> FamilyModel:
     family = np.argmin(distance, axis=1)
     own = distance[np.arange(n), family]
     typical = float(np.median(own)) or 1.0
-    return FamilyModel(family=family.astype(np.int64), distance=(distance / typical).astype(np.float32),
-                       centres=centres)
+    return FamilyModel(
+        family=family.astype(np.int64), distance=(distance / typical).astype(np.float32), centres=centres
+    )
 
 
 def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 15) -> np.ndarray:
@@ -108,8 +110,9 @@ def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, iterations: int = 15
     centres = np.array(centres)
     for _ in range(iterations):
         assign = np.argmin(centre_distances(x, centres), axis=1)
-        moved = np.array([x[assign == j].mean(axis=0) if (assign == j).any() else centres[j]
-                          for j in range(len(centres))])
+        moved = np.array(
+            [x[assign == j].mean(axis=0) if (assign == j).any() else centres[j] for j in range(len(centres))]
+        )
         if np.allclose(moved, centres):
             break
         centres = moved
@@ -121,14 +124,15 @@ def centre_distances(features: np.ndarray, centres: np.ndarray, block: int = 20_
     out = np.empty((len(features), len(centres)), np.float32)
     c2 = (centres.astype(np.float64) ** 2).sum(axis=1)
     for a in range(0, len(features), block):
-        x = features[a:a + block].astype(np.float64)
-        d2 = (x ** 2).sum(axis=1)[:, None] - 2.0 * x @ centres.T.astype(np.float64) + c2[None, :]
-        out[a:a + block] = np.sqrt(np.maximum(d2, 0.0))
+        x = features[a : a + block].astype(np.float64)
+        d2 = (x**2).sum(axis=1)[:, None] - 2.0 * x @ centres.T.astype(np.float64) + c2[None, :]
+        out[a : a + block] = np.sqrt(np.maximum(d2, 0.0))
     return out
 
 
-def family_table(model: FamilyModel, labels: np.ndarray, reviewed: dict | None = None,
-                 score_ratio: np.ndarray | None = None) -> pd.DataFrame:
+def family_table(
+    model: FamilyModel, labels: np.ndarray, reviewed: dict | None = None, score_ratio: np.ndarray | None = None
+) -> pd.DataFrame:
     """One row per family: ``family``, ``n_beats``, ``representative`` (row of the beat nearest its centre),
     ``label`` (the most common label of its beats, or the reader's), ``review_rank`` and ``reviewed``.
 
@@ -150,10 +154,16 @@ def family_table(model: FamilyModel, labels: np.ndarray, reviewed: dict | None =
         own = labels[members]
         values, counts = np.unique(own, return_counts=True)
         priority = float((own == "V").sum() + unsure[members].sum()) + 1e-3 * len(members)
-        rows.append({"family": f, "n_beats": len(members),
-                     "representative": int(members[np.argmin(model.distance[members, f])]),
-                     "label": reviewed.get(f, str(values[np.argmax(counts)])),
-                     "priority": -1.0 if f in reviewed else priority, "reviewed": f in reviewed})
+        rows.append(
+            {
+                "family": f,
+                "n_beats": len(members),
+                "representative": int(members[np.argmin(model.distance[members, f])]),
+                "label": reviewed.get(f, str(values[np.argmax(counts)])),
+                "priority": -1.0 if f in reviewed else priority,
+                "reviewed": f in reviewed,
+            }
+        )
     table = pd.DataFrame(rows, columns=["family", "n_beats", "representative", "label", "priority", "reviewed"])
     order = np.argsort(-table["priority"].to_numpy(), kind="stable")
     rank = np.empty(len(table), np.int64)

@@ -3,6 +3,7 @@ text decoding, the CSV delimiter, booleans, numbers, ids and text fields, each w
 
 Each raises `InputError` naming the field and saying what is expected; none knows about HTTP.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -14,9 +15,13 @@ from ecg_backend.input_errors import INVALID, InputError
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off")
 # Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"), (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
-         (codecs.BOM_UTF8, "utf-8", "UTF-8"), (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
-         (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"))
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16"),
+)
 MAX_NUMBER_CHARS = 64  # a sample or a rate never needs more; longer text is refused before it is converted
 
 
@@ -58,8 +63,9 @@ def parse_number(value, name: str, *, low: float | None = None, high: float | No
         raise _not_a_number(value, name, unit)
     if (low is not None and number < low) or (high is not None and number > high):
         suffix = f" {unit}" if unit else ""
-        raise InputError(f"{name} must be between {low:g} and {high:g}{suffix}, got {number:g}",
-                         details={"field": name})
+        raise InputError(
+            f"{name} must be between {low:g} and {high:g}{suffix}, got {number:g}", details={"field": name}
+        )
     return number
 
 
@@ -97,8 +103,9 @@ def parse_text(value, name: str, max_length: int, *, strip: bool = True) -> str 
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InputError(f"{name} holds a character that is not valid Unicode (at position {exc.start + 1})",
-                         details={"field": name}) from None
+        raise InputError(
+            f"{name} holds a character that is not valid Unicode (at position {exc.start + 1})", details={"field": name}
+        ) from None
     text = value.strip() if strip else value
     if len(text) > max_length:
         raise InputError(f"{name} must be at most {max_length} characters", details={"field": name})
@@ -110,8 +117,9 @@ def check_unicode(text: str, name: str) -> str:
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise InputError(f"{name} holds a character that is not valid Unicode (at position {exc.start + 1})",
-                         details={"field": name}) from None
+        raise InputError(
+            f"{name} holds a character that is not valid Unicode (at position {exc.start + 1})", details={"field": name}
+        ) from None
     return text
 
 
@@ -146,15 +154,21 @@ def decode_text(data: bytes | str, what: str = "the file") -> str:
     else:
         bom, codec, label = next((row for row in _BOMS if data.startswith(row[0])), (b"", "utf-8", "UTF-8"))
         try:
-            text = bytes(data[len(bom):]).decode(codec)
+            text = bytes(data[len(bom) :]).decode(codec)
         except UnicodeDecodeError as exc:
             byte = len(bom) + exc.start + 1
-            raise InputError(f"{what} is not {label} text (byte {byte} cannot be decoded); save it as UTF-8 "
-                             "(or as UTF-16 with a byte-order mark, Excel's \"Unicode text\")", kind=INVALID,
-                             details={"encoding": label, "byte": byte}) from None
+            raise InputError(
+                f"{what} is not {label} text (byte {byte} cannot be decoded); save it as UTF-8 "
+                '(or as UTF-16 with a byte-order mark, Excel\'s "Unicode text")',
+                kind=INVALID,
+                details={"encoding": label, "byte": byte},
+            ) from None
     if "\x00" in text:
-        raise InputError(f"{what} contains NUL characters, so it is not plain text (a binary file, or UTF-16 "
-                         "saved without a byte-order mark); save it as UTF-8", details={"encoding": "unknown"})
+        raise InputError(
+            f"{what} contains NUL characters, so it is not plain text (a binary file, or UTF-16 "
+            "saved without a byte-order mark); save it as UTF-8",
+            details={"encoding": "unknown"},
+        )
     return text
 
 

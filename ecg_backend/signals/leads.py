@@ -1,5 +1,6 @@
 """What every recording format hands over: `ParsedRecording`, and the checks they share (the budgets
 checked before reading, the lead choice, the checks of each lead)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,18 +54,27 @@ def check_budget(n_samples: int, n_leads: int, what: str = "the recording") -> N
         n_leads: leads that will be read (the chosen one plus the others, or 1 with single_lead).
     """
     if n_leads > MAX_LEADS:
-        raise InputError(f"{what} has {n_leads} leads; at most {MAX_LEADS} are accepted (send the leads to "
-                         "analyse, or one lead with single_lead=true)", kind=TOO_LARGE,
-                         details={"n_leads": n_leads, "max_leads": MAX_LEADS})
+        raise InputError(
+            f"{what} has {n_leads} leads; at most {MAX_LEADS} are accepted (send the leads to "
+            "analyse, or one lead with single_lead=true)",
+            kind=TOO_LARGE,
+            details={"n_leads": n_leads, "max_leads": MAX_LEADS},
+        )
     if n_samples > MAX_SAMPLES:
-        raise InputError(f"{what} has {n_samples} samples per lead; the limit is {MAX_SAMPLES} (24 h at 1 kHz)",
-                         kind=TOO_LARGE, details={"n_samples": n_samples, "max_samples": MAX_SAMPLES})
+        raise InputError(
+            f"{what} has {n_samples} samples per lead; the limit is {MAX_SAMPLES} (24 h at 1 kHz)",
+            kind=TOO_LARGE,
+            details={"n_samples": n_samples, "max_samples": MAX_SAMPLES},
+        )
     needed = n_samples * (8 + 4 * max(n_leads - 1, 0))
     if needed > MAX_SIGNAL_BYTES:
-        raise InputError(f"{what} ({n_samples} samples x {n_leads} leads) needs {human_bytes(needed)} to analyse; "
-                         f"the limit is {human_bytes(MAX_SIGNAL_BYTES)}: send fewer leads (single_lead=true) or a "
-                         "shorter recording", kind=TOO_LARGE,
-                         details={"n_samples": n_samples, "n_leads": n_leads, "max_bytes": MAX_SIGNAL_BYTES})
+        raise InputError(
+            f"{what} ({n_samples} samples x {n_leads} leads) needs {human_bytes(needed)} to analyse; "
+            f"the limit is {human_bytes(MAX_SIGNAL_BYTES)}: send fewer leads (single_lead=true) or a "
+            "shorter recording",
+            kind=TOO_LARGE,
+            details={"n_samples": n_samples, "n_leads": n_leads, "max_bytes": MAX_SIGNAL_BYTES},
+        )
 
 
 def choose_lead(names: list[str], lead=None) -> int:
@@ -83,8 +93,9 @@ def choose_lead(names: list[str], lead=None) -> int:
         if 0 <= index < len(names):
             return index
     shown = text if len(text) <= 40 else text[:37] + "..."
-    raise InputError(f"lead {shown!r} not found; available leads: {', '.join(names)}",
-                     details={"field": "lead", "leads": names})
+    raise InputError(
+        f"lead {shown!r} not found; available leads: {', '.join(names)}", details={"field": "lead", "leads": names}
+    )
 
 
 def lead_names(names, n_leads: int) -> list[str]:
@@ -106,8 +117,9 @@ def _check_lead(column, name: str | None = None) -> np.ndarray:
     """
     with np.errstate(over="ignore"):  # an overflow to inf is reported below, naming the sample
         column = np.asarray(column, dtype=np.float64 if name is None else np.float32)
-    which, hint, details = (("the chosen lead", "", {}) if name is None
-                            else (f"lead {name!r}", f"; {SINGLE_LEAD_HINT}", {"lead": name}))
+    which, hint, details = (
+        ("the chosen lead", "", {}) if name is None else (f"lead {name!r}", f"; {SINGLE_LEAD_HINT}", {"lead": name})
+    )
     if column.ndim != 1:
         raise InputError(f"{which} must be a flat list of numbers{hint}", details=details)
     if not np.isfinite(column).any():
@@ -116,8 +128,11 @@ def _check_lead(column, name: str | None = None) -> np.ndarray:
     if infinite.any():
         sample = int(np.argmax(infinite)) + 1
         too_large = "" if name is None else " or beyond float32's range (3.4e38)"
-        raise InputError(f"sample {sample} of {which} is infinite{too_large}; samples must be finite numbers (leave a gap "
-                         f"for a missing sample){hint}", details={**details, "sample": sample})
+        raise InputError(
+            f"sample {sample} of {which} is infinite{too_large}; samples must be finite numbers (leave a gap "
+            f"for a missing sample){hint}",
+            details={**details, "sample": sample},
+        )
     return column
 
 
@@ -143,12 +158,15 @@ def _extra_leads(columns, names, index, n_samples, out=None) -> tuple[np.ndarray
         name = names[i]
         column = _check_lead(columns(i) if callable(columns) else columns[i], name)
         if len(column) != n_samples:
-            raise InputError(f"lead {name!r} has {len(column)} samples but lead {names[index]!r} has {n_samples}; "
-                             f"every lead needs the same length ({SINGLE_LEAD_HINT})",
-                             details={"lead": name, "n_samples": len(column), "expected": n_samples})
+            raise InputError(
+                f"lead {name!r} has {len(column)} samples but lead {names[index]!r} has {n_samples}; "
+                f"every lead needs the same length ({SINGLE_LEAD_HINT})",
+                details={"lead": name, "n_samples": len(column), "expected": n_samples},
+            )
         if _is_flat(column):
-            raise InputError(f"lead {name!r} is flat (one value throughout); {SINGLE_LEAD_HINT}",
-                             details={"lead": name})
+            raise InputError(
+                f"lead {name!r} is flat (one value throughout); {SINGLE_LEAD_HINT}", details={"lead": name}
+            )
         if not np.may_share_memory(column, extra[:, k]):
             extra[:, k] = column
     return extra, [names[i] for i in others]
@@ -167,9 +185,20 @@ def finish(signal, fs, names, index, source, annotations=None, columns=None, out
     if _is_flat(signal):
         others = [n for i, n in enumerate(names) if i != index]
         hint = f"choose another lead with lead= ({', '.join(others)})" if others else "check the recording"
-        raise InputError(f"lead {names[index]!r} is flat (one value throughout), so it holds no heartbeats; {hint}",
-                         details={"field": "lead", "lead": names[index]})
-    extra, extra_names = (_extra_leads(columns, names, index, len(signal), out=out) if columns is not None
-                          else (None, []))
-    return ParsedRecording(signal=signal, fs=fs, lead=names[index], leads=list(names), source=source,
-                           annotations=annotations, extra_leads=extra, extra_names=extra_names)
+        raise InputError(
+            f"lead {names[index]!r} is flat (one value throughout), so it holds no heartbeats; {hint}",
+            details={"field": "lead", "lead": names[index]},
+        )
+    extra, extra_names = (
+        _extra_leads(columns, names, index, len(signal), out=out) if columns is not None else (None, [])
+    )
+    return ParsedRecording(
+        signal=signal,
+        fs=fs,
+        lead=names[index],
+        leads=list(names),
+        source=source,
+        annotations=annotations,
+        extra_leads=extra,
+        extra_names=extra_names,
+    )

@@ -2,6 +2,7 @@
 
 Nothing here is used at inference time; it serves the `evaluate-mitdb` command and the benchmarks.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,13 @@ BEAT_SYMBOLS = frozenset("NLRBAaJSVrFejnE/fQ?")
 NORMAL_SYMBOLS = frozenset("NLRej")
 VEB_SYMBOLS = frozenset("VE")
 # AAMI classes of the reference beat symbols (fusion F is scored with V where the issue says so)
-AAMI_CLASSES = {**{c: "N" for c in "NLRej"}, **{c: "S" for c in "AaJS"}, **{c: "V" for c in "VE"}, "F": "F",
-                **{c: "Q" for c in "/fQ"}}
+AAMI_CLASSES = {
+    **dict.fromkeys("NLRej", "N"),
+    **dict.fromkeys("AaJS", "S"),
+    **dict.fromkeys("VE", "V"),
+    "F": "F",
+    **dict.fromkeys("/fQ", "Q"),
+}
 
 
 @dataclass

@@ -10,6 +10,7 @@ Every format checks the same budgets before it reads the samples (`check_budget`
 memory the parsed arrays take), and every problem raises `InputError` with a kind and a message the
 client can act on. An uploaded file is ``bytes`` or the path of a file the web layer streamed to disk.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,9 +38,24 @@ from ecg_backend.signals.leads import (
     lead_names,
 )
 
-__all__ = ["MAX_FS", "MAX_LEADS", "MAX_SAMPLES", "MAX_SIGNAL_BYTES", "MIN_FS", "MIN_SECONDS", "ParsedRecording",
-           "check_budget", "check_fs", "choose_lead", "decode_text", "finish", "parse_csv", "parse_flag",
-           "parse_json_signal", "parse_upload"]
+__all__ = [
+    "MAX_FS",
+    "MAX_LEADS",
+    "MAX_SAMPLES",
+    "MAX_SIGNAL_BYTES",
+    "MIN_FS",
+    "MIN_SECONDS",
+    "ParsedRecording",
+    "check_budget",
+    "check_fs",
+    "choose_lead",
+    "decode_text",
+    "finish",
+    "parse_csv",
+    "parse_flag",
+    "parse_json_signal",
+    "parse_upload",
+]
 
 
 # ---------------------------------------------------------------------------- JSON
@@ -64,6 +80,7 @@ def parse_json_signal(payload, lead=None, sampling_rate=None, single_lead=None) 
 
     def column(i):
         return _json_lead(leads[i], names[i], len(leads) == 1, i != index)
+
     return finish(column(index), fs, names, index, source="json", columns=None if single else column)
 
 
@@ -72,8 +89,9 @@ def _json_lead(values, name: str, only: bool, other: bool) -> np.ndarray:
     hint = f"; {SINGLE_LEAD_HINT}" if other else ""
     where = "'signal'" if only else f"lead {name!r} of 'signal'"
     if not isinstance(values, list):
-        raise InputError(f"lead {name!r} in 'signal' must be a list of numbers{hint}",
-                         details={"field": "signal", "lead": name})
+        raise InputError(
+            f"lead {name!r} in 'signal' must be a list of numbers{hint}", details={"field": "signal", "lead": name}
+        )
     array = None
     if set(map(type, values)) <= {float, int, type(None)}:  # bools are ints to Python: types checked exactly
         try:
@@ -82,9 +100,11 @@ def _json_lead(values, name: str, only: bool, other: bool) -> np.ndarray:
             array = None
     if array is None:
         sample = next(i for i, v in enumerate(values, start=1) if not _json_number(v))
-        raise InputError(f"sample {sample} of {where} is not a number; {where} must contain only numbers (null "
-                         f"marks a missing sample){hint}",
-                         details={"field": "signal", "lead": name, "sample": sample})
+        raise InputError(
+            f"sample {sample} of {where} is not a number; {where} must contain only numbers (null "
+            f"marks a missing sample){hint}",
+            details={"field": "signal", "lead": name, "sample": sample},
+        )
     return array
 
 
@@ -119,12 +139,16 @@ def parse_csv(data, sampling_rate=None, lead=None, single_lead=False) -> ParsedR
         raise InputError("give sampling_rate (Hz) or add a time column in seconds", details={"field": "sampling_rate"})
     used = [lead_cols[index]] if single else lead_cols
     check_budget(table.n_rows, len(used))
-    labels = {col: (f"lead {names[i]!r}", "" if i == index else f" ({SINGLE_LEAD_HINT})")
-              for i, col in enumerate(lead_cols)}
+    labels = {
+        col: (f"lead {names[i]!r}", "" if i == index else f" ({SINGLE_LEAD_HINT})") for i, col in enumerate(lead_cols)
+    }
     labels[time_idx] = ("the time column", "")
     values = csv_input.read_columns(table, used + ([time_idx] if use_time else []), labels)
     fs = _fs_from_time(values[time_idx]) if use_time else check_fs(sampling_rate)
-    columns = (lambda i: values[lead_cols[i]])
+
+    def columns(i):
+        return values[lead_cols[i]]
+
     return finish(columns(index), fs, names, index, source="csv", columns=None if single else columns)
 
 
@@ -134,8 +158,9 @@ def _fs_from_time(times: np.ndarray) -> float:
         raise InputError("the time column must increase steadily (seconds)", details={"field": "time"})
     step = float(np.median(steps))
     if np.any(np.abs(steps - step) > 0.5 * step):
-        raise InputError("the time column has irregular steps; resample to a fixed rate first",
-                         details={"field": "time"})
+        raise InputError(
+            "the time column has irregular steps; resample to a fixed rate first", details={"field": "time"}
+        )
     fs = 1.0 / step
     if fs < MIN_FS <= fs * 1000.0 <= MAX_FS:  # a time column in milliseconds
         fs *= 1000.0
@@ -167,11 +192,11 @@ def parse_upload(files: dict, upload_dir, sampling_rate=None, lead=None, single_
     if ext in (".edf", ".edf+"):
         return wfdb_input.parse_edf(content, lead=lead, single_lead=single)
     if ext == ".json":
-        return parse_json_signal(_json_file(content), lead=lead, sampling_rate=sampling_rate or None,
-                                 single_lead=single)
+        return parse_json_signal(
+            _json_file(content), lead=lead, sampling_rate=sampling_rate or None, single_lead=single
+        )
     shown = (ext or name)[:40]
-    raise InputError(f"unsupported file type {shown!r}; send .csv, .json, .edf, .hea + .dat or .zip",
-                     kind=UNSUPPORTED)
+    raise InputError(f"unsupported file type {shown!r}; send .csv, .json, .edf, .hea + .dat or .zip", kind=UNSUPPORTED)
 
 
 def _json_file(content):
@@ -183,4 +208,3 @@ def _json_file(content):
         return json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         raise InputError("the JSON file is not valid JSON (or nests too deeply)", kind=MALFORMED) from None
-

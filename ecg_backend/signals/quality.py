@@ -9,11 +9,11 @@ Ventricular flutter is not bad signal but a rhythm without separable beats: `flu
 itself shifted by half its mean period: near 0 for a sinusoid, ~0.7-0.9 for beats with an isoelectric
 baseline between them).
 """
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import warnings
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -72,7 +72,7 @@ def _window_view(x: np.ndarray, window: int) -> np.ndarray:
     head = x[: n_full * window].reshape(n_full, window)
     if len(x) % window:
         tail = np.full((1, window), np.nan)
-        tail[0, : len(x) % window] = x[n_full * window:]
+        tail[0, : len(x) % window] = x[n_full * window :]
         return np.vstack([head, tail]) if n_full else tail
     return head
 
@@ -132,8 +132,14 @@ def assess_quality(signal: np.ndarray, fs: float, filtered: np.ndarray | None = 
             reasons.append(None)
     with np.errstate(all="ignore"):
         swing = ptp_filt / typical if np.isfinite(typical) and typical > 0 else np.ones(len(raw))
-    return QualityReport(fs=float(fs), n_samples=n, window=window, reasons=reasons,
-                         spikiness=np.nan_to_num(spikiness, nan=0.0), swing=np.nan_to_num(swing, nan=1.0))
+    return QualityReport(
+        fs=float(fs),
+        n_samples=n,
+        window=window,
+        reasons=reasons,
+        spikiness=np.nan_to_num(spikiness, nan=0.0),
+        swing=np.nan_to_num(swing, nan=1.0),
+    )
 
 
 def _clipped_windows(signal: np.ndarray, finite: np.ndarray, window: int, n_windows: int, fs: float) -> np.ndarray:
@@ -153,7 +159,7 @@ def _clipped_windows(signal: np.ndarray, finite: np.ndarray, window: int, n_wind
     starts, ends = np.where(edges == 1)[0], np.where(edges == -1)[0]
     for s, e in zip(starts, ends):
         if e - s >= min_run:
-            out[s // window: (e - 1) // window + 1] = True
+            out[s // window : (e - 1) // window + 1] = True
     return out
 
 
@@ -237,7 +243,7 @@ def flutter_windows(leakage: np.ndarray) -> np.ndarray:
             while a - 1 >= 0 and leakage[a - 1] < FLUTTER_EXTEND:
                 a -= 1
             if b - a + 1 >= FLUTTER_MIN_WINDOWS:
-                out[a:b + 1] = True
+                out[a : b + 1] = True
             i = b + 1
         else:
             i += 1

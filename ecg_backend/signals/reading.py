@@ -5,6 +5,7 @@ JSON document, never pickle): the beat table, the family model that `review.appl
 between labels, the tables, the summary and, optionally, the detector's windows. A reading loaded in another
 process (days later) can be reviewed again exactly as the fresh one.
 """
+
 from __future__ import annotations
 
 import json
@@ -86,10 +87,18 @@ def save_reading(analysis: RecordingAnalysis, path, waveforms: bool = True) -> N
         value = getattr(analysis, name)
         if value is not None:
             arrays[name] = value
-    meta = {"format": FORMAT, "version": FORMAT_VERSION, "columns": columns, "summary": analysis.summary,
-            "segments": analysis.segments, "episodes": analysis.episodes, "runs": analysis.runs,
-            "families": _table_json(analysis.families), "events": _table_json(analysis.events),
-            "hourly": _table_json(analysis.hourly)}
+    meta = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "columns": columns,
+        "summary": analysis.summary,
+        "segments": analysis.segments,
+        "episodes": analysis.episodes,
+        "runs": analysis.runs,
+        "families": _table_json(analysis.families),
+        "events": _table_json(analysis.events),
+        "hourly": _table_json(analysis.hourly),
+    }
     arrays["meta"] = np.array(json.dumps(meta, default=_json_default))
     with open(Path(path), "wb") as fh:
         np.savez_compressed(fh, **arrays)
@@ -121,11 +130,21 @@ def load_reading(path) -> RecordingAnalysis:
                 beats[col] = beats[col].astype(object)
         model = None
         if "model/family" in data.files:
-            model = FamilyModel(family=data["model/family"], distance=data["model/distance"],
-                                centres=data["model/centres"])
-        extra = {name: (data[name] if name in data.files else None)
-                 for name in ("template", "beat_matrix", "reconstruction")}
-    return RecordingAnalysis(beats=beats, summary=meta["summary"], segments=meta["segments"],
-                             episodes=meta["episodes"], runs=meta["runs"],
-                             families=_table_from_json(meta["families"]), events=_table_from_json(meta["events"]),
-                             hourly=_table_from_json(meta["hourly"]), family_model=model, **extra)
+            model = FamilyModel(
+                family=data["model/family"], distance=data["model/distance"], centres=data["model/centres"]
+            )
+        extra = {
+            name: (data[name] if name in data.files else None) for name in ("template", "beat_matrix", "reconstruction")
+        }
+    return RecordingAnalysis(
+        beats=beats,
+        summary=meta["summary"],
+        segments=meta["segments"],
+        episodes=meta["episodes"],
+        runs=meta["runs"],
+        families=_table_from_json(meta["families"]),
+        events=_table_from_json(meta["events"]),
+        hourly=_table_from_json(meta["hourly"]),
+        family_model=model,
+        **extra,
+    )

@@ -10,9 +10,10 @@ of the beat table.
 
 `analyze_recording` is the pipeline's table of contents; the stages live in `stages`.
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -48,8 +49,15 @@ def _resolve_detector(detector):
     return AnomalyDetector.for_recordings()
 
 
-def analyze_recording(signal, fs: float, detector=None, progress: Callable[[float, str], None] | None = None,
-                      batch_size: int = 2048, *, extra_leads=None) -> RecordingAnalysis:
+def analyze_recording(
+    signal,
+    fs: float,
+    detector=None,
+    progress: Callable[[float, str], None] | None = None,
+    batch_size: int = 2048,
+    *,
+    extra_leads=None,
+) -> RecordingAnalysis:
     """Find, segment and score every beat of an ECG: one lead, or a primary lead plus extra leads.
 
     Args:
@@ -95,8 +103,9 @@ def _analyse_chunks(rec: Recording, report) -> list:
     return parts
 
 
-def _result(rec: Recording, found: FoundBeats, features: BeatFeatures, scores: BeatScores,
-            detector) -> RecordingAnalysis:
+def _result(
+    rec: Recording, found: FoundBeats, features: BeatFeatures, scores: BeatScores, detector
+) -> RecordingAnalysis:
     """Result stage: the beat table with classes and families, the summary, the typical beat; then events,
     runs, the hour table and the counts (`review.finish_reading`)."""
     table = scores.table
@@ -117,9 +126,16 @@ def _result(rec: Recording, found: FoundBeats, features: BeatFeatures, scores: B
         summary["extra_leads_used"] = int(features.extra_leads_used)
         summary["extra_lead_beats_percent"] = round(100.0 * float(covered.mean()), 2) if len(table) else 0.0
     template = np.median(found.beat_matrix, axis=0).astype(np.float32) if len(table) else None
-    reading = RecordingAnalysis(beats=table, summary=summary, segments=found.segments, beat_matrix=found.beat_matrix,
-                                reconstruction=scores.reconstruction, template=template, episodes=found.episodes,
-                                family_model=model)
+    reading = RecordingAnalysis(
+        beats=table,
+        summary=summary,
+        segments=found.segments,
+        beat_matrix=found.beat_matrix,
+        reconstruction=scores.reconstruction,
+        template=template,
+        episodes=found.episodes,
+        family_model=model,
+    )
     return finish_reading(reading)
 
 

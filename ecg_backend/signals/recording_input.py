@@ -1,4 +1,5 @@
 """The pipeline's checked input: a recording's primary lead, its extra leads and its rate (`Recording`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -62,8 +63,10 @@ def _as_lead_matrix(extra_leads, n_samples: int) -> np.ndarray:
     if extra.ndim != 2:
         raise ValueError(f"extra_leads must be (n_samples, k) or a list of 1-D leads, got shape {extra.shape}")
     if extra.shape[0] != n_samples:
-        raise ValueError(f"extra_leads has {extra.shape[0]} samples per lead; the primary lead has {n_samples} "
-                         "(pass an array shaped (n_samples, k))")
+        raise ValueError(
+            f"extra_leads has {extra.shape[0]} samples per lead; the primary lead has {n_samples} "
+            "(pass an array shaped (n_samples, k))"
+        )
     return extra
 
 

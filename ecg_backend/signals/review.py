@@ -15,6 +15,7 @@ the whole review (a stored review replays all its labels; undoing one is replayi
 Labels, ``is_anomaly``, the families table, events, the hour table and the summary are then recomputed
 (`finish_reading`), which takes well under a second on a 24-hour recording.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -68,8 +69,9 @@ def _propagate(labels, source, auto, distance, own_family, reviewed: dict) -> No
     source[become_v | become_n] = "propagated"
 
 
-def apply_labels(analysis: RecordingAnalysis, families: dict | None = None,
-                 beats: dict | None = None) -> RecordingAnalysis:
+def apply_labels(
+    analysis: RecordingAnalysis, families: dict | None = None, beats: dict | None = None
+) -> RecordingAnalysis:
     """A new reading where a person's labels hold and the rest of the recording follows them.
 
     Args:
@@ -108,8 +110,9 @@ def apply_labels(analysis: RecordingAnalysis, families: dict | None = None,
     return finish_reading(replace(analysis, beats=new), reviewed)
 
 
-def finish_reading(analysis: RecordingAnalysis, reviewed: dict | None = None,
-                   rules: EventRules | None = None) -> RecordingAnalysis:
+def finish_reading(
+    analysis: RecordingAnalysis, reviewed: dict | None = None, rules: EventRules | None = None
+) -> RecordingAnalysis:
     """Recompute everything that follows from the labels: is_anomaly, families table, runs, events, hour table
     and the summary's counts (events with ``rules``, default `events.EventRules()`)."""
     rules = rules or EventRules()
@@ -122,19 +125,24 @@ def finish_reading(analysis: RecordingAnalysis, reviewed: dict | None = None,
     events = find_events(labels, t, gaps, analysis.episodes, rules)
     hourly = hourly_table(labels, t, gaps, float(summary.get("duration_s", t[-1] if len(t) else 0.0)), events)
     ratio = table["score"].to_numpy() / float(summary.get("operating_point") or 1.0)
-    families = (family_table(analysis.family_model, labels, reviewed, ratio) if analysis.family_model is not None
-                else analysis.families)
+    families = (
+        family_table(analysis.family_model, labels, reviewed, ratio)
+        if analysis.family_model is not None
+        else analysis.families
+    )
     runs = anomalous_runs(table)
     counts = beat_counts(labels)
     counted = counts["N"] + counts["S"] + counts["V"]
-    summary.update({
-        "n_anomalous": counts["S"] + counts["V"],
-        "burden_percent": round(100.0 * (counts["S"] + counts["V"]) / counted, 2) if counted else 0.0,
-        "beat_counts": counts,
-        "event_counts": {k: int(v) for k, v in events["type"].value_counts().items()} if len(events) else {},
-        "anomalous_runs": len(runs),
-        "longest_anomalous_run": max((r["n_beats"] for r in runs), default=0),
-        "reviewed_families": len(reviewed or {}),
-        "reviewed_beats": int((table["label_source"] == "reader").sum()),
-    })
+    summary.update(
+        {
+            "n_anomalous": counts["S"] + counts["V"],
+            "burden_percent": round(100.0 * (counts["S"] + counts["V"]) / counted, 2) if counted else 0.0,
+            "beat_counts": counts,
+            "event_counts": {k: int(v) for k, v in events["type"].value_counts().items()} if len(events) else {},
+            "anomalous_runs": len(runs),
+            "longest_anomalous_run": max((r["n_beats"] for r in runs), default=0),
+            "reviewed_families": len(reviewed or {}),
+            "reviewed_beats": int((table["label_source"] == "reader").sum()),
+        }
+    )
     return replace(analysis, beats=table, summary=summary, runs=runs, events=events, hourly=hourly, families=families)

@@ -31,6 +31,7 @@ lead's quality check calls usable). The distance in the score is then
 (the primary distance alone for a beat no extra lead covers), the width and R-R terms stay the primary
 lead's, and the operating point is OPERATING_POINT_MULTILEAD.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -74,8 +75,9 @@ def beat_waveform(filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndar
     return sample_waveforms(filtered, peaks, fs, WAVE_PRE_S, WAVE_POST_S, WAVE_POINTS)
 
 
-def sample_waveforms(filtered: np.ndarray, peaks: np.ndarray, fs: float, pre_s: float, post_s: float,
-                     points: int) -> np.ndarray:
+def sample_waveforms(
+    filtered: np.ndarray, peaks: np.ndarray, fs: float, pre_s: float, post_s: float, points: int
+) -> np.ndarray:
     """``points`` linearly interpolated samples from R - pre_s to R + post_s per peak (clipped at the
     signal's ends), each row minus its own median."""
     peaks = np.asarray(peaks, dtype=np.float64)
@@ -115,8 +117,9 @@ def robust_z(x: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
     return np.where(np.isfinite(x), (x - med) / mad, 0.0)
 
 
-def morphology_distance(morph: np.ndarray, peaks: np.ndarray, fs: float, rr_ratio: np.ndarray,
-                        shift: int = SHIFT_POINTS) -> np.ndarray:
+def morphology_distance(
+    morph: np.ndarray, peaks: np.ndarray, fs: float, rr_ratio: np.ndarray, shift: int = SHIFT_POINTS
+) -> np.ndarray:
     """Distance of each QRS waveform from its block's dominant waveform, relative to the typical distance.
 
     The dominant waveform of a 5-minute block is the median of its beats that are not premature
@@ -137,8 +140,13 @@ def morphology_distance(morph: np.ndarray, peaks: np.ndarray, fs: float, rr_rati
         templates[idx] = np.median(morph[chosen], axis=0) if len(chosen) >= MIN_TEMPLATE_BEATS else fallback
     k = shift
     core = slice(k, morph.shape[1] - k)
-    raw = np.min([np.sqrt(np.mean((np.roll(morph, shift, axis=1)[:, core] - templates[:, core]) ** 2, axis=1))
-                  for shift in range(-k, k + 1)], axis=0)
+    raw = np.min(
+        [
+            np.sqrt(np.mean((np.roll(morph, shift, axis=1)[:, core] - templates[:, core]) ** 2, axis=1))
+            for shift in range(-k, k + 1)
+        ],
+        axis=0,
+    )
     return raw / max(float(np.median(raw)), MORPH_FLOOR * scale)
 
 
@@ -152,7 +160,7 @@ def rr_features(peaks: np.ndarray, fs: float, segments: list) -> tuple[np.ndarra
         a = np.searchsorted(peaks, s["start_s"] * fs)
         b = np.searchsorted(peaks, s["end_s"] * fs)
         if a < len(rr):
-            rr[a:min(b + 1, len(rr))] = np.nan
+            rr[a : min(b + 1, len(rr))] = np.nan
     rr[(rr < 0.15) | (rr > 3.0)] = np.nan
     if len(rr) == 0:
         return rr, rr.copy()
@@ -166,8 +174,9 @@ def rr_features(peaks: np.ndarray, fs: float, segments: list) -> tuple[np.ndarra
     return rr, ratio
 
 
-def extra_lead_distance(waves: list, usable: list, peaks: np.ndarray, fs: float,
-                        rr_ratio: np.ndarray) -> tuple[np.ndarray, int]:
+def extra_lead_distance(
+    waves: list, usable: list, peaks: np.ndarray, fs: float, rr_ratio: np.ndarray
+) -> tuple[np.ndarray, int]:
     """Mean morph distance over the extra leads at the primary lead's R peaks.
 
     Args:
@@ -220,9 +229,15 @@ class BeatFeatures:
     extra_leads_used: int = 0
 
 
-def context_features(peaks: np.ndarray, fs: float, morph: np.ndarray, segments: list,
-                     wave: np.ndarray | None = None, extra_waves: list | None = None,
-                     extra_usable: list | None = None) -> BeatFeatures:
+def context_features(
+    peaks: np.ndarray,
+    fs: float,
+    morph: np.ndarray,
+    segments: list,
+    wave: np.ndarray | None = None,
+    extra_waves: list | None = None,
+    extra_usable: list | None = None,
+) -> BeatFeatures:
     """The label-free recording-context features and ``context`` = morph_ratio * (1 + R-R and width terms).
 
     Args:
@@ -251,9 +266,20 @@ def context_features(peaks: np.ndarray, fs: float, morph: np.ndarray, segments: 
         if used:
             dist = (1.0 - EXTRA_LEAD_WEIGHT) * dist + EXTRA_LEAD_WEIGHT * np.where(np.isfinite(extra), extra, dist)
             operating_point = OPERATING_POINT_MULTILEAD
-    return BeatFeatures(peaks=peaks, fs=fs, rr=rr, ratio=ratio, dist=dist, width_ratio=width_ratio, factor=factor,
-                        context=dist * factor, operating_point=operating_point, dist_primary=primary,
-                        dist_extra=extra, extra_leads_used=used)
+    return BeatFeatures(
+        peaks=peaks,
+        fs=fs,
+        rr=rr,
+        ratio=ratio,
+        dist=dist,
+        width_ratio=width_ratio,
+        factor=factor,
+        context=dist * factor,
+        operating_point=operating_point,
+        dist_primary=primary,
+        dist_extra=extra,
+        extra_leads_used=used,
+    )
 
 
 def may_be_flagged(features: BeatFeatures) -> np.ndarray:
@@ -282,18 +308,20 @@ def combine(features: BeatFeatures, ae_error: np.ndarray, ae_reference: np.ndarr
     with np.errstate(over="ignore"):
         confidence = 1.0 / (1.0 + np.exp(-(score - threshold)))
     peaks = features.peaks
-    table = pd.DataFrame({
-        "r_peak": peaks,
-        "time_s": peaks / features.fs,
-        "rr_s": features.rr,
-        "score": score,
-        "is_anomaly": score > threshold,
-        "confidence": confidence,
-        "morph_distance": features.dist,
-        "rr_ratio": features.ratio,
-        "qrs_width_ratio": features.width_ratio,
-        "ae_error": ae_error,
-    })
+    table = pd.DataFrame(
+        {
+            "r_peak": peaks,
+            "time_s": peaks / features.fs,
+            "rr_s": features.rr,
+            "score": score,
+            "is_anomaly": score > threshold,
+            "confidence": confidence,
+            "morph_distance": features.dist,
+            "rr_ratio": features.ratio,
+            "qrs_width_ratio": features.width_ratio,
+            "ae_error": ae_error,
+        }
+    )
     if features.dist_extra is not None:  # multi-lead: each part of the blended distance
         table["morph_distance_primary"] = features.dist_primary
         table["morph_distance_extra"] = features.dist_extra
@@ -319,6 +347,12 @@ def anomalous_runs(table: pd.DataFrame) -> list[dict]:
     for a, b in zip(np.where(edges == 1)[0], np.where(edges == -1)[0]):  # joins a..b-1: beats a..b
         n_beats = int(b - a + 1)
         if n_beats >= RUN_MIN_BEATS:
-            runs.append({"start_s": round(float(t[a]), 3), "end_s": round(float(t[b]), 3), "n_beats": n_beats,
-                         "rate_bpm": round(60.0 / float(np.mean(rr[a + 1:b + 1])), 1)})
+            runs.append(
+                {
+                    "start_s": round(float(t[a]), 3),
+                    "end_s": round(float(t[b]), 3),
+                    "n_beats": n_beats,
+                    "rate_bpm": round(60.0 / float(np.mean(rr[a + 1 : b + 1])), 1),
+                }
+            )
     return runs

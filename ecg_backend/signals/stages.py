@@ -8,6 +8,7 @@ with PAD_S of context each side, so filters and the R-peak detector see context)
 24-hour Holters; `merge_chunks` joins the chunks, and every later stage sees the whole recording because the
 scoring is relative to the patient's own beats.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -97,8 +98,9 @@ def chunk_quality(chunk: Chunk, fs: float) -> ChunkQuality:
     usable = np.ones(chunk.hi - chunk.lo, dtype=bool)
     usable[chunk.core] = quality.usable_mask()
     leakage = flutter_leakage(chunk.filtered, fs, chunk.core.start, chunk.core.stop)
-    return ChunkQuality(reasons=quality.reasons, usable=usable, leakage=leakage, spikiness=quality.spikiness,
-                        swing=quality.swing)
+    return ChunkQuality(
+        reasons=quality.reasons, usable=usable, leakage=leakage, spikiness=quality.spikiness, swing=quality.swing
+    )
 
 
 @dataclass
@@ -113,8 +115,9 @@ def chunk_peaks(chunk: Chunk, quality: ChunkQuality, fs: float) -> ChunkPeaks:
     """Peaks stage: R peaks in usable signal; the next R after each core beat (possibly in the context)
     bounds its window."""
     core = chunk.core
-    peaks = detect_r_peaks(chunk.filled, fs, filtered=chunk.filtered) if quality.usable[core].any() \
-        else np.array([], int)
+    peaks = (
+        detect_r_peaks(chunk.filled, fs, filtered=chunk.filtered) if quality.usable[core].any() else np.array([], int)
+    )
     peaks = peaks[quality.usable[peaks]] if len(peaks) else peaks
     in_core = (peaks >= core.start) & (peaks < core.stop)
     nxt = np.append(peaks[1:], -1)[in_core]
@@ -156,7 +159,7 @@ def chunk_beats(rec: Recording, chunk: Chunk, quality: ChunkQuality, found: Chun
     fs, peaks, core = rec.fs, found.peaks, chunk.core
     extra_waves, extra_reasons = [], []
     for k in range(rec.n_extra):
-        raw_k = np.asarray(rec.extra[chunk.lo:chunk.hi, k], dtype=np.float64)
+        raw_k = np.asarray(rec.extra[chunk.lo : chunk.hi, k], dtype=np.float64)
         filtered_k = bandpass(fill_gaps(raw_k), fs)
         extra_reasons.append(assess_quality(raw_k[core], fs, filtered=filtered_k[core]).reasons)
         extra_waves.append(beat_waveform(filtered_k, peaks, fs))
@@ -166,8 +169,13 @@ def chunk_beats(rec: Recording, chunk: Chunk, quality: ChunkQuality, found: Chun
         morph=qrs_morphology(chunk.filtered, peaks, fs),
         wave=beat_waveform(chunk.filtered, peaks, fs),
         r_amp=chunk.filtered[peaks] if len(peaks) else np.zeros(0),
-        reasons=quality.reasons, leakage=quality.leakage, spikiness=quality.spikiness, swing=quality.swing,
-        extra_waves=extra_waves, extra_reasons=extra_reasons)
+        reasons=quality.reasons,
+        leakage=quality.leakage,
+        spikiness=quality.spikiness,
+        swing=quality.swing,
+        extra_waves=extra_waves,
+        extra_reasons=extra_reasons,
+    )
 
 
 def analyse_chunk(rec: Recording, a: int, b: int) -> ChunkBeats:
@@ -245,9 +253,12 @@ def _flutter_and_segments(rec: Recording, parts: list[ChunkBeats]) -> tuple[np.n
     flutter = flutter_windows(np.concatenate([p.leakage for p in parts]))
     reasons = [None if f else r for f, r in zip(flutter, (r for p in parts for r in p.reasons))]
     segments = QualityReport(fs=fs, n_samples=n, window=window, reasons=reasons).segments
-    episodes = [{"start_s": s["start_s"], "end_s": s["end_s"], "rhythm": "ventricular_flutter"}
-                for s in QualityReport(fs=fs, n_samples=n, window=window,
-                                       reasons=["flutter" if f else None for f in flutter]).segments]
+    episodes = [
+        {"start_s": s["start_s"], "end_s": s["end_s"], "rhythm": "ventricular_flutter"}
+        for s in QualityReport(
+            fs=fs, n_samples=n, window=window, reasons=["flutter" if f else None for f in flutter]
+        ).segments
+    ]
     return flutter, reasons, segments, episodes
 
 
@@ -261,25 +272,42 @@ def merge_chunks(rec: Recording, parts: list[ChunkBeats]) -> FoundBeats:
     morph, wave = _joined(parts, "morph", MORPH_POINTS), _joined(parts, "wave", WAVE_POINTS)
     r_amp = np.concatenate([p.r_amp for p in parts])
     extra_waves = [np.concatenate([p.extra_waves[k] for p in parts]) for k in range(rec.n_extra)]
-    extra_ok = [_usable_beats(peaks, fs, window, [r for p in parts for r in p.extra_reasons[k]])
-                for k in range(rec.n_extra)]
+    extra_ok = [
+        _usable_beats(peaks, fs, window, [r for p in parts for r in p.extra_reasons[k]]) for k in range(rec.n_extra)
+    ]
     flutter, reasons, segments, episodes = _flutter_and_segments(rec, parts)
-    noise = _beat_noise(peaks, fs, window, np.concatenate([p.spikiness for p in parts]),
-                        np.concatenate([p.swing for p in parts]))
+    noise = _beat_noise(
+        peaks, fs, window, np.concatenate([p.spikiness for p in parts]), np.concatenate([p.swing for p in parts])
+    )
     keep = _kept(peaks, flutter, window, fs)
     peaks, beat_matrix, morph, wave, r_amp, noise = (x[keep] for x in (peaks, beat_matrix, morph, wave, r_amp, noise))
     polarity = -1.0 if len(r_amp) and np.median(r_amp) > 0 else 1.0
     beat_matrix *= np.float32(polarity)
-    return FoundBeats(peaks=peaks, beat_matrix=beat_matrix, morph=morph, wave=wave,
-                      extra_waves=[w[keep] for w in extra_waves], extra_ok=[o[keep] for o in extra_ok],
-                      segments=segments, episodes=episodes, window_reasons=reasons, noise=noise)
+    return FoundBeats(
+        peaks=peaks,
+        beat_matrix=beat_matrix,
+        morph=morph,
+        wave=wave,
+        extra_waves=[w[keep] for w in extra_waves],
+        extra_ok=[o[keep] for o in extra_ok],
+        segments=segments,
+        episodes=episodes,
+        window_reasons=reasons,
+        noise=noise,
+    )
 
 
 def beat_features(rec: Recording, found: FoundBeats) -> BeatFeatures:
     """Features stage: the label-free recording-context features (`scoring.context_features`)."""
-    return context_features(found.peaks, rec.fs, found.morph, found.segments, wave=found.wave,
-                            extra_waves=found.extra_waves if rec.extra is not None else None,
-                            extra_usable=found.extra_ok)
+    return context_features(
+        found.peaks,
+        rec.fs,
+        found.morph,
+        found.segments,
+        wave=found.wave,
+        extra_waves=found.extra_waves if rec.extra is not None else None,
+        extra_usable=found.extra_ok,
+    )
 
 
 @dataclass
@@ -314,5 +342,8 @@ def beat_scores(detector, found: FoundBeats, features: BeatFeatures, batch_size:
     error[chosen] = result.scores
     recon[chosen] = result.reconstruction
     reference = None if sample is None else error[sample]
-    return BeatScores(table=combine(features, error, ae_reference=reference), reconstruction=recon,
-                      model_scored=int(np.isfinite(error).sum()))
+    return BeatScores(
+        table=combine(features, error, ae_reference=reference),
+        reconstruction=recon,
+        model_scored=int(np.isfinite(error).sum()),
+    )

@@ -14,6 +14,7 @@ A file holds a JSON header and named arrays (little-endian, 64-byte aligned)::
 It is written once, at upload (`write_signal`), read by the job (`StoredSignal.lead`) and served to the
 pages (`StoredSignal.window`): no request reads more than the samples or level rows its window covers.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,16 +63,17 @@ def stored_dtype(columns: Sequence[np.ndarray], leads: Sequence[LeadInfo]) -> np
     return np.dtype("<i2")
 
 
-def sample_blocks(columns: Sequence[np.ndarray], leads: Sequence[LeadInfo], dtype: np.dtype,
-                  block: int | None = None) -> Iterator[np.ndarray]:
+def sample_blocks(
+    columns: Sequence[np.ndarray], leads: Sequence[LeadInfo], dtype: np.dtype, block: int | None = None
+) -> Iterator[np.ndarray]:
     """The rows of the stored ``samples`` array, ``block`` at a time, from physical ``columns`` (one per lead):
     the one definition of what is stored, used by `write_signal` and the uploads' Idempotency-Key hash."""
     n, block = (len(columns[0]) if columns else 0), block or BLOCK_SAMPLES
     rows = np.empty((min(block, n), len(columns)), dtype=dtype)
     for start in range(0, n, block):
-        part = rows[:min(block, n - start)]
+        part = rows[: min(block, n - start)]
         for j, (column, lead) in enumerate(zip(columns, leads)):
-            values = column[start:start + len(part)]
+            values = column[start : start + len(part)]
             if dtype.kind == "f":
                 part[:, j] = values
             else:
@@ -80,8 +82,15 @@ def sample_blocks(columns: Sequence[np.ndarray], leads: Sequence[LeadInfo], dtyp
         yield part
 
 
-def write_signal(path: str, columns: Sequence[np.ndarray], fs: float, leads: Sequence[LeadInfo], *,
-                 annotations: dict | None = None, block: int | None = None) -> dict:
+def write_signal(
+    path: str,
+    columns: Sequence[np.ndarray],
+    fs: float,
+    leads: Sequence[LeadInfo],
+    *,
+    annotations: dict | None = None,
+    block: int | None = None,
+) -> dict:
     """Store physical ``columns`` (equal-length 1-D arrays, one per lead) at ``path``; returns the header.
 
     Written to ``path + ".part"`` and renamed when complete, so no reader ever sees half a file.
@@ -89,15 +98,24 @@ def write_signal(path: str, columns: Sequence[np.ndarray], fs: float, leads: Seq
     if not columns or len(columns) != len(leads) or len({len(c) for c in columns}) != 1:
         raise ValueError("one column per lead, all of the same length")
     n, width = len(columns[0]), len(columns)
-    block = max(LEVEL_FACTORS[0], (block or BLOCK_SAMPLES) // LEVEL_FACTORS[0] * LEVEL_FACTORS[0])  # whole first-level runs per block
+    block = max(
+        LEVEL_FACTORS[0], (block or BLOCK_SAMPLES) // LEVEL_FACTORS[0] * LEVEL_FACTORS[0]
+    )  # whole first-level runs per block
     dtype = stored_dtype(columns, leads)
     arrays = {"samples": (dtype, (n, width))}
     arrays.update({f"level_{f}": (dtype, (-(-n // f), width, 2)) for f in LEVEL_FACTORS})
     ann = _annotation_arrays(annotations)
     arrays.update({name: (a.dtype, a.shape) for name, a in ann.items()})
-    header = {"version": 1, "fs": float(fs), "n_samples": n, "dtype": dtype.str, "invalid": int(INVALID),
-              "leads": [asdict(lead) for lead in leads], "levels": list(LEVEL_FACTORS),
-              "arrays": _layout(arrays)}
+    header = {
+        "version": 1,
+        "fs": float(fs),
+        "n_samples": n,
+        "dtype": dtype.str,
+        "invalid": int(INVALID),
+        "leads": [asdict(lead) for lead in leads],
+        "levels": list(LEVEL_FACTORS),
+        "arrays": _layout(arrays),
+    }
     encoded = json.dumps(header).encode("utf-8")
     while _data_start(len(encoded)) != header["arrays"]["samples"]["offset"]:
         header["arrays"] = _layout(arrays, _data_start(len(encoded)))
@@ -123,8 +141,10 @@ def write_signal(path: str, columns: Sequence[np.ndarray], fs: float, leads: Seq
 def _annotation_arrays(annotations: dict | None) -> dict:
     if not annotations or not len(annotations.get("sample", [])):
         return {}
-    return {"ann_sample": np.asarray(annotations["sample"], dtype="<i8"),
-            "ann_symbol": np.asarray([str(s)[:4] for s in annotations["symbol"]], dtype="S4")}
+    return {
+        "ann_sample": np.asarray(annotations["sample"], dtype="<i8"),
+        "ann_symbol": np.asarray([str(s)[:4] for s in annotations["symbol"]], dtype="S4"),
+    }
 
 
 def _data_start(header_len: int) -> int:
@@ -188,9 +208,9 @@ class StoredSignal:
     def __init__(self, path: str):
         with open(path, "rb") as fh:
             head = fh.read(len(MAGIC) + 8)
-            if len(head) != len(MAGIC) + 8 or head[:len(MAGIC)] != MAGIC:
+            if len(head) != len(MAGIC) + 8 or head[: len(MAGIC)] != MAGIC:
                 raise ValueError(f"{os.path.basename(path)} is not a stored signal")
-            (length,) = struct.unpack("<Q", head[len(MAGIC):])
+            (length,) = struct.unpack("<Q", head[len(MAGIC) :])
             self.header = json.loads(fh.read(length).decode("utf-8"))
         self.path = path
         self.fs = float(self.header["fs"])
@@ -225,7 +245,7 @@ class StoredSignal:
         samples = self.array("samples")
         out = np.empty(self.n_samples, dtype=dtype)
         for start in range(0, self.n_samples, block):
-            out[start:start + block] = self.physical(samples[start:start + block, index], index, dtype)
+            out[start : start + block] = self.physical(samples[start : start + block, index], index, dtype)
         return out
 
     def annotations(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, list[str]]:
@@ -261,7 +281,8 @@ class StoredSignal:
             if len(values) > points:
                 nans = np.isnan(values).any()
                 index = (NaNMinMaxDownsampler() if nans else MinMaxDownsampler()).downsample(
-                    values, n_out=max(2, points - points % 2))
+                    values, n_out=max(2, points - points % 2)
+                )
                 index = np.unique(index)
             else:
                 index = np.arange(len(values))
@@ -280,14 +301,19 @@ class StoredSignal:
         merged = envelope(rows, per_run, invalid)
         centre = ((lo_row + np.arange(len(merged)) * per_run) * factor + per_run * factor / 2) / self.fs
         times = np.repeat(np.minimum(centre, stop / self.fs), 2)
-        return [_lead_json(info, times, self.physical(merged[:, j, :].reshape(-1), j))
-                for j, info in enumerate(self.leads)]
+        return [
+            _lead_json(info, times, self.physical(merged[:, j, :].reshape(-1), j)) for j, info in enumerate(self.leads)
+        ]
 
 
 def _lead_json(info: LeadInfo, times: np.ndarray, values: np.ndarray) -> dict:
     values = np.round(np.asarray(values, dtype=np.float64), 4)
-    return {"name": info.name, "unit": info.unit, "time": np.round(np.asarray(times, dtype=np.float64), 4).tolist(),
-            "values": [None if math.isnan(v) else v for v in values.tolist()]}
+    return {
+        "name": info.name,
+        "unit": info.unit,
+        "time": np.round(np.asarray(times, dtype=np.float64), 4).tolist(),
+        "values": [None if math.isnan(v) else v for v in values.tolist()],
+    }
 
 
 def open_signal(path: str) -> StoredSignal:

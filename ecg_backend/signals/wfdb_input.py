@@ -6,6 +6,7 @@ member's expansion) and extracted by streaming with the real byte counts capped 
 the header is read first, so a record that is too large (samples x leads, `parsing.check_budget`) is
 refused before its signal file is extracted. No message shows a server path.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -47,11 +48,20 @@ WFDB_READ_SAMPLES = 1 << 20  # samples per lead read from a .dat file at a time
 # WFDB formats read here; the first set can be read from any sample on (not 8: first differences)
 _WFDB_FORMATS = {"8", "16", "24", "32", "61", "80", "160", "212", "310", "311"}
 _WFDB_SEEKABLE_FORMATS = _WFDB_FORMATS - {"8"}
-_BYTES_PER_SAMPLE = {"8": 1, "16": 2, "24": 3, "32": 4, "61": 2, "80": 1, "160": 2, "212": 1.5, "310": 4 / 3,
-                     "311": 4 / 3}
+_BYTES_PER_SAMPLE = {
+    "8": 1,
+    "16": 2,
+    "24": 3,
+    "32": 4,
+    "61": 2,
+    "80": 1,
+    "160": 2,
+    "212": 1.5,
+    "310": 4 / 3,
+    "311": 4 / 3,
+}
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_.+-]{1,100}$")
-_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, OSError,
-                    ValueError)
+_ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, OSError, ValueError)
 _COPY_BLOCK = 1 << 20
 
 
@@ -68,8 +78,10 @@ def parse_wfdb(files: dict, upload_dir, lead=None, single_lead: bool = False, sa
         sources = {_safe_base(name): _opener(content) for name, content in files.items()}
     headers = [n for n in sources if n.lower().endswith(".hea")]
     if len(headers) != 1:
-        raise InputError("a WFDB upload needs exactly one .hea header file (plus its .dat signal file)",
-                         details={"files": sorted(sources)})
+        raise InputError(
+            "a WFDB upload needs exactly one .hea header file (plus its .dat signal file)",
+            details={"files": sorted(sources)},
+        )
     record = headers[0][:-4]
     Path(upload_dir).mkdir(parents=True, exist_ok=True)
     folder = tempfile.mkdtemp(prefix="wfdb-", dir=upload_dir)
@@ -109,8 +121,11 @@ def _extract(opener, path: str, cap: int, budget: list, what: str) -> None:
             while block := src.read(_COPY_BLOCK):
                 written += len(block)
                 if written > allowed:
-                    raise InputError(f"{what} is larger than {human_bytes(allowed)}, more than an ECG record needs",
-                                     kind=TOO_LARGE, details={"max_bytes": allowed})
+                    raise InputError(
+                        f"{what} is larger than {human_bytes(allowed)}, more than an ECG record needs",
+                        kind=TOO_LARGE,
+                        details={"max_bytes": allowed},
+                    )
                 dst.write(block)
     except _ZIP_READ_ERRORS as exc:  # corrupt data, bad CRC, encrypted or unsupported members
         raise InputError(f"{what} could not be read ({_reason(exc)})", kind=MALFORMED) from None
@@ -136,10 +151,14 @@ def _zip_members(content) -> dict:
             continue
         total += m.file_size
         if m.file_size > ZIP_MAX_RATIO * max(m.compress_size, 1) + (1 << 20) or total > ZIP_MAX_TOTAL:
-            raise InputError(f"the zip expands too much to be a WFDB record (member {base[:60]!r}: "
-                             f"{human_bytes(m.file_size)}, {human_bytes(total)} in all; at most "
-                             f"{human_bytes(ZIP_MAX_TOTAL)})", kind=TOO_LARGE, details={"max_bytes": ZIP_MAX_TOTAL})
-        out[_safe_base(base)] = (lambda member=m: _bounded(archive.open(member), member.file_size))
+            raise InputError(
+                f"the zip expands too much to be a WFDB record (member {base[:60]!r}: "
+                f"{human_bytes(m.file_size)}, {human_bytes(total)} in all; at most "
+                f"{human_bytes(ZIP_MAX_TOTAL)})",
+                kind=TOO_LARGE,
+                details={"max_bytes": ZIP_MAX_TOTAL},
+            )
+        out[_safe_base(base)] = lambda member=m: _bounded(archive.open(member), member.file_size)
     return out
 
 
@@ -177,16 +196,20 @@ def _check_record_line(header_path: str, sampling_rate) -> tuple[float, int, int
     if len(tokens) < 2 or not tokens[1].isascii() or not tokens[1].isdigit():
         raise InputError("the .hea header's first line must be 'record_name n_signals sampling_frequency ...'")
     if "/" in tokens[0]:
-        raise InputError("multi-segment WFDB records are not supported; send a single-segment record (one .hea "
-                         "with its .dat files)", kind=UNSUPPORTED)
+        raise InputError(
+            "multi-segment WFDB records are not supported; send a single-segment record (one .hea with its .dat files)",
+            kind=UNSUPPORTED,
+        )
     n_sig = int(tokens[1][:6])
     if n_sig == 0:
         raise InputError("the WFDB header lists no signals")
     sig_len = int(tokens[3][:12]) if len(tokens) > 3 and tokens[3].isascii() and tokens[3].isdigit() else 0
     if len(tokens) < 3:
         if sampling_rate in (None, ""):
-            raise InputError("the WFDB header gives no sampling frequency; add it to the header or send "
-                             "sampling_rate (Hz)", details={"field": "sampling_rate"})
+            raise InputError(
+                "the WFDB header gives no sampling frequency; add it to the header or send sampling_rate (Hz)",
+                details={"field": "sampling_rate"},
+            )
         return check_fs(sampling_rate), n_sig, sig_len
     frequency = re.split(r"[/(]", tokens[2])[0]
     fs = parse_number(frequency, "the WFDB header's sampling frequency", low=MIN_FS, high=MAX_FS, unit="Hz")
@@ -202,17 +225,20 @@ def _read_wfdb(folder: str, record: str, lead, fs: float, single_lead: bool = Fa
     except Exception as exc:  # noqa: BLE001 - wfdb raises many exception types for a malformed header
         raise InputError(f"the .hea header could not be read: {_reason(exc, folder)}") from None
     if getattr(header, "seg_name", None):
-        raise InputError("multi-segment WFDB records are not supported; send a single-segment record",
-                         kind=UNSUPPORTED)
+        raise InputError("multi-segment WFDB records are not supported; send a single-segment record", kind=UNSUPPORTED)
     names = lead_names(header.sig_name, header.n_sig or 0)
     missing = sorted({f for f in (header.file_name or []) if not os.path.exists(os.path.join(folder, f))})
     if missing:
-        raise InputError(f"the header refers to {', '.join(missing)}, which was not uploaded",
-                         details={"missing": missing})
+        raise InputError(
+            f"the header refers to {', '.join(missing)}, which was not uploaded", details={"missing": missing}
+        )
     formats = sorted({str(f) for f in (header.fmt or [])} - _WFDB_FORMATS)
     if formats:
-        raise InputError(f"WFDB signal format {', '.join(formats)} is not supported; write the record in format 16 "
-                         "or 212", kind=UNSUPPORTED, details={"formats": formats})
+        raise InputError(
+            f"WFDB signal format {', '.join(formats)} is not supported; write the record in format 16 or 212",
+            kind=UNSUPPORTED,
+            details={"formats": formats},
+        )
     index = choose_lead(names, lead)
     channels = [index] if single_lead else list(range(len(names)))
     sig_len = header.sig_len or _samples_in_files(folder, header)
@@ -222,8 +248,16 @@ def _read_wfdb(folder: str, record: str, lead, fs: float, single_lead: bool = Fa
     if single_lead:
         parsed = finish(signal, fs, names, index, source="wfdb", annotations=annotations)
     else:
-        parsed = finish(signal, fs, names, index, source="wfdb", annotations=annotations, out=extra,
-                        columns=lambda i: extra[:, i - (i > index)])
+        parsed = finish(
+            signal,
+            fs,
+            names,
+            index,
+            source="wfdb",
+            annotations=annotations,
+            out=extra,
+            columns=lambda i: extra[:, i - (i > index)],
+        )
     parsed.lead_info = _lead_info(header, names)
     parsed.start = header_start(header.base_date, header.base_time)
     return parsed
@@ -241,8 +275,11 @@ def _lead_info(header, names: list[str]) -> dict:
     info = {}
     for i, name in enumerate(names):
         gain = float((header.adc_gain or [0] * len(names))[i] or 0)
-        info[name] = {"unit": str((header.units or [""] * len(names))[i] or "mV"), "gain": gain if gain > 0 else None,
-                      "baseline": int((header.baseline or [0] * len(names))[i] or 0)}
+        info[name] = {
+            "unit": str((header.units or [""] * len(names))[i] or "mV"),
+            "gain": gain if gain > 0 else None,
+            "baseline": int((header.baseline or [0] * len(names))[i] or 0),
+        }
     return info
 
 
@@ -295,11 +332,12 @@ def _read_wfdb_leads(path: str, channels: list, index: int, sig_len, fmt, folder
             extra = np.empty((n_samples, len(channels) - 1), dtype=np.float32)
         expected = (len(signal) if stop is None else stop) - start
         if len(block) != expected:  # never leave samples unfilled
-            raise InputError(f"the WFDB signal file could not be read: {len(block)} samples at sample {start}, "
-                             f"{expected} expected")
+            raise InputError(
+                f"the WFDB signal file could not be read: {len(block)} samples at sample {start}, {expected} expected"
+            )
         for k, channel in enumerate(channels):
             target = signal if channel == index else extra[:, k - (channel > index)]
-            target[start:start + len(block)] = block[:, k]
+            target[start : start + len(block)] = block[:, k]
     return signal, extra
 
 
@@ -323,15 +361,15 @@ def parse_edf(content, lead=None, single_lead: bool = False) -> ParsedRecording:
     import edfio
 
     try:
-        edf = edfio.read_edf(content if isinstance(content, (bytes, bytearray)) else Path(content),
-                             lazy_load_data=True)
+        edf = edfio.read_edf(content if isinstance(content, (bytes, bytearray)) else Path(content), lazy_load_data=True)
         signals = list(edf.signals)
         discontinuous = not edf.is_continuous
     except Exception as exc:  # noqa: BLE001 - edfio raises ValueError and others for a malformed header
         raise InputError(f"the EDF file could not be read: {_reason(exc)}") from None
     if discontinuous:
-        raise InputError("discontinuous EDF+ (EDF+D) files are not supported; export a continuous recording",
-                         kind=UNSUPPORTED)
+        raise InputError(
+            "discontinuous EDF+ (EDF+D) files are not supported; export a continuous recording", kind=UNSUPPORTED
+        )
     if not signals:
         raise InputError("the EDF file holds no signals")
     names = lead_names([s.label for s in signals], len(signals))
@@ -345,8 +383,15 @@ def parse_edf(content, lead=None, single_lead: bool = False) -> ParsedRecording:
 
     def column(k: int) -> np.ndarray:
         return _edf_millivolts(signals[kept[k]], np.float64 if k == index_in_kept else np.float32)
-    parsed = finish(column(index_in_kept), fs, [names[i] for i in kept], index_in_kept, source="edf",
-                    columns=None if single_lead else column)
+
+    parsed = finish(
+        column(index_in_kept),
+        fs,
+        [names[i] for i in kept],
+        index_in_kept,
+        source="edf",
+        columns=None if single_lead else column,
+    )
     parsed.start = _edf_start(edf)
     return parsed
 

@@ -1,4 +1,5 @@
 """The model bundle: round trip, checksums, corruption, and the shipped bundle's quality on TEST."""
+
 import json
 import shutil
 
@@ -16,8 +17,12 @@ def _tiny_bundle(directory):
 
     source = AnomalyDetector.untrained(seed=1)
     scaler = StandardScaler().fit(np.random.default_rng(0).normal(size=(20, 140)))
-    card = {"name": "tiny", "threshold": 0.8, "calibration": {"a": 3.0, "b": 0.5},
-            "scoring": {"position_weights": list(np.linspace(0.5, 1.5, 140))}}
+    card = {
+        "name": "tiny",
+        "threshold": 0.8,
+        "calibration": {"a": 3.0, "b": 0.5},
+        "scoring": {"position_weights": list(np.linspace(0.5, 1.5, 140))},
+    }
     write_bundle(directory, source.net, scaler, card)
     return source, scaler
 
@@ -112,6 +117,7 @@ def test_missing_folder(tmp_path):
 
 # ---------------------------------------------------------------- the shipped bundle
 
+
 @pytest.fixture(scope="module")
 def shipped():
     return AnomalyDetector.load()
@@ -121,8 +127,17 @@ def test_shipped_bundle_is_small_and_self_describing(shipped):
     total = sum(p.stat().st_size for p in DEFAULT_BUNDLE_DIR.iterdir() if p.is_file())
     assert total < 2 * 1024 * 1024
     card = shipped.card
-    for key in ("architecture", "threshold", "calibration", "metrics", "data", "versions",
-                "roc_curve", "reliability", "training"):
+    for key in (
+        "architecture",
+        "threshold",
+        "calibration",
+        "metrics",
+        "data",
+        "versions",
+        "roc_curve",
+        "reliability",
+        "training",
+    ):
         assert key in card, key
     assert card["architecture"]["branches"] == "hybrid"
     assert card["training"]["n_train_abnormal"] > 0 and card["calibration"]["fitted_on"].startswith("TRAIN")

@@ -1,4 +1,5 @@
 """Calibration and scoring functions on small hand-made arrays."""
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
@@ -84,7 +85,7 @@ def test_reliability_table_puts_edges_in_range():
 
 def test_downsample_curve_keeps_ends():
     x = np.linspace(0, 1, 1001)
-    xs, ys = calibrate.downsample_curve(x, x ** 2, n_points=11)
+    xs, ys = calibrate.downsample_curve(x, x**2, n_points=11)
     assert len(xs) == 11 and xs[0] == 0.0 and xs[-1] == 1.0
     assert_allclose(ys, np.round(np.array(xs) ** 2, 5), atol=1e-5)
     short = calibrate.downsample_curve([0, 1], [0, 1], 100)

@@ -1,4 +1,5 @@
 """The ``flask ecg`` commands: registered by the app factory, options parsed by the modules' own parsers."""
+
 import ast
 import json
 from pathlib import Path
@@ -19,8 +20,7 @@ def test_train_passes_options_to_the_pipeline(runner, tmp_path, monkeypatch):
 
     def fake_train(out_dir, data_dir, cfg, tc):
         calls.update(out=out_dir, branches=cfg.branches, seed=tc.seed)
-        return {"threshold": 0.1, "training": {"train_seconds": 1.0},
-                "metrics": {"roc_auc": 0.5, "accuracy": 0.5}}
+        return {"threshold": 0.1, "training": {"train_seconds": 1.0}, "metrics": {"roc_auc": 0.5, "accuracy": 0.5}}
 
     import ecg_backend.ml.train as train_module
 
@@ -72,11 +72,17 @@ def test_evaluate_mitdb_uses_the_apps_detector(runner, app, monkeypatch):
 
     monkeypatch.setattr(evaluate_module, "evaluate_dir", fake_evaluate_dir)
     monkeypatch.setattr(evaluate_module, "format_table", lambda rows: "TABLE")
-    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", "/nowhere", "--records", "100,119",
-                                 "--single-lead", "--readers", "0,5"])
+    result = runner.invoke(
+        args=["ecg", "evaluate-mitdb", "--dir", "/nowhere", "--records", "100,119", "--single-lead", "--readers", "0,5"]
+    )
     assert result.exit_code == 0, result.output
-    assert seen == {"folder": Path("/nowhere"), "detector": app.extensions["ecg_detector"],
-                    "records": ["100", "119"], "single_lead": True, "readers": [0, 5]}
+    assert seen == {
+        "folder": Path("/nowhere"),
+        "detector": app.extensions["ecg_detector"],
+        "records": ["100", "119"],
+        "single_lead": True,
+        "readers": [0, 5],
+    }
     assert "TABLE" in result.output
 
 

@@ -1,4 +1,5 @@
 """ECG5000 loader: where it looks, and its errors on malformed files."""
+
 import numpy as np
 import pytest
 

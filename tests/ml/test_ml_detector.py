@@ -1,4 +1,5 @@
 """AnomalyDetector API on the tiny untrained detector: input validation and result shape."""
+
 import math
 import time
 
@@ -70,8 +71,7 @@ def test_to_dicts_and_summary_are_json_ready(detector):
     result = detector.score(_beats(3))
     rows = result.to_dicts()
     assert [r["index"] for r in rows] == [0, 1, 2]
-    assert set(rows[0]) == {"index", "score", "threshold", "is_anomaly", "confidence",
-                            "reconstruction", "sample_error"}
+    assert set(rows[0]) == {"index", "score", "threshold", "is_anomaly", "confidence", "reconstruction", "sample_error"}
     assert len(rows[0]["reconstruction"]) == 140 and len(rows[0]["sample_error"]) == 140
     json.dumps(rows)
     summary = result.summary()
@@ -88,19 +88,22 @@ def test_embed_shape(detector):
     assert detector.embed(_beats(1)[0]).shape == (1, detector.latent_dim)
 
 
-@pytest.mark.parametrize("bad, message", [
-    ([], "empty"),
-    (np.zeros((0, 140)), "empty"),
-    (np.zeros((2, 139)), r"shape \(n, 140\).*got \(2, 139\)"),
-    (np.zeros(141), r"got \(141,\)"),
-    (np.zeros((2, 2, 140)), r"got \(2, 2, 140\)"),
-    ([[0.0] * 140, [0.0] * 139], "different lengths or non-numeric"),
-    ([["a"] * 140], "different lengths or non-numeric"),
-    ({"beats": 1}, "different lengths or non-numeric|shape"),
-    (np.vstack([np.zeros(140), np.full(140, np.nan)]), "beat 1 contains NaN or infinite"),
-    (np.full((1, 140), np.inf), "beat 0 contains NaN or infinite"),
-    (np.full((1, 140), 1e30), "larger than 1e6"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ([], "empty"),
+        (np.zeros((0, 140)), "empty"),
+        (np.zeros((2, 139)), r"shape \(n, 140\).*got \(2, 139\)"),
+        (np.zeros(141), r"got \(141,\)"),
+        (np.zeros((2, 2, 140)), r"got \(2, 2, 140\)"),
+        ([[0.0] * 140, [0.0] * 139], "different lengths or non-numeric"),
+        ([["a"] * 140], "different lengths or non-numeric"),
+        ({"beats": 1}, "different lengths or non-numeric|shape"),
+        (np.vstack([np.zeros(140), np.full(140, np.nan)]), "beat 1 contains NaN or infinite"),
+        (np.full((1, 140), np.inf), "beat 0 contains NaN or infinite"),
+        (np.full((1, 140), 1e30), "larger than 1e6"),
+    ],
+)
 def test_bad_input_raises_clear_value_error(detector, bad, message):
     with pytest.raises(ValueError, match=message):
         detector.score(bad)

@@ -1,4 +1,5 @@
 """The inference path: the eager network under torch.inference_mode, the same in one pass or in chunks."""
+
 import numpy as np
 import torch
 

@@ -1,4 +1,5 @@
 """The autoencoder's shapes, gradients and config handling on tiny inputs."""
+
 import pytest
 import torch
 

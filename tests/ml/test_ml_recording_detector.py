@@ -1,5 +1,6 @@
 """The network long recordings score with: loaded once per process, the shipped recording bundle when there
 is one, else the beat detector."""
+
 import numpy as np
 import pytest
 
@@ -13,8 +14,12 @@ def _tiny_bundle(directory, seed):
 
     source = AnomalyDetector.untrained(seed=seed)
     scaler = StandardScaler().fit(np.random.default_rng(seed).normal(size=(20, 140)))
-    write_bundle(directory, source.net, scaler, {"name": f"tiny-{seed}", "threshold": 0.5,
-                                                 "calibration": {"a": 3.0, "b": 0.5}, "scoring": {}})
+    write_bundle(
+        directory,
+        source.net,
+        scaler,
+        {"name": f"tiny-{seed}", "threshold": 0.5, "calibration": {"a": 3.0, "b": 0.5}, "scoring": {}},
+    )
 
 
 def test_for_recordings_prefers_the_recording_bundle(tmp_path, monkeypatch):
@@ -33,8 +38,9 @@ def test_the_app_loads_the_recording_detector_once_from_its_folder(tmp_path):
     from tests.conftest import dispose_app, make_test_app
 
     _tiny_bundle(tmp_path / "rec", 3)
-    app = make_test_app(f"sqlite:///{tmp_path / 'a.db'}", DETECTOR=None, MODEL_DIR=None,
-                        RECORDING_MODEL_DIR=str(tmp_path / "rec"))
+    app = make_test_app(
+        f"sqlite:///{tmp_path / 'a.db'}", DETECTOR=None, MODEL_DIR=None, RECORDING_MODEL_DIR=str(tmp_path / "rec")
+    )
     try:
         beat, recording = app.extensions["ecg_detector"], app.extensions["ecg_recording_detector"]
         assert recording.card["name"] == "tiny-3" and beat is not recording

@@ -1,5 +1,6 @@
 """The one score function (``model.reconstruction_score``): hand-made values, and that training,
 calibration and serving all go through it."""
+
 import numpy as np
 import pytest
 import torch
@@ -67,8 +68,9 @@ def test_serving_with_position_weights_matches_the_function():
 def test_calibration_scores_through_the_shared_function(spy):
     scaled = np.zeros((4, 140), np.float32)
     recons = np.vstack([np.full((2, 140), 0.1), np.full((2, 140), 1.0)]).astype(np.float32)
-    cal = train_module.calibrate_from_reconstructions(scaled, recons, np.array([False, False, True, True]),
-                                                      position_weighted=False)
+    cal = train_module.calibrate_from_reconstructions(
+        scaled, recons, np.array([False, False, True, True]), position_weighted=False
+    )
     assert spy == [4]
     assert_allclose(cal["scores"], [0.01, 0.01, 1.0, 1.0], rtol=1e-6)
 

@@ -1,4 +1,5 @@
 """Training pieces on tiny data: determinism, folds, scaler, calibration from errors."""
+
 from pathlib import Path
 
 import numpy as np
@@ -6,8 +7,7 @@ import pytest
 import torch
 from numpy.testing import assert_allclose
 
-from ecg_backend.ml.fit import (TrainConfig, detector_loss, fit_autoencoder, fit_scaler, train_epoch,
-                                validation_split)
+from ecg_backend.ml.fit import TrainConfig, detector_loss, fit_autoencoder, fit_scaler, train_epoch, validation_split
 from ecg_backend.ml.model import AutoencoderConfig, HybridAutoencoder, reconstruction_score
 from ecg_backend.ml.train import calibrate_from_reconstructions, stratified_folds
 
@@ -66,7 +66,7 @@ def test_scalers():
 def test_calibrate_from_reconstructions_on_hand_made_errors():
     # normal beats err 0.1 everywhere, abnormal 1.0: threshold between, confidence increasing
     scaled = np.zeros((8, 140), np.float32)
-    recons = np.vstack([np.full((4, 140), 0.1 ** 0.5), np.full((4, 140), 1.0)]).astype(np.float32)
+    recons = np.vstack([np.full((4, 140), 0.1**0.5), np.full((4, 140), 1.0)]).astype(np.float32)
     y = np.array([False] * 4 + [True] * 4)
     cal = calibrate_from_reconstructions(scaled, recons, y, position_weighted=False)
     assert_allclose(cal["scores"], [0.1] * 4 + [1.0] * 4, rtol=1e-6)
@@ -161,8 +161,12 @@ def test_threshold_and_calibration_come_from_out_of_fold_scores_only(monkeypatch
     def fake_oof(train, cfg, tc):
         assert read == ["TRAIN"]
         scaled = np.zeros((50, 140), np.float32)
-        return {"scaled": scaled, "reconstructions": np.sqrt(oof_scores)[:, None].repeat(140, 1).astype(np.float32),
-                "folds": np.arange(50) % 5, "histories": []}
+        return {
+            "scaled": scaled,
+            "reconstructions": np.sqrt(oof_scores)[:, None].repeat(140, 1).astype(np.float32),
+            "folds": np.arange(50) % 5,
+            "histories": [],
+        }
 
     monkeypatch.setattr(train_module, "out_of_fold_reconstructions", fake_oof)
     written = {}

@@ -1,4 +1,5 @@
 """Fixtures for the reliability tests: an outcome collector whose counts feed docs/RELIABILITY.md."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,10 @@ class OutcomeCollector:
         self.counts[suite][str(outcome)] += 1
 
     def as_dict(self) -> dict:
-        return {suite: {"tried": sum(c.values()), "outcomes": dict(sorted(c.items()))}
-                for suite, c in sorted(self.counts.items())}
+        return {
+            suite: {"tried": sum(c.values()), "outcomes": dict(sorted(c.items()))}
+            for suite, c in sorted(self.counts.items())
+        }
 
 
 @pytest.fixture(scope="session")
@@ -50,4 +53,6 @@ def _one_torch_thread():
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "load: starts gunicorn and drives it for a few seconds (benchmarks/load_test.py)")
+    config.addinivalue_line(
+        "markers", "load: starts gunicorn and drives it for a few seconds (benchmarks/load_test.py)"
+    )

@@ -3,6 +3,7 @@
 The end-to-end case starts a real second process on the same SQLite file, lets it pick up a job,
 SIGKILLs it mid-job (as the kernel's OOM killer or gunicorn's timeout would) and reads the job here.
 """
+
 from __future__ import annotations
 
 import os
@@ -62,8 +63,11 @@ def _make_job(app, account, state="running", worker=None, started_ago_s=5.0, inp
 
 def _worker(host=None, pid=None, beat_ago_s=1.0) -> dict:
     beat = jobs._now() - timedelta(seconds=beat_ago_s)
-    return {"host": host or job_workers.host_id(), "pid": os.getpid() if pid is None else pid,
-            "heartbeat": beat.isoformat(timespec="milliseconds") + "Z"}
+    return {
+        "host": host or job_workers.host_id(),
+        "pid": os.getpid() if pid is None else pid,
+        "heartbeat": beat.isoformat(timespec="milliseconds") + "Z",
+    }
 
 
 def _state(app, job_id):
@@ -191,9 +195,14 @@ def test_jobs_sigkilled_worker_process_is_detected(app, client, clinician_a, bea
     """A real process runs the job in its thread pool and is SIGKILLed; the next read reports the job failed."""
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     saved = tmp_path / "saved.npy"
-    child = subprocess.Popen([sys.executable, "-c", CHILD, uri, str(clinician_a.id), str(saved)], cwd=REPO_ROOT,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env={**os.environ, "ECG_JOB_WORKERS": "1"})
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, uri, str(clinician_a.id), str(saved)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "ECG_JOB_WORKERS": "1"},
+    )
     headers = bearer(clinician_a)
     try:
         job_id = child.stdout.readline().strip()
@@ -226,8 +235,9 @@ def _saved(path: Path, age_s: float = 0.0) -> str:
 
 def test_jobs_failing_an_abandoned_job_removes_its_saved_input(app, client, clinician_a, bearer, tmp_path):
     dead = _make_job(app, clinician_a, worker=_worker(pid=_dead_pid()), input_path=_saved(tmp_path / "dead.npy"))
-    live = _make_job(app, clinician_a, worker=_worker(host="another-host", pid=1),
-                     input_path=_saved(tmp_path / "live.npy"))
+    live = _make_job(
+        app, clinician_a, worker=_worker(host="another-host", pid=1), input_path=_saved(tmp_path / "live.npy")
+    )
     headers = bearer(clinician_a)
     assert _swept(app, client, dead, headers)["state"] == "failed"
     assert _swept(app, client, live, headers)["state"] == "running"
@@ -235,8 +245,9 @@ def test_jobs_failing_an_abandoned_job_removes_its_saved_input(app, client, clin
 
 
 def test_jobs_a_job_past_its_time_limit_loses_its_saved_input(app, client, clinician_a, bearer, tmp_path):
-    job_id = _make_job(app, clinician_a, started_ago_s=jobs.JOB_TIMEOUT_S + 120,
-                       input_path=_saved(tmp_path / "late.npy"))
+    job_id = _make_job(
+        app, clinician_a, started_ago_s=jobs.JOB_TIMEOUT_S + 120, input_path=_saved(tmp_path / "late.npy")
+    )
     body = _swept(app, client, job_id, bearer(clinician_a))
     assert body["state"] == "failed" and "time limit" in body["error"]
     assert not (tmp_path / "late.npy").exists()

@@ -13,6 +13,7 @@ other identities try to reach it:
 
 The table of outcomes is written to ``test-artifacts/access_matrix.md`` for docs/RELIABILITY.md.
 """
+
 from __future__ import annotations
 
 import io
@@ -204,8 +205,13 @@ def world(app, make_account, bearer):
     from ecg_backend.services.tokens import create_token, revoke_token
     from ecg_backend.services.users import get_user
 
-    w = World(app, make_account("alice@example.com"), make_account("bob@example.com"),
-              make_account("root@example.org", role="admin"), make_account("victim@example.com"))
+    w = World(
+        app,
+        make_account("alice@example.com"),
+        make_account("bob@example.com"),
+        make_account("root@example.org", role="admin"),
+        make_account("victim@example.com"),
+    )
     for name, account in (("clinician_a", w.a), ("clinician_b", w.b), ("admin", w.admin)):
         w.tokens[name] = bearer(account)
     with app.app_context():
@@ -272,21 +278,34 @@ def _request_args(method: str, rule: str, ids: dict, beat: list) -> dict:
         ("POST", "/api/v1/patients"): {"name": f"New patient {n}"},
         ("PATCH", "/api/v1/patients/<int:patient_id>"): {"name": "Renamed"},
         ("POST", "/api/v1/tokens"): {"name": f"t{n}"},
-        ("POST", "/api/v1/users"): {"email": f"new{n}@example.com", "password": "a-long-password-1",
-                                    "name": "New", "role": "clinician"},
+        ("POST", "/api/v1/users"): {
+            "email": f"new{n}@example.com",
+            "password": "a-long-password-1",
+            "name": "New",
+            "role": "clinician",
+        },
         ("PATCH", "/api/v1/users/<int:user_id>"): {"is_active": True},
-        ("POST", "/api/v1/recordings"): {"signal": [float(i % 300 == 0) for i in range(3600)], "sampling_rate": 360,
-                                         "patient_id": ids["patient_id"]},
+        ("POST", "/api/v1/recordings"): {
+            "signal": [float(i % 300 == 0) for i in range(3600)],
+            "sampling_rate": 360,
+            "patient_id": ids["patient_id"],
+        },
         ("PATCH", "/api/v1/recordings/<int:analysis_id>/families/<int:family>"): {"label": "V"},
         ("PATCH", "/api/v1/recordings/<int:analysis_id>/beats/<int:index>"): {"label": "V"},
     }
     forms = {
         ("POST", "/patients/new"): {"name": f"Form patient {n}"},
         ("POST", "/patients/<int:patient_id>/edit"): {"name": "Edited"},
-        ("POST", "/analyse"): {"file": (io.BytesIO(SAMPLE_CSV.read_bytes()), "beats.csv"),
-                               "patient_id": str(ids["patient_id"])},
-        ("POST", "/admin/users"): {"email": f"form{n}@example.com", "name": "Form", "role": "clinician",
-                                   "password": "a-long-password-1"},
+        ("POST", "/analyse"): {
+            "file": (io.BytesIO(SAMPLE_CSV.read_bytes()), "beats.csv"),
+            "patient_id": str(ids["patient_id"]),
+        },
+        ("POST", "/admin/users"): {
+            "email": f"form{n}@example.com",
+            "name": "Form",
+            "role": "clinician",
+            "password": "a-long-password-1",
+        },
         ("POST", "/admin/users/<int:user_id>/password"): {"password": "another-long-password-2"},
         ("POST", "/account/tokens"): {"name": f"page token {n}"},
     }
@@ -318,8 +337,10 @@ def _outcome(response):
 
 
 def routes(app) -> list[tuple[str, object]]:
-    return sorted(((method, rule) for rule in app.url_map.iter_rules()
-                   for method in sorted(rule.methods - {"HEAD", "OPTIONS"})), key=lambda mr: (mr[1].rule, mr[0]))
+    return sorted(
+        ((method, rule) for rule in app.url_map.iter_rules() for method in sorted(rule.methods - {"HEAD", "OPTIONS"})),
+        key=lambda mr: (mr[1].rule, mr[0]),
+    )
 
 
 def test_rel_every_route_has_an_expectation(app):
@@ -355,8 +376,10 @@ def test_rel_access_matrix(world, beats, monkeypatch):
             response = client.open(_url(rule, ids), method=method, headers=headers, **kwargs)
             outcomes[identity] = _outcome(response)
             if outcomes[identity] != expected[identity]:
-                failures.append(f"{method} {rule.rule} as {identity}: got {outcomes[identity]}, "
-                                f"expected {expected[identity]} ({response.get_data(as_text=True)[:160]!r})")
+                failures.append(
+                    f"{method} {rule.rule} as {identity}: got {outcomes[identity]}, "
+                    f"expected {expected[identity]} ({response.get_data(as_text=True)[:160]!r})"
+                )
         table.append((method, rule.rule, outcomes))
     _write_table(table)
     assert not failures, "\n".join(failures)
@@ -378,10 +401,18 @@ def test_rel_revoked_token_and_disabled_account_lose_access(world, beats):
 
 def _write_table(table) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    short = {"anonymous": "anon", "clinician_a": "owner A", "clinician_b": "clinician B", "admin": "admin",
-             "revoked_token": "revoked token", "expired_session": "expired session"}
-    lines = ["| method | route | " + " | ".join(short[i] for i in IDENTITIES) + " |",
-             "|---|---|" + "---|" * len(IDENTITIES)]
+    short = {
+        "anonymous": "anon",
+        "clinician_a": "owner A",
+        "clinician_b": "clinician B",
+        "admin": "admin",
+        "revoked_token": "revoked token",
+        "expired_session": "expired session",
+    }
+    lines = [
+        "| method | route | " + " | ".join(short[i] for i in IDENTITIES) + " |",
+        "|---|---|" + "---|" * len(IDENTITIES),
+    ]
     for method, rule, outcomes in table:
         cells = [str(outcomes.get(i, "")).replace(LOGIN, "→login").replace(CSRF_REFUSED, "csrf✗") for i in IDENTITIES]
         lines.append(f"| {method} | `{rule}` | " + " | ".join(cells) + " |")

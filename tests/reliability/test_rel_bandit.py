@@ -1,4 +1,5 @@
 """bandit over ecg_backend/ stays clean; each accepted finding is justified in place with ``# nosec Bxxx: why``."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def test_rel_bandit_finds_nothing():
-    completed = subprocess.run([sys.executable, "-m", "bandit", "-q", "-r", "ecg_backend", "-c", "pyproject.toml",
-                                "-f", "json"], cwd=REPO, capture_output=True, text=True, timeout=240)
+    completed = subprocess.run(
+        [sys.executable, "-m", "bandit", "-q", "-r", "ecg_backend", "-c", "pyproject.toml", "-f", "json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     report = json.loads(completed.stdout)
     issues = [f"{r['test_id']} {r['filename']}:{r['line_number']} {r['issue_text']}" for r in report["results"]]
     assert not issues, "bandit findings (fix them, or justify with '# nosec Bxxx: reason'):\n" + "\n".join(issues)

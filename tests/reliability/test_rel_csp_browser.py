@@ -4,6 +4,7 @@ The Chromium check shows why the dashboard keeps to SVG traces: under the strict
 with no violation, while a WebGL trace (scattergl) raises 'script-src eval' violations and would need
 'unsafe-eval', which no page is given.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,11 +22,22 @@ def _script_src(response) -> str:
 def test_rel_no_page_allows_eval(app, clinician_a, auth, beats):
     auth.login(clinician_a)
     client = auth.client
-    analysis_id = client.post("/predict", json={"beats": beats(2), "store": True},
-                              headers=auth.csrf_headers()).get_json()["analysis_id"]
-    for path in (f"/recordings/{analysis_id}", "/recordings", "/", "/patients", "/analyse", "/model",
-                 "/recordings/new", f"/analyses/{analysis_id}",
-                 f"/recordings/{analysis_id}/data.json", "/login", "/healthz"):
+    analysis_id = client.post(
+        "/predict", json={"beats": beats(2), "store": True}, headers=auth.csrf_headers()
+    ).get_json()["analysis_id"]
+    for path in (
+        f"/recordings/{analysis_id}",
+        "/recordings",
+        "/",
+        "/patients",
+        "/analyse",
+        "/model",
+        "/recordings/new",
+        f"/analyses/{analysis_id}",
+        f"/recordings/{analysis_id}/data.json",
+        "/login",
+        "/healthz",
+    ):
         assert _script_src(client.get(path)) == "script-src 'self'", path
     anonymous = app.test_client().get(f"/recordings/{analysis_id}")  # the redirect to /login stays strict
     assert _script_src(anonymous) == "script-src 'self'"
@@ -41,9 +53,11 @@ def test_rel_plotly_webgl_needs_eval_svg_does_not():
 
     require_chromium()
     bundle = get_plotlyjs()
-    page = ('<!doctype html><html><body><div id="c" style="width:600px;height:300px"></div>'
-            '<script src="/listen.js"></script><script src="/plotly.js"></script>'
-            '<script src="/draw-{kind}.js"></script></body></html>')
+    page = (
+        '<!doctype html><html><body><div id="c" style="width:600px;height:300px"></div>'
+        '<script src="/listen.js"></script><script src="/plotly.js"></script>'
+        '<script src="/draw-{kind}.js"></script></body></html>'
+    )
     site = Flask("csp_probe")
 
     @site.route("/<kind>/<int:allow>")
@@ -55,8 +69,11 @@ def test_rel_plotly_webgl_needs_eval_svg_does_not():
 
     @site.route("/listen.js")
     def listen():
-        return Response("window.violations=[];document.addEventListener('securitypolicyviolation',"
-                        "function(e){window.violations.push(e.violatedDirective)});", mimetype="text/javascript")
+        return Response(
+            "window.violations=[];document.addEventListener('securitypolicyviolation',"
+            "function(e){window.violations.push(e.violatedDirective)});",
+            mimetype="text/javascript",
+        )
 
     @site.route("/plotly.js")
     def plotly():
@@ -64,8 +81,11 @@ def test_rel_plotly_webgl_needs_eval_svg_does_not():
 
     @site.route("/draw-<kind>.js")
     def draw(kind):
-        return Response("Plotly.newPlot('c',[{type:'%s',mode:'lines',x:[1,2,3,4,5,6],y:[3,1,2,5,4,6]}])"
-                        ".then(function(){document.title='drawn'});" % kind, mimetype="text/javascript")
+        return Response(
+            f"Plotly.newPlot('c',[{{type:'{kind}',mode:'lines',x:[1,2,3,4,5,6],y:[3,1,2,5,4,6]}}])"
+            ".then(function(){document.title='drawn'});",
+            mimetype="text/javascript",
+        )
 
     driver, profile = start_chromium()
     seen = {}

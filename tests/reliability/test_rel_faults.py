@@ -1,5 +1,6 @@
 """Faults: a damaged model bundle stops start-up in one line; a locked or vanished database answers 503 and
 the app recovers by itself once the database is back."""
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,12 @@ def _tiny_bundle(directory: Path) -> None:
     from ecg_backend.ml.detector import AnomalyDetector
 
     scaler = StandardScaler().fit(np.random.default_rng(0).normal(size=(20, 140)))
-    write_bundle(directory, AnomalyDetector.untrained(seed=3).net, scaler,
-                 {"name": "tiny", "threshold": 0.8, "calibration": {"a": 3.0, "b": 0.5},
-                  "scoring": {"position_weights": None}})
+    write_bundle(
+        directory,
+        AnomalyDetector.untrained(seed=3).net,
+        scaler,
+        {"name": "tiny", "threshold": 0.8, "calibration": {"a": 3.0, "b": 0.5}, "scoring": {"position_weights": None}},
+    )
 
 
 def _damage(directory: Path, how: str) -> str:
@@ -62,8 +66,14 @@ def _damage(directory: Path, how: str) -> str:
     raise ValueError(how)
 
 
-DAMAGE = ["wrong checksum", "truncated weights", "mismatched config", "missing scaler", "missing folder",
-          "card not JSON"]
+DAMAGE = [
+    "wrong checksum",
+    "truncated weights",
+    "mismatched config",
+    "missing scaler",
+    "missing folder",
+    "card not JSON",
+]
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +117,31 @@ def test_rel_gunicorn_refuses_to_start_with_one_line(good_bundle, tmp_path, how)
     shutil.copytree(good_bundle, copy)
     word = _damage(copy, how)
     port = _free_port()
-    env = {**os.environ, "ECG_MODEL_DIR": str(copy), "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}",
-           "SECRET_KEY": os.urandom(32).hex(), "ECG_ADMIN_PASSWORD": "a-long-admin-password",
-           "ECG_ENV": "production"}
-    started = subprocess.run([sys.executable, "-m", "gunicorn", "-c", str(REPO / "gunicorn.conf.py"),
-                              "-b", f"127.0.0.1:{port}", "ecg_backend.wsgi:app"],
-                             cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "ECG_MODEL_DIR": str(copy),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'g.db'}",
+        "SECRET_KEY": os.urandom(32).hex(),
+        "ECG_ADMIN_PASSWORD": "a-long-admin-password",
+        "ECG_ENV": "production",
+    }
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(REPO / "gunicorn.conf.py"),
+            "-b",
+            f"127.0.0.1:{port}",
+            "ecg_backend.wsgi:app",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert started.returncode != 0
     lines = [line for line in (started.stderr + started.stdout).splitlines() if line.strip()]
     bundle_lines = [line for line in lines if "model bundle" in line]
@@ -148,8 +177,10 @@ def _session_and_token(app, tmp_db):
         user = create_user("dora@example.com", "correct-horse-battery")
         _, raw = create_token(user, "t")
     page_client = app.test_client()
-    assert page_client.post("/login", json={"email": "dora@example.com",
-                                            "password": "correct-horse-battery"}).status_code == 200
+    assert (
+        page_client.post("/login", json={"email": "dora@example.com", "password": "correct-horse-battery"}).status_code
+        == 200
+    )
     return page_client, {"Authorization": f"Bearer {raw}"}
 
 
@@ -161,8 +192,13 @@ def _check_outage(app, page_client, headers, beats, reads_may_work=False):
     predict = client.post("/predict", json={"beats": beats, "store": True}, headers=headers)
     health = client.get("/healthz")
     page = page_client.get("/patients", headers={"Accept": "text/html"})
-    outcome = {"api read": api.status_code, "api write": write.status_code, "predict+store": predict.status_code,
-               "healthz": health.status_code, "page": page.status_code}
+    outcome = {
+        "api read": api.status_code,
+        "api write": write.status_code,
+        "predict+store": predict.status_code,
+        "healthz": health.status_code,
+        "page": page.status_code,
+    }
     for response in (write, predict) if reads_may_work else (api, write, predict, health):
         assert response.status_code == 503, outcome
         error = response.get_json()["error"]
@@ -294,8 +330,9 @@ def test_rel_postgres_outage_answers_503_then_recovers(postgres_database, beats)
     proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
     proxy.start()
     proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    app = make_test_app(proxied, SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True,
-                                                            "connect_args": {"connect_timeout": 2}})
+    app = make_test_app(
+        proxied, SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "connect_args": {"connect_timeout": 2}}
+    )
     try:
         page_client, headers = _session_and_token(app, None)
         _check_recovered(app, page_client, headers, beats(2))

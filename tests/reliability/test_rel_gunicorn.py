@@ -3,6 +3,7 @@ slow clients, oversized requests and repeated wrong passwords; what it logs and 
 
 One server is started for the module (SQLite in a temp folder) and stopped when the module ends.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,10 @@ def _get(port: int, path: str, timeout: float = 10.0) -> tuple[int, dict, bytes]
 
 def _post_json(port: int, path: str, body: dict) -> tuple[int, dict, bytes]:
     data = json.dumps(body).encode()
-    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    ).encode()
     return _request(port, head + data)
 
 
@@ -57,15 +60,35 @@ def server(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("gunicorn")
     port = _free_port()
     log_path = workdir / "gunicorn.log"
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'served.db'}", "SECRET_KEY": secrets.token_hex(32),
-           "ECG_ADMIN_EMAIL": "admin@example.org", "ECG_ADMIN_PASSWORD": "a-long-admin-password",
-           "GUNICORN_BIND": f"127.0.0.1:{port}", "ECG_ENV": "production", "ECG_STORAGE_DIR": str(workdir / "store")}
-    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_HEADER_TIMEOUT", "GUNICORN_ACCESSLOG", "REDIS_URL",
-                 "RATELIMIT_STORAGE_URI", "ECG_RATELIMIT_ENABLED", "FLASK_APP"):
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'served.db'}",
+        "SECRET_KEY": secrets.token_hex(32),
+        "ECG_ADMIN_EMAIL": "admin@example.org",
+        "ECG_ADMIN_PASSWORD": "a-long-admin-password",
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "ECG_ENV": "production",
+        "ECG_STORAGE_DIR": str(workdir / "store"),
+    }
+    for name in (
+        "WEB_CONCURRENCY",
+        "GUNICORN_THREADS",
+        "GUNICORN_HEADER_TIMEOUT",
+        "GUNICORN_ACCESSLOG",
+        "REDIS_URL",
+        "RATELIMIT_STORAGE_URI",
+        "ECG_RATELIMIT_ENABLED",
+        "FLASK_APP",
+    ):
         env.pop(name, None)
     with log_path.open("w") as log:
-        process = subprocess.Popen([sys.executable, "-m", "gunicorn", "ecg_backend.wsgi:app"], cwd=REPO, env=env,
-                                   stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "ecg_backend.wsgi:app"],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -138,16 +161,16 @@ def test_rel_gunicorn_own_errors_are_json(server):
     many = "".join(f"X-Header-{i}: {i}\r\n" for i in range(80))
     status, headers, body = _request(port, f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n{many}\r\n".encode())
     assert status == 431 and json.loads(body)["error"]["code"] == "request_header_fields_too_large"
-    status, headers, body = _request(port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 9000
-                                     + b"\r\n\r\n")
+    status, headers, body = _request(
+        port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n"
+    )
     assert status in (400, 431) and headers["content-type"] == "application/json"
     assert set(json.loads(body)["error"]) == {"code", "message", "details"}
 
 
 def test_rel_gunicorn_login_limit_holds_across_workers(server):
     email = f"nobody-{secrets.token_hex(4)}@example.org"
-    statuses = [_post_json(server["port"], "/login", {"email": email, "password": "wrong-guess"})[0]
-                for _ in range(8)]
+    statuses = [_post_json(server["port"], "/login", {"email": email, "password": "wrong-guess"})[0] for _ in range(8)]
     assert statuses == [401] * 5 + [429] * 3, statuses  # LOGIN_LIMIT_PER_ACCOUNT: 5 per minute
 
 

@@ -1,4 +1,5 @@
 """Security headers on every kind of response, cookie flags, and no stack traces to clients."""
+
 from __future__ import annotations
 
 import logging
@@ -24,6 +25,7 @@ def assert_security_headers(response, where: str) -> None:
 @pytest.fixture
 def boom_app(app):
     """The app with one route that raises, to see what a client gets from an unexpected error."""
+
     def boom():
         raise RuntimeError("secret internal detail /srv/ecg/db.py line 42")
 
@@ -48,8 +50,12 @@ def test_rel_headers_on_pages_api_static_and_errors(boom_app, clinician_a, auth,
         "api 405": client.put("/predict"),
         "anonymous page redirect": client.get("/patients"),
     }
-    cases["api 413"] = client.post("/predict", data=b"x" * (boom_app.config["MAX_CONTENT_LENGTH"] + 1),
-                                   content_type="text/csv", headers=bearer(clinician_a))
+    cases["api 413"] = client.post(
+        "/predict",
+        data=b"x" * (boom_app.config["MAX_CONTENT_LENGTH"] + 1),
+        content_type="text/csv",
+        headers=bearer(clinician_a),
+    )
     auth.login(clinician_a)
     cases["dashboard page"] = client.get("/")
     cases["api 500"] = client.get("/api/v1/boom")
@@ -81,8 +87,11 @@ def test_rel_no_stack_traces_to_clients(boom_app, clinician_a, auth, caplog):
 def test_rel_session_cookie_flags_http_and_https(app, clinician_a):
     for base_url, secure in (("http://localhost", False), ("https://localhost", True)):
         client = app.test_client()
-        response = client.post("/login", json={"email": clinician_a.email, "password": clinician_a.password,
-                                                "remember": True}, base_url=base_url)
+        response = client.post(
+            "/login",
+            json={"email": clinician_a.email, "password": clinician_a.password, "remember": True},
+            base_url=base_url,
+        )
         assert response.status_code == 200
         cookies = {c.split("=")[0]: c for c in response.headers.getlist("Set-Cookie")}
         assert {"session", "remember_token"} <= set(cookies), cookies

@@ -5,6 +5,7 @@ Property-based (hypothesis) over the beat parser (``services/beat_input.py``), t
 fuzzer would rarely build: zip bombs, ``../`` members, 10^6 columns, deep JSON, files over the limit.
 Outcomes are counted into ``test-artifacts/hostile_inputs.json`` for docs/RELIABILITY.md.
 """
+
 from __future__ import annotations
 
 import io
@@ -22,17 +23,43 @@ from ecg_backend.errors import InputError, error_body, http_status
 from ecg_backend.services.beat_input import beats_from_csv, beats_from_json
 from ecg_backend.signals import parsing
 
-FAST = settings(max_examples=150, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large])
+FAST = settings(
+    max_examples=150,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 HTTP = settings(FAST, max_examples=60)
 
 # ---------------------------------------------------------------------------- strategies
 NUMBER_TEXT = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
-    st.integers(min_value=-(10 ** 40), max_value=10 ** 40).map(str),
-    st.sampled_from(["NaN", "nan", "inf", "-Infinity", "1e999", "-1e400", "0x1F", "1_000", "١٢٣", "½", "",
-                     " ", "=1+1", "@SUM(A1)", '"1,5"', "1,5", "--1", "1e", ".", "\x00", "\u202e1"]),
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.sampled_from(
+        [
+            "NaN",
+            "nan",
+            "inf",
+            "-Infinity",
+            "1e999",
+            "-1e400",
+            "0x1F",
+            "1_000",
+            "١٢٣",
+            "½",
+            "",
+            " ",
+            "=1+1",
+            "@SUM(A1)",
+            '"1,5"',
+            "1,5",
+            "--1",
+            "1e",
+            ".",
+            "\x00",
+            "\u202e1",
+        ]
+    ),
     st.text(max_size=8),
 )
 CELL_ROW = st.lists(NUMBER_TEXT, min_size=0, max_size=160)
@@ -57,18 +84,32 @@ def csv_documents(draw) -> bytes:
         return text.encode("utf-8", errors="surrogatepass")
 
 
-JSON_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True, allow_infinity=True),
-                        st.text(max_size=6), st.sampled_from(["NaN", "inf", "1e999"]))
-JSON_VALUE = st.recursive(JSON_SCALAR, lambda inner: st.one_of(
-    st.lists(inner, max_size=150), st.dictionaries(st.text(max_size=10), inner, max_size=4)), max_leaves=400)
+JSON_SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=6),
+    st.sampled_from(["NaN", "inf", "1e999"]),
+)
+JSON_VALUE = st.recursive(
+    JSON_SCALAR,
+    lambda inner: st.one_of(st.lists(inner, max_size=150), st.dictionaries(st.text(max_size=10), inner, max_size=4)),
+    max_leaves=400,
+)
 
 
 @st.composite
 def beat_payloads(draw):
     """JSON bodies shaped roughly like /predict's, with hostile values in places."""
     key = draw(st.sampled_from(["beats", "beat", "both", "neither"]))
-    beat = draw(st.one_of(st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=138, max_size=142),
-                          st.lists(JSON_SCALAR, min_size=140, max_size=140), JSON_VALUE))
+    beat = draw(
+        st.one_of(
+            st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=138, max_size=142),
+            st.lists(JSON_SCALAR, min_size=140, max_size=140),
+            JSON_VALUE,
+        )
+    )
     payload = draw(st.dictionaries(st.text(max_size=5), JSON_VALUE, max_size=2))
     if key in ("beats", "both"):
         payload["beats"] = draw(st.one_of(st.just([beat]), st.lists(st.just(beat), max_size=3), JSON_VALUE))
@@ -82,13 +123,19 @@ def signal_payloads(draw):
     """JSON bodies shaped like POST /api/v1/recordings'."""
     n = draw(st.integers(0, 3000))
     value = draw(st.one_of(st.floats(allow_nan=True, allow_infinity=True), JSON_SCALAR))
-    signal = draw(st.one_of(
-        st.just(np.sin(np.arange(n) / 20.0).round(4).tolist()[: max(n - 1, 0)] + [value]),
-        st.lists(st.lists(st.floats(-3, 3), min_size=0, max_size=800), max_size=3),
-        JSON_VALUE))
-    payload = {"signal": signal, "sampling_rate": draw(st.one_of(st.sampled_from([360, 100, 1000, 99, 1001, 0, -1,
-                                                                                 1e309, "360", "abc", None]),
-                                                                JSON_SCALAR))}
+    signal = draw(
+        st.one_of(
+            st.just(np.sin(np.arange(n) / 20.0).round(4).tolist()[: max(n - 1, 0)] + [value]),
+            st.lists(st.lists(st.floats(-3, 3), min_size=0, max_size=800), max_size=3),
+            JSON_VALUE,
+        )
+    )
+    payload = {
+        "signal": signal,
+        "sampling_rate": draw(
+            st.one_of(st.sampled_from([360, 100, 1000, 99, 1001, 0, -1, 1e309, "360", "abc", None]), JSON_SCALAR)
+        ),
+    }
     if draw(st.booleans()):
         payload["lead"] = draw(JSON_SCALAR)
     if draw(st.booleans()):
@@ -104,12 +151,24 @@ def _zip(members: dict[str, bytes], compression=zipfile.ZIP_DEFLATED) -> bytes:
     return buffer.getvalue()
 
 
-HEADER_LINES = st.sampled_from([
-    "rec 1 360 2000", "rec 1 0 2000", "rec 1 360 99999999999", "rec 2 360 100", "rec -1 360 10", "rec 1 1e9 10",
-    "rec.dat 16 200 11 1024 0 0 0 MLII", "../rec.dat 16 200 11 1024 0 0 0 MLII",
-    "/etc/passwd 16 200 11 1024 0 0 0 MLII", "rec.dat 212 200 11 1024 0 0 0 V1", "rec.dat 999 0 0 0",
-    "# comment", "", "rec.dat 16 200 11 1024 0 0 0 MLII extra words here",
-])
+HEADER_LINES = st.sampled_from(
+    [
+        "rec 1 360 2000",
+        "rec 1 0 2000",
+        "rec 1 360 99999999999",
+        "rec 2 360 100",
+        "rec -1 360 10",
+        "rec 1 1e9 10",
+        "rec.dat 16 200 11 1024 0 0 0 MLII",
+        "../rec.dat 16 200 11 1024 0 0 0 MLII",
+        "/etc/passwd 16 200 11 1024 0 0 0 MLII",
+        "rec.dat 212 200 11 1024 0 0 0 V1",
+        "rec.dat 999 0 0 0",
+        "# comment",
+        "",
+        "rec.dat 16 200 11 1024 0 0 0 MLII extra words here",
+    ]
+)
 
 
 @st.composite
@@ -119,9 +178,20 @@ def wfdb_uploads(draw) -> dict[str, bytes]:
     if draw(st.booleans()):
         header = draw(st.text(max_size=200))
     dat = draw(st.binary(max_size=4000))
-    names = draw(st.sampled_from([("rec.hea", "rec.dat"), ("../rec.hea", "../../rec.dat"), ("/abs/rec.hea", "rec.dat"),
-                                  ("rec.hea", "sub/rec.dat"), (".hidden.hea", "rec.dat"), ("r e c.hea", "rec.dat"),
-                                  ("rec.hea", "C:\\rec.dat"), ("rec.HEA", "rec.DAT")]))
+    names = draw(
+        st.sampled_from(
+            [
+                ("rec.hea", "rec.dat"),
+                ("../rec.hea", "../../rec.dat"),
+                ("/abs/rec.hea", "rec.dat"),
+                ("rec.hea", "sub/rec.dat"),
+                (".hidden.hea", "rec.dat"),
+                ("r e c.hea", "rec.dat"),
+                ("rec.hea", "C:\\rec.dat"),
+                ("rec.HEA", "rec.DAT"),
+            ]
+        )
+    )
     files = {names[0]: header.encode("utf-8", "surrogatepass"), names[1]: dat}
     if draw(st.booleans()):
         return {"record.zip": _zip(files)}
@@ -240,8 +310,8 @@ def _lying_zip() -> bytes:
         while (index := blob.find(signature, start)) >= 0:
             offset = index + (22 if signature == b"PK\x03\x04" else 24)
             name_at = index + (30 if signature == b"PK\x03\x04" else 46)
-            if blob[name_at:name_at + 7] == b"rec.dat":
-                blob[offset:offset + 4] = (100).to_bytes(4, "little")
+            if blob[name_at : name_at + 7] == b"rec.dat":
+                blob[offset : offset + 4] = (100).to_bytes(4, "little")
             start = index + 4
     return bytes(blob)
 
@@ -276,8 +346,11 @@ def test_rel_recording_named_cases(outcomes, tmp_path, name):
     started = time.monotonic()
     files = NAMED_RECORDING_CASES[name]
     files = files() if callable(files) else files
-    result = check_outcome(outcomes, "recording parsers: named hostile files",
-                           lambda: parsing.parse_upload(files, upload_dir, sampling_rate="360"))
+    result = check_outcome(
+        outcomes,
+        "recording parsers: named hostile files",
+        lambda: parsing.parse_upload(files, upload_dir, sampling_rate="360"),
+    )
     assert result is None or name == "UTF-16 CSV with BOM", f"{name} was accepted"
     if result is not None:
         check_recording(result)
@@ -303,15 +376,32 @@ def assert_api_error_or_ok(response, ok=(200, 202)) -> None:
 
 
 @HTTP
-@given(body=st.one_of(st.binary(max_size=2000), csv_documents(), beat_payloads().map(lambda p: json.dumps(p).encode())),
-       content_type=st.sampled_from(["application/json", "text/csv", "text/plain", "application/octet-stream",
-                                     "multipart/form-data", "application/json; charset=utf-16", "", "text/csv; x=y"]),
-       as_upload=st.booleans(), filename=st.sampled_from(["beats.csv", "../../x.csv", "b.exe", "", "a.CSV"]))
+@given(
+    body=st.one_of(st.binary(max_size=2000), csv_documents(), beat_payloads().map(lambda p: json.dumps(p).encode())),
+    content_type=st.sampled_from(
+        [
+            "application/json",
+            "text/csv",
+            "text/plain",
+            "application/octet-stream",
+            "multipart/form-data",
+            "application/json; charset=utf-16",
+            "",
+            "text/csv; x=y",
+        ]
+    ),
+    as_upload=st.booleans(),
+    filename=st.sampled_from(["beats.csv", "../../x.csv", "b.exe", "", "a.CSV"]),
+)
 def test_rel_predict_http_hostile(outcomes, app, token_headers, body, content_type, as_upload, filename):
     client = app.test_client()
     if as_upload:
-        response = client.post("/predict", data={"file": (io.BytesIO(body), filename), "patient_id": "x"[:len(filename) % 2]},
-                               headers=token_headers, content_type="multipart/form-data")
+        response = client.post(
+            "/predict",
+            data={"file": (io.BytesIO(body), filename), "patient_id": "x"[: len(filename) % 2]},
+            headers=token_headers,
+            content_type="multipart/form-data",
+        )
     else:
         response = client.post("/predict", data=body, content_type=content_type, headers=token_headers)
     outcomes.record("HTTP POST /predict", response.status_code)
@@ -319,17 +409,26 @@ def test_rel_predict_http_hostile(outcomes, app, token_headers, body, content_ty
 
 
 @HTTP
-@given(files=st.one_of(wfdb_uploads(), st.builds(lambda b, n: {n: b}, st.one_of(st.binary(max_size=2000), csv_documents()),
-                                                      st.sampled_from(["r.csv", "r.json", "r.zip", "r.hea", "r.bin"]))),
-       rate=st.sampled_from(["360", "", "abc", "-5", "1e9"]))
+@given(
+    files=st.one_of(
+        wfdb_uploads(),
+        st.builds(
+            lambda b, n: {n: b},
+            st.one_of(st.binary(max_size=2000), csv_documents()),
+            st.sampled_from(["r.csv", "r.json", "r.zip", "r.hea", "r.bin"]),
+        ),
+    ),
+    rate=st.sampled_from(["360", "", "abc", "-5", "1e9"]),
+)
 def test_rel_recordings_http_hostile(outcomes, app, token_headers, files, rate, monkeypatch):
     from ecg_backend.services import jobs
 
     monkeypatch.setattr(jobs, "enqueue", lambda *a, **k: None)  # parsing is what is under test here
     upload_dir = app.config.get("UPLOAD_DIR") or os.path.join(app.instance_path, "uploads")
     data = {"file": [(io.BytesIO(content), name) for name, content in files.items()], "sampling_rate": rate}
-    response = app.test_client().post("/api/v1/recordings", data=data, headers=token_headers,
-                                      content_type="multipart/form-data")
+    response = app.test_client().post(
+        "/api/v1/recordings", data=data, headers=token_headers, content_type="multipart/form-data"
+    )
     outcomes.record("HTTP POST /api/v1/recordings (files)", response.status_code)
     assert_api_error_or_ok(response)
     leftovers = [p for p in (os.listdir(upload_dir) if os.path.isdir(upload_dir) else []) if p != "jobs"]
@@ -342,8 +441,12 @@ def test_rel_recordings_http_json_hostile(outcomes, app, token_headers, payload,
     from ecg_backend.services import jobs
 
     monkeypatch.setattr(jobs, "enqueue", lambda *a, **k: None)
-    response = app.test_client().post("/api/v1/recordings", data=json.dumps(payload, allow_nan=True),
-                                      content_type="application/json", headers=token_headers)
+    response = app.test_client().post(
+        "/api/v1/recordings",
+        data=json.dumps(payload, allow_nan=True),
+        content_type="application/json",
+        headers=token_headers,
+    )
     outcomes.record("HTTP POST /api/v1/recordings (JSON)", response.status_code)
     assert_api_error_or_ok(response)
 
@@ -354,9 +457,11 @@ def test_rel_over_size_limit_answers_413(outcomes, app, token_headers, path):
     # recordings have their own, larger limit (256 MB by default): held to the same number here
     app.config["ECG_MAX_RECORDING_BYTES"] = limit
     client = app.test_client()
-    for kwargs in ({"data": b"1," * (limit // 2 + 1), "content_type": "text/csv"},
-                   {"data": {"file": (io.BytesIO(b"0" * (limit + 1)), "big.csv")}, "content_type": "multipart/form-data"},
-                   {"data": b'{"beat": [' + b"1," * (limit // 2) + b"1]}", "content_type": "application/json"}):
+    for kwargs in (
+        {"data": b"1," * (limit // 2 + 1), "content_type": "text/csv"},
+        {"data": {"file": (io.BytesIO(b"0" * (limit + 1)), "big.csv")}, "content_type": "multipart/form-data"},
+        {"data": b'{"beat": [' + b"1," * (limit // 2) + b"1]}", "content_type": "application/json"},
+    ):
         response = client.post(path, headers=token_headers, **kwargs)
         outcomes.record("HTTP bodies over MAX_CONTENT_LENGTH", response.status_code)
         # A JSON-only route may refuse another type before reading the body (415): nothing is read either way.
@@ -365,8 +470,20 @@ def test_rel_over_size_limit_answers_413(outcomes, app, token_headers, path):
         assert response.get_json()["error"]["code"] in {"payload_too_large", "unsupported_media_type"}
 
 
-@pytest.mark.parametrize("body", [b"[" * 100_000, b'{"a":' * 50_000, b"\xff\xfe{\x00}\x00", b"\xef\xbb\xbf{}",
-                                  b'{"beat": [1e999]}', b'{"beat": NaN}', b"null", b'"text"', b"1" * 5000])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000,
+        b'{"a":' * 50_000,
+        b"\xff\xfe{\x00}\x00",
+        b"\xef\xbb\xbf{}",
+        b'{"beat": [1e999]}',
+        b'{"beat": NaN}',
+        b"null",
+        b'"text"',
+        b"1" * 5000,
+    ],
+)
 @pytest.mark.parametrize("path", ["/predict", "/api/v1/recordings", "/api/v1/patients", "/login"])
 def test_rel_hostile_json_bodies(outcomes, app, token_headers, path, body):
     response = app.test_client().post(path, data=body, content_type="application/json", headers=token_headers)
@@ -376,8 +493,10 @@ def test_rel_hostile_json_bodies(outcomes, app, token_headers, path, body):
 
 
 @HTTP
-@given(body=st.one_of(st.binary(max_size=2000), csv_documents()),
-       filename=st.sampled_from(["beats.csv", "../../x.csv", "b.exe", "a.CSV", "x.txt"]))
+@given(
+    body=st.one_of(st.binary(max_size=2000), csv_documents()),
+    filename=st.sampled_from(["beats.csv", "../../x.csv", "b.exe", "a.CSV", "x.txt"]),
+)
 def test_rel_dashboard_upload_hostile(outcomes, app, clinician_a, body, filename):
     """The dashboard's upload form: a readable page (or the result's redirect), never a 500."""
     import re
@@ -385,8 +504,11 @@ def test_rel_dashboard_upload_hostile(outcomes, app, clinician_a, body, filename
     client = app.test_client()
     client.post("/login", json={"email": clinician_a.email, "password": clinician_a.password})
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/analyse").get_data(as_text=True))
-    response = client.post("/analyse", data={"file": (io.BytesIO(body), filename), "csrf_token": token.group(1)},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/analyse",
+        data={"file": (io.BytesIO(body), filename), "csrf_token": token.group(1)},
+        content_type="multipart/form-data",
+    )
     outcomes.record("HTTP POST /analyse (dashboard upload form)", response.status_code)
     assert response.status_code in (200, 303, 400, 413, 415, 422), response.status_code
     if response.status_code != 303:

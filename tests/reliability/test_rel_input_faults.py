@@ -1,5 +1,6 @@
 """Input faults found by probing the served app: each is a fast 4xx with the JSON error shape, and nothing
 is stored (no job, no analysis) or left on disk."""
+
 import io
 import json
 import time
@@ -34,8 +35,9 @@ def _left_behind(app) -> tuple[int, list]:
         n_jobs = db.session.query(Job).count()
     from pathlib import Path
 
-    return n_jobs, sorted(str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file()) \
-        if Path(root).exists() else []
+    return n_jobs, sorted(str(p.relative_to(root)) for p in Path(root).rglob("*") if p.is_file()) if Path(
+        root
+    ).exists() else []
 
 
 def _post_files(client, headers, files: dict, **form):
@@ -61,9 +63,20 @@ def _wfdb(tmp_path, name="rec", n=FS * 10, leads=2, **kwargs) -> dict:
     import wfdb
 
     signal = np.column_stack([_wave(n) * (k + 1) for k in range(leads)])
-    wfdb.wrsamp(name, fs=FS, units=["mV"] * leads, sig_name=[f"L{k}" for k in range(leads)], p_signal=signal,
-                fmt=["16"] * leads, write_dir=str(tmp_path), **kwargs)
-    return {f"{name}.hea": (tmp_path / f"{name}.hea").read_bytes(), f"{name}.dat": (tmp_path / f"{name}.dat").read_bytes()}
+    wfdb.wrsamp(
+        name,
+        fs=FS,
+        units=["mV"] * leads,
+        sig_name=[f"L{k}" for k in range(leads)],
+        p_signal=signal,
+        fmt=["16"] * leads,
+        write_dir=str(tmp_path),
+        **kwargs,
+    )
+    return {
+        f"{name}.hea": (tmp_path / f"{name}.hea").read_bytes(),
+        f"{name}.dat": (tmp_path / f"{name}.dat").read_bytes(),
+    }
 
 
 def _zip(files: dict, method=zipfile.ZIP_DEFLATED) -> bytes:
@@ -75,13 +88,16 @@ def _zip(files: dict, method=zipfile.ZIP_DEFLATED) -> bytes:
 
 
 # ---------------------------------------------------------------------------- 1: rows wider than the header
-@pytest.mark.parametrize("make", [
-    lambda: "ecg\n" + "\n".join(",".join(["1"] * 400_000) for _ in range(3)),             # the probe
-    lambda: "1\n2\n" + ";".join(["0.5"] * 100_000) + "\n3\n",                               # no header, one row
-    lambda: "time\tMLII\n" + "0\t1\n" * 2000 + "\t".join(["1"] * 70) + "\n",                # tab, just over the cap
-    lambda: "ecg\n" + "1" * 3_000_000 + "\n",                                               # one enormous cell
-    lambda: "ecg\n" + "\n".join("1" for _ in range(2000)) + "\n" + "9," * 500_000,          # a wide last row, no newline
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: "ecg\n" + "\n".join(",".join(["1"] * 400_000) for _ in range(3)),  # the probe
+        lambda: "1\n2\n" + ";".join(["0.5"] * 100_000) + "\n3\n",  # no header, one row
+        lambda: "time\tMLII\n" + "0\t1\n" * 2000 + "\t".join(["1"] * 70) + "\n",  # tab, just over the cap
+        lambda: "ecg\n" + "1" * 3_000_000 + "\n",  # one enormous cell
+        lambda: "ecg\n" + "\n".join("1" for _ in range(2000)) + "\n" + "9," * 500_000,  # a wide last row, no newline
+    ],
+)
 def test_rel_csv_rows_wider_than_the_header_are_refused_fast(app, client, clinician_a, bearer, make):
     body = make().encode()
     start = time.perf_counter()
@@ -111,11 +127,14 @@ def test_rel_zip_total_is_capped_by_what_members_really_hold(app, client, clinic
     _refused(app, response, 413)
 
 
-@pytest.mark.parametrize("header, fragment", [
-    ("rec 1 1000 86400000\nrec.dat 16 200 16 0 0 0 0 MLII\n", "samples"),          # 24 h at 1 kHz, 1 lead
-    ("rec 3 360 31104000\n" + "".join(f"rec.dat 16 200 16 0 0 0 0 L{k}\n" for k in range(3)), None),  # fits
-    ("rec 40 360 2000000\n" + "".join(f"rec.dat 16 200 16 0 0 0 0 L{k}\n" for k in range(40)), "40 leads"),
-])
+@pytest.mark.parametrize(
+    "header, fragment",
+    [
+        ("rec 1 1000 86400000\nrec.dat 16 200 16 0 0 0 0 MLII\n", "samples"),  # 24 h at 1 kHz, 1 lead
+        ("rec 3 360 31104000\n" + "".join(f"rec.dat 16 200 16 0 0 0 0 L{k}\n" for k in range(3)), None),  # fits
+        ("rec 40 360 2000000\n" + "".join(f"rec.dat 16 200 16 0 0 0 0 L{k}\n" for k in range(40)), "40 leads"),
+    ],
+)
 def test_rel_wfdb_budget_is_checked_from_the_header(app, client, clinician_a, bearer, header, fragment):
     """The header alone decides: the .dat here holds 1 s, so a record within the budget fails later (422)."""
     files = {"rec.hea": header.encode(), "rec.dat": b"\0\0" * 360 * 40}
@@ -128,19 +147,23 @@ def test_rel_wfdb_budget_is_checked_from_the_header(app, client, clinician_a, be
 @pytest.mark.parametrize("filename", [["a", "b"], 12, {"x": 1}, True, "\ud800.csv"])
 def test_rel_json_recording_filename_must_be_a_string(app, client, clinician_a, bearer, no_jobs, filename):
     body = {"signal": np.round(_wave(), 4).tolist(), "sampling_rate": FS, "filename": filename}
-    response = client.post("/api/v1/recordings", data=json.dumps(body), content_type="application/json",
-                           headers=bearer(clinician_a))
+    response = client.post(
+        "/api/v1/recordings", data=json.dumps(body), content_type="application/json", headers=bearer(clinician_a)
+    )
     _refused(app, response, 422, "filename")
 
 
 # ---------------------------------------------------------------------------- 5: unhandled input
 def test_rel_huge_integers_in_a_recording(app, client, clinician_a, bearer):
     samples = json.dumps(np.round(_wave(), 3).tolist())
-    for body in ('{"sampling_rate": 360, "signal": [' + "1" * 401 + ", " + samples[1:] + "}",
-                 '{"sampling_rate": ' + "3" * 401 + ', "signal": ' + samples + "}",
-                 '{"sampling_rate": 360, "signal": [[1, 2], [3, ' + "9" * 401 + "]]}"):
-        response = client.post("/api/v1/recordings", data=body, content_type="application/json",
-                               headers=bearer(clinician_a))
+    for body in (
+        '{"sampling_rate": 360, "signal": [' + "1" * 401 + ", " + samples[1:] + "}",
+        '{"sampling_rate": ' + "3" * 401 + ', "signal": ' + samples + "}",
+        '{"sampling_rate": 360, "signal": [[1, 2], [3, ' + "9" * 401 + "]]}",
+    ):
+        response = client.post(
+            "/api/v1/recordings", data=body, content_type="application/json", headers=bearer(clinician_a)
+        )
         _refused(app, response, 422)
     csv_body = ("ecg\n" + "\n".join(f"{v:.3f}" for v in _wave())).encode()
     response = _post_files(client, bearer(clinician_a), {"a.csv": csv_body}, sampling_rate="3" * 401)
@@ -162,15 +185,20 @@ def test_rel_unusual_lead_values(app, client, clinician_a, bearer, no_jobs, lead
 def test_rel_surrogates_in_patient_fields(app, client, clinician_a, bearer):
     headers = bearer(clinician_a)
     for body in ({"name": "A \ud800 B"}, {"name": "Ann", "notes": "x\udfff"}, {"name": "Ann", "external_id": "\ud83d"}):
-        response = client.post("/api/v1/patients", data=json.dumps(body), content_type="application/json",
-                               headers=headers)
+        response = client.post(
+            "/api/v1/patients", data=json.dumps(body), content_type="application/json", headers=headers
+        )
         assert response.status_code == 422, response.get_data(as_text=True)
         assert "not valid Unicode" in response.get_json()["error"]["message"]
     response = client.post("/api/v1/patients", json={"name": "Ann"}, headers=headers)
     assert response.status_code == 201
     patient = response.get_json()["id"]
-    response = client.patch(f"/api/v1/patients/{patient}", data=json.dumps({"notes": "\ud800"}),
-                            content_type="application/json", headers=headers)
+    response = client.patch(
+        f"/api/v1/patients/{patient}",
+        data=json.dumps({"notes": "\ud800"}),
+        content_type="application/json",
+        headers=headers,
+    )
     assert response.status_code == 422
 
 
@@ -180,8 +208,12 @@ def test_rel_dashboard_analyse_patient_id(app, client, clinician_a, auth, beats,
     body = "\n".join(",".join(str(v) for v in beat) for beat in beats(2)).encode()
     for xhr in (False, True):
         headers = {**auth.csrf_headers(), **({"X-Requested-With": "XMLHttpRequest"} if xhr else {})}
-        response = client.post("/analyse", data={"file": (io.BytesIO(body), "b.csv"), "patient_id": patient_id},
-                               content_type="multipart/form-data", headers=headers)
+        response = client.post(
+            "/analyse",
+            data={"file": (io.BytesIO(body), "b.csv"), "patient_id": patient_id},
+            content_type="multipart/form-data",
+            headers=headers,
+        )
         assert response.status_code == 422, response.get_data(as_text=True)[:300]
         if xhr:
             assert response.get_json()["error"]["details"] == {"field": "patient_id"}
@@ -189,14 +221,18 @@ def test_rel_dashboard_analyse_patient_id(app, client, clinician_a, auth, beats,
             assert response.mimetype == "text/html"
 
 
-@pytest.mark.parametrize("path, field, value", [("/predict", "store", "maybe"),
-                                                ("/api/v1/recordings", "single_lead", "maybe")])
+@pytest.mark.parametrize(
+    "path, field, value", [("/predict", "store", "maybe"), ("/api/v1/recordings", "single_lead", "maybe")]
+)
 def test_rel_one_boolean_strictness(app, client, clinician_a, bearer, beats, path, field, value):
     if path == "/predict":
         body = {"file": (io.BytesIO(",".join(map(str, beats(1)[0])).encode()), "b.csv"), field: value}
     else:
-        body = {"file": (io.BytesIO(("\n".join(f"{v:.3f}" for v in _wave())).encode()), "a.csv"),
-                "sampling_rate": "360", field: value}
+        body = {
+            "file": (io.BytesIO(("\n".join(f"{v:.3f}" for v in _wave())).encode()), "a.csv"),
+            "sampling_rate": "360",
+            field: value,
+        }
     response = client.post(path, data=body, content_type="multipart/form-data", headers=bearer(clinician_a))
     error = _refused(app, response, 422, field)
     assert error["details"] == {"field": field}
@@ -255,8 +291,7 @@ def test_rel_per_user_job_limit(app, client, clinician_a, clinician_b, bearer, n
 @pytest.mark.parametrize("flat", [np.zeros, lambda n: np.full(n, 0.731)])
 def test_rel_flat_main_lead_is_422_naming_it(app, client, clinician_a, bearer, flat):
     n = FS * 10
-    body = {"signal": [flat(n).tolist(), np.round(_wave(n), 3).tolist()], "leads": ["MLII", "V1"],
-            "sampling_rate": FS}
+    body = {"signal": [flat(n).tolist(), np.round(_wave(n), 3).tolist()], "leads": ["MLII", "V1"], "sampling_rate": FS}
     response = client.post("/api/v1/recordings", json=body, headers=bearer(clinician_a))
     error = _refused(app, response, 422, "'MLII' is flat")
     assert "V1" in error["message"] and error["details"]["lead"] == "MLII"
@@ -270,8 +305,12 @@ def test_rel_edf_upload_is_accepted(app, client, clinician_a, bearer, tmp_path, 
     import edfio
 
     wave = _wave()
-    edfio.Edf([edfio.EdfSignal(wave, sampling_frequency=FS, label="MLII", physical_dimension="mV"),
-               edfio.EdfSignal(-wave, sampling_frequency=FS, label="V1", physical_dimension="mV")]).write(tmp_path / "r.edf")
+    edfio.Edf(
+        [
+            edfio.EdfSignal(wave, sampling_frequency=FS, label="MLII", physical_dimension="mV"),
+            edfio.EdfSignal(-wave, sampling_frequency=FS, label="V1", physical_dimension="mV"),
+        ]
+    ).write(tmp_path / "r.edf")
     response = _post_files(client, bearer(clinician_a), {"r.edf": (tmp_path / "r.edf").read_bytes()})
     assert response.status_code == 202, response.get_json()
     params = response.get_json()["params"]

@@ -3,6 +3,7 @@
 Timings are not checked here (benchmarks/load_test.py prints them); behaviour is: no 5xx, and every
 2xx analysis is in the database, also across a SIGKILLed worker and a SIGTERM to the server.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,23 @@ REPO = Path(__file__).resolve().parents[2]
 def test_rel_load_script_smoke(tmp_path):
     out = tmp_path / "load.json"
     completed = subprocess.run(
-        [sys.executable, "benchmarks/load_test.py", "--duration", "3", "--clients", "2",
-         "--phases", "healthz,predict1,stored1,kill,sigterm", "--json", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "benchmarks/load_test.py",
+            "--duration",
+            "3",
+            "--clients",
+            "2",
+            "--phases",
+            "healthz,predict1,stored1,kill,sigterm",
+            "--json",
+            str(out),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert completed.returncode in (0, 1), completed.stdout[-2000:] + completed.stderr[-2000:]
     report = json.loads(out.read_text())
     phases = {row["phase"]: row for row in report["phases"]}

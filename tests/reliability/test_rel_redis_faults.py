@@ -3,6 +3,7 @@
 A private ``redis-server`` (no persistence, like .ci/run's) is started on a free port so the test can stop
 and restart it; the RQ worker is never started, so jobs sit in the queue when Redis goes away.
 """
+
 from __future__ import annotations
 
 import socket
@@ -12,7 +13,6 @@ import time
 import pytest
 
 from ecg_backend.services import jobs
-
 from tests.conftest import require_program
 
 pytestmark = pytest.mark.redis
@@ -36,8 +36,22 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.workdir),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with socket.socket() as sock:
@@ -80,8 +94,9 @@ def _job_state(app, job_id):
         return row.state, row.error
 
 
-def test_rel_redis_down_at_submit_answers_503_and_leaves_no_queued_job(app, clinician_a, bearer, recording_json,
-                                                                        redis_server):
+def test_rel_redis_down_at_submit_answers_503_and_leaves_no_queued_job(
+    app, clinician_a, bearer, recording_json, redis_server
+):
     from ecg_backend.extensions import db
     from ecg_backend.models import Job
 
@@ -96,8 +111,7 @@ def test_rel_redis_down_at_submit_answers_503_and_leaves_no_queued_job(app, clin
     assert "queued" not in states, states  # nothing waits for a queue that never got it
 
 
-def test_rel_jobs_lost_by_a_restarted_redis_are_reported_failed(app, clinician_a, bearer, recording_json,
-                                                                redis_server):
+def test_rel_jobs_lost_by_a_restarted_redis_are_reported_failed(app, clinician_a, bearer, recording_json, redis_server):
     app.config["REDIS_URL"] = redis_server.url
     headers = bearer(clinician_a)
     client = app.test_client()

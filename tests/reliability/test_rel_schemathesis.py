@@ -3,6 +3,7 @@ errors always in the JSON shape. Bounded: about 12 examples per operation, throu
 
 (schemathesis' own pytest plugin does not run on pytest 9, so the cases are drawn with hypothesis here.)
 """
+
 from __future__ import annotations
 
 import pytest
@@ -25,8 +26,12 @@ def test_rel_openapi_operations_never_5xx(app, clinician_a, bearer, outcomes):
     assert len(operations) >= 15, [op.label for op in operations]
     seen, failures = {}, []
 
-    @settings(max_examples=EXAMPLES_PER_OPERATION * len(operations), deadline=None, derandomize=True,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=EXAMPLES_PER_OPERATION * len(operations),
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(data=st.data())
     def fuzz(data):
         operation = data.draw(st.sampled_from(operations))

@@ -1,4 +1,5 @@
 """Stored text is data, never markup or formulas: escaped in every page, neutralised in CSV downloads."""
+
 from __future__ import annotations
 
 import csv
@@ -9,19 +10,22 @@ import pytest
 
 XSS = [
     "<script>alert(1)</script>",
-    "\"><img src=x onerror=alert(2)>",
+    '"><img src=x onerror=alert(2)>',
     "</script><script>alert(3)</script>",
     "<svg/onload=alert(4)>",
     "javascript:alert(5)",
 ]
-FORMULAS = ["=1+2", "+SUM(A1:A2)", "-2+3", "@SUM(A1)", "=HYPERLINK(\"http://evil.example\",\"x\")",
-            "\t=1+1", "\r=1+1"]
+FORMULAS = ["=1+2", "+SUM(A1:A2)", "-2+3", "@SUM(A1)", '=HYPERLINK("http://evil.example","x")', "\t=1+1", "\r=1+1"]
 
 
 def _upload(client, headers, patient_id, filename, beats):
     body = "\n".join(",".join(str(v) for v in beat) for beat in beats).encode()
-    response = client.post("/predict", data={"file": (io.BytesIO(body), filename), "patient_id": str(patient_id)},
-                           headers=headers, content_type="multipart/form-data")
+    response = client.post(
+        "/predict",
+        data={"file": (io.BytesIO(body), filename), "patient_id": str(patient_id)},
+        headers=headers,
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.get_json()["analysis_id"]
 
@@ -34,8 +38,9 @@ def hostile_records(app, make_account, bearer, beats):
     client = app.test_client()
     created = []
     for text in XSS + FORMULAS:
-        response = client.post("/api/v1/patients", json={"name": text, "notes": text, "external_id": text[:60]},
-                               headers=headers)
+        response = client.post(
+            "/api/v1/patients", json={"name": text, "notes": text, "external_id": text[:60]}, headers=headers
+        )
         assert response.status_code == 201, response.get_data(as_text=True)
         patient_id = response.get_json()["id"]
         # A browser would send '"' as %22 and no control characters in a multipart file name.
@@ -56,8 +61,13 @@ def test_rel_hostile_text_is_escaped_in_pages(app, hostile_records, admin_accoun
     client = _session(app, account)
     paths = ["/", "/patients", "/analyse", "/patients?q=%3Cscript%3E"]
     for patient_id, analysis_id in created:
-        paths += [f"/patients/{patient_id}", f"/patients/{patient_id}/edit", f"/patients/{patient_id}/delete",
-                  f"/analyses/{analysis_id}", f"/analyses/{analysis_id}/beats/1"]
+        paths += [
+            f"/patients/{patient_id}",
+            f"/patients/{patient_id}/edit",
+            f"/patients/{patient_id}/delete",
+            f"/analyses/{analysis_id}",
+            f"/analyses/{analysis_id}/beats/1",
+        ]
     for path in paths:
         response = client.get(path)
         assert response.status_code == 200, path

@@ -1,4 +1,5 @@
 """Synthetic ECGs with known beats for the signal tests."""
+
 from __future__ import annotations
 
 import time
@@ -10,8 +11,9 @@ def synthetic_ecg(seconds: float = 60.0, fs: float = 360.0, heart_rate: float = 
     """neurokit2's simulated ECG and the sample indices of its R peaks (found on the noise-free copy)."""
     import neurokit2 as nk
 
-    clean = nk.ecg_simulate(duration=seconds, sampling_rate=int(fs), heart_rate=heart_rate, noise=0.0,
-                            random_state=seed, method="ecgsyn")
+    clean = nk.ecg_simulate(
+        duration=seconds, sampling_rate=int(fs), heart_rate=heart_rate, noise=0.0, random_state=seed, method="ecgsyn"
+    )
     _, info = nk.ecg_peaks(clean, sampling_rate=int(fs), method="neurokit")
     rng = np.random.default_rng(seed)
     noisy = clean + rng.normal(0, 0.01, len(clean))
@@ -31,15 +33,22 @@ def wait_for_job(client, url: str, headers: dict, timeout: float = 60.0) -> dict
 
 def _normal_beat(t: np.ndarray) -> np.ndarray:
     """P, QRS (narrow, upright) and T waves around an R peak at t = 0 (seconds)."""
-    return (0.12 * np.exp(-((t + 0.16) / 0.025) ** 2) - 0.1 * np.exp(-((t + 0.025) / 0.01) ** 2)
-            + np.exp(-(t / 0.012) ** 2) - 0.2 * np.exp(-((t - 0.03) / 0.012) ** 2)
-            + 0.3 * np.exp(-((t - 0.3) / 0.05) ** 2))
+    return (
+        0.12 * np.exp(-(((t + 0.16) / 0.025) ** 2))
+        - 0.1 * np.exp(-(((t + 0.025) / 0.01) ** 2))
+        + np.exp(-((t / 0.012) ** 2))
+        - 0.2 * np.exp(-(((t - 0.03) / 0.012) ** 2))
+        + 0.3 * np.exp(-(((t - 0.3) / 0.05) ** 2))
+    )
 
 
 def _ventricular_beat(t: np.ndarray) -> np.ndarray:
     """No P wave, a wide QRS of the other polarity and a discordant T wave."""
-    return (-1.3 * np.exp(-(t / 0.04) ** 2) + 0.4 * np.exp(-((t - 0.07) / 0.03) ** 2)
-            + 0.45 * np.exp(-((t - 0.32) / 0.07) ** 2))
+    return (
+        -1.3 * np.exp(-((t / 0.04) ** 2))
+        + 0.4 * np.exp(-(((t - 0.07) / 0.03) ** 2))
+        + 0.45 * np.exp(-(((t - 0.32) / 0.07) ** 2))
+    )
 
 
 def beat_train(kinds: str, fs: float = 250.0, rr_s: float = 0.8, seed: int = 0, pauses: dict | None = None):
@@ -67,5 +76,5 @@ def beat_train(kinds: str, fs: float = 250.0, rr_s: float = 0.8, seed: int = 0, 
     for when, kind in zip(times, kinds):
         a, b = int((when - 0.5) * fs), min(int((when + 0.6) * fs), n)
         shape = _ventricular_beat if kind == "V" else _normal_beat
-        signal[max(a, 0):b] += shape(grid[max(a, 0):b] - when)
+        signal[max(a, 0) : b] += shape(grid[max(a, 0) : b] - when)
     return signal, np.round(np.asarray(times) * fs).astype(np.int64), np.array(list(kinds))

@@ -1,4 +1,5 @@
 """Text encodings of uploaded CSV/JSON files: decoded by byte-order mark, anything else a clean 422."""
+
 import codecs
 import io
 import json
@@ -22,13 +23,16 @@ def _excel_unicode_text(values) -> str:
     return "Time\tECG (µV)\r\n" + "".join(f"{i / FS:.3f}\t{v}\r\n" for i, v in enumerate(values))
 
 
-@pytest.mark.parametrize("bom, codec", [
-    (b"", "utf-8"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-])
+@pytest.mark.parametrize(
+    "bom, codec",
+    [
+        (b"", "utf-8"),
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+        (codecs.BOM_UTF32_LE, "utf-32-le"),
+    ],
+)
 def test_parsing_csv_decoded_by_bom(bom, codec):
     values = _wave()
     parsed = parsing.parse_csv(bom + _excel_unicode_text(values).encode(codec))
@@ -47,13 +51,16 @@ def test_parsing_upload_of_utf16_csv_and_json_files(tmp_path):
     np.testing.assert_allclose(parsed.signal, values)
 
 
-@pytest.mark.parametrize("data, fragment", [
-    ("ecg (µV)\n".encode("latin-1") + b"0.1\n" * 600, "not UTF-8 text (byte 6"),     # cp1252/latin-1 export
-    ("ecg\n".encode("utf-16-le") + "0.1\n".encode("utf-16-le") * 600, "NUL characters"),  # UTF-16 without BOM
-    (codecs.BOM_UTF16_LE + "ecg\n0.1\n".encode("utf-16-le") + b"0", "not UTF-16 text"),   # odd byte count
-    (codecs.BOM_UTF16_LE + b"\x00\xd8" + "\n0.1".encode("utf-16-le"), "not UTF-16 text"),  # lone surrogate
-    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "data, fragment",
+    [
+        ("ecg (µV)\n".encode("latin-1") + b"0.1\n" * 600, "not UTF-8 text (byte 6"),  # cp1252/latin-1 export
+        ("ecg\n".encode("utf-16-le") + "0.1\n".encode("utf-16-le") * 600, "NUL characters"),  # UTF-16 without BOM
+        (codecs.BOM_UTF16_LE + "ecg\n0.1\n".encode("utf-16-le") + b"0", "not UTF-16 text"),  # odd byte count
+        (codecs.BOM_UTF16_LE + b"\x00\xd8" + "\n0.1".encode("utf-16-le"), "not UTF-16 text"),  # lone surrogate
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 text"),
+    ],
+)
 def test_parsing_undecodable_csv_is_422(data, fragment):
     with pytest.raises(InputError) as caught:
         parsing.parse_csv(data, sampling_rate=FS)
@@ -71,8 +78,12 @@ def test_parsing_beat_csv_shares_the_decoding():
 
 
 def _upload(client, headers, data: bytes, name="export.txt"):
-    return client.post("/api/v1/recordings", headers=headers, content_type="multipart/form-data",
-                       data={"file": (io.BytesIO(data), name), "sampling_rate": str(FS)})
+    return client.post(
+        "/api/v1/recordings",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(data), name), "sampling_rate": str(FS)},
+    )
 
 
 def test_parsing_utf16_recording_upload_over_http(client, clinician_a, bearer):

@@ -1,4 +1,5 @@
 """R peaks, segmentation and quality on synthetic signals with known beats."""
+
 import numpy as np
 import pytest
 
@@ -118,8 +119,8 @@ def test_sig_ectopic_beats_score_above_normal(untrained):
     width = int(0.12 * fs)
     for r in odd:  # a wide negative complex 150 ms early, replacing the normal QRS
         early = r - int(0.15 * fs)
-        signal[r - 15:r + 15] = np.median(signal)
-        signal[early - width:early + width] -= 1.5 * np.hanning(2 * width)
+        signal[r - 15 : r + 15] = np.median(signal)
+        signal[early - width : early + width] -= 1.5 * np.hanning(2 * width)
     result = analyze_recording(signal, fs, detector=untrained)
     ref_to_det, _ = match_peaks(odd - int(0.15 * fs), result.beats["r_peak"].to_numpy(), int(0.1 * fs))
     assert (ref_to_det >= 0).mean() > 0.8
@@ -143,7 +144,7 @@ def test_sig_long_recording_model_gating_keeps_flags(untrained, monkeypatch):
     signal, truth = synthetic_ecg(seconds=60, fs=fs, seed=7)
     width = int(0.12 * fs)
     for r in truth[4::9]:
-        signal[r - width:r + width] -= 1.2 * np.hanning(2 * width)
+        signal[r - width : r + width] -= 1.2 * np.hanning(2 * width)
     full = analyze_recording(signal, fs, detector=untrained)
     monkeypatch.setattr(stages, "MODEL_ALL_BEATS", 10)
     monkeypatch.setattr(stages, "MODEL_SAMPLE", 8)
@@ -202,9 +203,9 @@ def test_sig_searchback_finds_every_beat_of_a_fast_wide_salvo():
     width = int(0.14 * fs)
     k = np.searchsorted(truth, 60 * fs)
     salvo = truth[k] - int(0.3 * fs) + np.arange(5) * int(0.46 * fs)
-    signal[truth[k] - 30:truth[k + 3] + 30] = base
+    signal[truth[k] - 30 : truth[k + 3] + 30] = base
     for r in salvo:
-        signal[r - width:r + width] -= 1.5 * np.hanning(2 * width)
+        signal[r - width : r + width] -= 1.5 * np.hanning(2 * width)
     found = detect_r_peaks(signal, fs)
     ref_to_det, _ = match_peaks(salvo, found, int(0.06 * fs))
     assert (ref_to_det >= 0).all(), (salvo / fs, found[(found > salvo[0] - fs) & (found < salvo[-1] + fs)] / fs)

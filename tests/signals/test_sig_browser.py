@@ -12,8 +12,9 @@ PASSWORD = "correct horse battery staple 42"
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    with live_app_with_clinician(tmp_path_factory.mktemp("rec") / "ui.db", "rita@clinic.example.org",
-                                 PASSWORD, "Rita") as server:
+    with live_app_with_clinician(
+        tmp_path_factory.mktemp("rec") / "ui.db", "rita@clinic.example.org", PASSWORD, "Rita"
+    ) as server:
         yield server
 
 
@@ -35,7 +36,7 @@ def test_sig_upload_progress_and_recording_page(live, driver, tmp_path):
     signal, _ = synthetic_ecg(seconds=40, fs=250.0, seed=2)
     width = 30
     for r in np.arange(1500, len(signal) - 100, 2000):  # a few wide ectopic complexes to flag
-        signal[r - width:r + width] -= 1.5 * np.hanning(2 * width)
+        signal[r - width : r + width] -= 1.5 * np.hanning(2 * width)
     csv = tmp_path / "holter.csv"
     csv.write_text("time,MLII\n" + "\n".join(f"{i / 250:.4f},{v:.4f}" for i, v in enumerate(signal)))
 
@@ -52,6 +53,9 @@ def test_sig_upload_progress_and_recording_page(live, driver, tmp_path):
     # the review page's strip is drawn from the stored signal's windows (tests/ui/test_ui_recording_browser.py)
     assert driver.find_element(By.ID, "strip").tag_name == "canvas"
     ARTIFACTS.mkdir(exist_ok=True)
-    errors = [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"
-              and "favicon" not in e["message"] and "/api/v1/recordings/" not in e["message"]]
+    errors = [
+        e["message"]
+        for e in driver.get_log("browser")
+        if e.get("level") == "SEVERE" and "favicon" not in e["message"] and "/api/v1/recordings/" not in e["message"]
+    ]
     assert errors == []

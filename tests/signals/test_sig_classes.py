@@ -1,4 +1,5 @@
 """Beat classes, families, events and review on simulated recordings with known beats."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,8 +14,22 @@ from tests.signals.helpers import beat_train
 FS = 250.0
 # 10 cycles of 9 N + 1 V, bigeminy (6 cycles), trigeminy (4 cycles), premature atrial beats, a 2.6-s pause
 # (before beat 200), a couplet, a triplet and a run of 5
-KINDS = (("N" * 9 + "V") * 10 + "N" * 30 + "NV" * 6 + "N" * 30 + "NNV" * 4 + "N" * 20 + "NNSNNNNNNN" * 5
-         + "N" * 40 + "VV" + "N" * 10 + "VVV" + "N" * 10 + "VVVVV" + "N" * 30)
+KINDS = (
+    ("N" * 9 + "V") * 10
+    + "N" * 30
+    + "NV" * 6
+    + "N" * 30
+    + "NNV" * 4
+    + "N" * 20
+    + "NNSNNNNNNN" * 5
+    + "N" * 40
+    + "VV"
+    + "N" * 10
+    + "VVV"
+    + "N" * 10
+    + "VVVVV"
+    + "N" * 30
+)
 
 
 @pytest.fixture(scope="module")
@@ -107,8 +122,9 @@ def test_sig_apply_labels_moves_similar_beats_to_a_family_called_v(untrained):
     assert reviewed.beats["label"].iloc[odd] == "N"
 
 
-@pytest.mark.parametrize("bad", [{"families": {99: "V"}}, {"families": {0: "X"}}, {"beats": {10**6: "N"}},
-                                 {"beats": {"a": "N"}}])
+@pytest.mark.parametrize(
+    "bad", [{"families": {99: "V"}}, {"families": {0: "X"}}, {"beats": {10**6: "N"}}, {"beats": {"a": "N"}}]
+)
 def test_sig_apply_labels_rejects_unknown_targets(simulated, bad):
     analysis, _, _ = simulated
     with pytest.raises(ValueError):
@@ -195,14 +211,16 @@ def test_sig_q_rule_on_a_hand_made_table():
 
     # beat 2: strange and at 30% of the local R-R, alone (a T wave found as a beat) -> Q;
     # beats 5-6: strange and as early, but side by side (a salvo) -> V; beat 8: a strange beat in noise -> Q
-    table = pd.DataFrame({
-        "score": [1, 1, 20, 1, 1, 20, 20, 1, 20, 1],
-        "morph_distance": [1, 1, 6, 1, 1, 6, 6, 1, 6, 1],
-        "rr_ratio": [1, 1, 0.3, 1.3, 1, 0.45, 0.45, 1.5, 0.7, 1.2],
-        "rr_s": [0.8, 0.8, 0.24, 1.0, 0.8, 0.36, 0.36, 1.2, 0.56, 0.96],
-        "noise_spikiness": [30, 30, 30, 30, 30, 30, 30, 30, 4.8, 30],
-        "noise_swing": [1.0] * 10,
-    })
+    table = pd.DataFrame(
+        {
+            "score": [1, 1, 20, 1, 1, 20, 20, 1, 20, 1],
+            "morph_distance": [1, 1, 6, 1, 1, 6, 6, 1, 6, 1],
+            "rr_ratio": [1, 1, 0.3, 1.3, 1, 0.45, 0.45, 1.5, 0.7, 1.2],
+            "rr_s": [0.8, 0.8, 0.24, 1.0, 0.8, 0.36, 0.36, 1.2, 0.56, 0.96],
+            "noise_spikiness": [30, 30, 30, 30, 30, 30, 30, 30, 4.8, 30],
+            "noise_swing": [1.0] * 10,
+        }
+    )
     labels = classify_beats(table, operating_point=8.25, rules=ClassRules(q_max_rr_ratio=0.5))
     assert labels.tolist() == ["N", "N", "Q", "N", "N", "V", "V", "N", "Q", "N"]
     # the shipped rules leave the early-beat test off: beat 2 is V

@@ -1,4 +1,5 @@
 """The evaluation's beat-class counting and simulated reader on hand-countable cases."""
+
 import numpy as np
 import pandas as pd
 
@@ -24,10 +25,16 @@ def test_sig_class_counts_by_hand():
 
 
 def _reading(peaks, labels, families, reps, segments=()):
-    beats = pd.DataFrame({"r_peak": peaks, "time_s": np.asarray(peaks) / FS, "label": labels,
-                          "family": [f for f in families]})
-    fam = pd.DataFrame({"family": range(len(reps)), "n_beats": np.bincount(families), "representative": reps,
-                        "label": "N", "review_rank": list(range(len(reps)))[::-1]})
+    beats = pd.DataFrame({"r_peak": peaks, "time_s": np.asarray(peaks) / FS, "label": labels, "family": list(families)})
+    fam = pd.DataFrame(
+        {
+            "family": range(len(reps)),
+            "n_beats": np.bincount(families),
+            "representative": reps,
+            "label": "N",
+            "review_rank": list(range(len(reps)))[::-1],
+        }
+    )
     return RecordingAnalysis(beats=beats, summary={"duration_s": 20.0}, segments=list(segments), families=fam)
 
 
@@ -44,8 +51,13 @@ def test_sig_simulated_reader_uses_the_representatives_reference_class():
 
 def test_sig_noise_outcome_by_hand():
     peaks = np.array([300, 500, 900, 1500])
-    analysis = _reading(peaks, ["Q", "V", "N", "V"], np.array([0, 0, 0, 0]), [0],
-                        segments=[{"start_s": 10.0, "end_s": 12.0, "reason": "noise"}])
+    analysis = _reading(
+        peaks,
+        ["Q", "V", "N", "V"],
+        np.array([0, 0, 0, 0]),
+        [0],
+        segments=[{"start_s": 10.0, "end_s": 12.0, "reason": "noise"}],
+    )
     # noise spans 2..6 s and 9..13 s; Q beat at 3 s covers 2.5 .. 3.5 s
     out = noise_outcome(analysis, [(200, 600), (900, 1300)], np.array([1500, 1000]), FS)
     assert out["noise_s"] == 8.0 and out["unusable_s"] == 2.0 and out["q_s"] == 1.0

@@ -1,4 +1,5 @@
 """POST /api/v1/recordings with an Idempotency-Key: a retried upload starts one job, never two."""
+
 import glob
 import io
 import os
@@ -54,12 +55,22 @@ def test_retry_as_csv_upload_of_the_same_samples_is_replayed(app, client, clinic
     """The key is matched on the parsed recording, so the same samples sent another way still match."""
     headers = {**bearer(clinician_a), "Idempotency-Key": "rec-csv"}
     csv = "\n".join(f"{v}" for v in ecg_json["signal"]).encode()
-    first = client.post("/api/v1/recordings", headers=headers, content_type="multipart/form-data",
-                        data={"file": (io.BytesIO(csv), "trace.csv"), "sampling_rate": "250"})
+    first = client.post(
+        "/api/v1/recordings",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(csv), "trace.csv"), "sampling_rate": "250"},
+    )
     assert first.status_code == 202, first.get_json()
-    again = client.post("/api/v1/recordings", headers=headers, content_type="multipart/form-data",
-                        data={"file": (io.BytesIO(b"\xef\xbb\xbf" + csv.replace(b"\n", b"\r\n")), "trace.csv"),
-                              "sampling_rate": "250.0"})
+    again = client.post(
+        "/api/v1/recordings",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={
+            "file": (io.BytesIO(b"\xef\xbb\xbf" + csv.replace(b"\n", b"\r\n")), "trace.csv"),
+            "sampling_rate": "250.0",
+        },
+    )
     assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
     assert again.get_json()["id"] == first.get_json()["id"] and _jobs(app) == 1
 

@@ -1,4 +1,5 @@
 """Recording jobs over HTTP: 202 + polling, ownership, failures, and the RQ path against a real Redis."""
+
 import io
 import os
 
@@ -12,7 +13,6 @@ from tests.signals.helpers import synthetic_ecg, wait_for_job
 def ecg_json():
     signal, _ = synthetic_ecg(seconds=30, fs=250.0, seed=1)
     return {"signal": np.round(signal, 4).tolist(), "sampling_rate": 250}
-
 
 
 def test_sig_job_runs_in_process_and_stores_analysis(client, clinician_a, clinician_b, bearer, ecg_json):
@@ -54,17 +54,23 @@ def test_sig_recording_page_for_owner_only(client, auth, clinician_a, clinician_
 
 def test_sig_multipart_csv_upload(client, clinician_a, bearer, ecg_json):
     csv = "ecg\n" + "\n".join(str(v) for v in ecg_json["signal"])
-    response = client.post("/api/v1/recordings", headers=bearer(clinician_a),
-                           data={"file": (io.BytesIO(csv.encode()), "rec.csv"), "sampling_rate": "250"},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/recordings",
+        headers=bearer(clinician_a),
+        data={"file": (io.BytesIO(csv.encode()), "rec.csv"), "sampling_rate": "250"},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 202, response.get_json()
 
 
-@pytest.mark.parametrize("payload,status", [
-    ({"signal": [1, 2, 3], "sampling_rate": 250}, 422),
-    ({"signal": [0.0] * 5000, "sampling_rate": 20}, 422),
-    ({"sampling_rate": 250}, 422),
-])
+@pytest.mark.parametrize(
+    "payload,status",
+    [
+        ({"signal": [1, 2, 3], "sampling_rate": 250}, 422),
+        ({"signal": [0.0] * 5000, "sampling_rate": 20}, 422),
+        ({"sampling_rate": 250}, 422),
+    ],
+)
 def test_sig_bad_input_is_4xx_json(client, clinician_a, bearer, payload, status):
     response = client.post("/api/v1/recordings", json=payload, headers=bearer(clinician_a))
     assert response.status_code == status
@@ -173,8 +179,9 @@ def test_sig_flutter_and_runs_shown_on_the_recording_page(client, auth, clinicia
 
     signal, _, _, _ = _with_flutter(250.0)
     headers = bearer(clinician_a)
-    job = client.post("/api/v1/recordings", json={"signal": np.round(signal, 4).tolist(), "sampling_rate": 250},
-                      headers=headers).get_json()
+    job = client.post(
+        "/api/v1/recordings", json={"signal": np.round(signal, 4).tolist(), "sampling_rate": 250}, headers=headers
+    ).get_json()
     done = wait_for_job(client, job["url"], headers)
     result = client.get(done["result_url"], headers=headers).get_json()["result"]
     assert [e["rhythm"] for e in result["episodes"]] == ["ventricular_flutter"]
@@ -187,10 +194,10 @@ def test_sig_flutter_and_runs_shown_on_the_recording_page(client, auth, clinicia
 @pytest.mark.redis
 def test_sig_rq_app_worker_builds_the_app_once(app, client, clinician_a, bearer, ecg_json, redis_url, monkeypatch):
     """The worker class runs every job in the app it built at start: no app (and no model load) per job."""
-    import ecg_backend
     from redis import Redis
     from rq import Queue
 
+    import ecg_backend
     from ecg_backend.services.jobs import QUEUE_NAME
     from ecg_backend.services.rq_worker import AppWorker
 

@@ -1,5 +1,6 @@
 """Evaluation against MIT-BIH reference annotations: the command on the committed five-minute excerpt
 (tests/fixtures/mitdb), the detection figures on full records (need the mitdb data)."""
+
 import math
 
 import pytest
@@ -23,8 +24,9 @@ def test_sig_mitdb_records_meet_detection_and_auc(mitdb_dir, untrained):
 
 
 def test_sig_evaluate_mitdb_command(mitdb_excerpt_dir, runner):
-    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_excerpt_dir), "--records", "119",
-                                 "--untrained"])
+    result = runner.invoke(
+        args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_excerpt_dir), "--records", "119", "--untrained"]
+    )
     assert result.exit_code == 0, result.output
     assert "pooled VEB at the shipped operating point" in result.output
 
@@ -53,8 +55,19 @@ def test_sig_mitdb_207_flutter_reported_as_episodes(mitdb_dir, untrained):
 
 
 def test_sig_evaluate_mitdb_command_halves(mitdb_excerpt_dir, runner):
-    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_excerpt_dir), "--records", "119,114",
-                                 "--untrained", "--halves", "--thresholds"])
+    result = runner.invoke(
+        args=[
+            "ecg",
+            "evaluate-mitdb",
+            "--dir",
+            str(mitdb_excerpt_dir),
+            "--records",
+            "119,114",
+            "--untrained",
+            "--halves",
+            "--thresholds",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "even positions (119)" in result.output and "odd positions (114)" in result.output
     assert "best threshold per record, PPV >= 90%: Se" in result.output

@@ -1,4 +1,5 @@
 """Multi-lead recordings: extra leads add their morphology distance at the primary lead's R peaks."""
+
 import io
 
 import numpy as np
@@ -21,7 +22,7 @@ def two_leads():
     k = int(peaks[40])
     t = np.arange(int(0.4 * FS)) / FS
     start = k - int(0.1 * FS)
-    lead2[start:start + len(t)] += 2.5 * np.sin(2 * np.pi * t / 0.4)
+    lead2[start : start + len(t)] += 2.5 * np.sin(2 * np.pi * t / 0.4)
     return lead1, lead2, k
 
 
@@ -53,14 +54,28 @@ def test_sig_multilead_beat_abnormal_in_lead2_only_is_flagged(two_leads, untrain
 def test_sig_multilead_one_lead_path_unchanged(two_leads, untrained):
     lead1, _, _ = two_leads
     plain = analyze_recording(lead1, FS, detector=untrained)
-    assert list(plain.beats.columns) == ["r_peak", "time_s", "rr_s", "score", "is_anomaly", "confidence",
-                                         "morph_distance", "rr_ratio", "qrs_width_ratio", "ae_error",
-                                         "noise_spikiness", "noise_swing", "label", "label_auto", "label_source",
-                                         "family"]
+    assert list(plain.beats.columns) == [
+        "r_peak",
+        "time_s",
+        "rr_s",
+        "score",
+        "is_anomaly",
+        "confidence",
+        "morph_distance",
+        "rr_ratio",
+        "qrs_width_ratio",
+        "ae_error",
+        "noise_spikiness",
+        "noise_swing",
+        "label",
+        "label_auto",
+        "label_source",
+        "family",
+    ]
     assert plain.summary["operating_point"] == scoring.OPERATING_POINT and "extra_leads" not in plain.summary
     # an extra lead that is usable nowhere (missing except 1 s) contributes nothing: single-lead scores
     gappy = np.full(len(lead1), np.nan)
-    gappy[:int(FS)] = lead1[:int(FS)]
+    gappy[: int(FS)] = lead1[: int(FS)]
     masked = analyze_recording(lead1, FS, detector=untrained, extra_leads=gappy)
     assert masked.summary["extra_leads_used"] == 0 and masked.summary["extra_lead_beats_percent"] == 0.0
     assert masked.summary["operating_point"] == scoring.OPERATING_POINT
@@ -73,7 +88,7 @@ def test_sig_multilead_unusable_windows_of_the_extra_lead_do_not_count(two_leads
     noisy = lead2.copy()
     window = int(2 * FS)
     w = k // window
-    noisy[(w - 1) * window:(w + 2) * window] = np.nan  # lead 2 missing around the odd beat
+    noisy[(w - 1) * window : (w + 2) * window] = np.nan  # lead 2 missing around the odd beat
     result = analyze_recording(lead1, FS, detector=untrained, extra_leads=noisy)
     i = _beat(result, k)
     assert np.isnan(result.beats["morph_distance_extra"].iloc[i])
@@ -81,14 +96,17 @@ def test_sig_multilead_unusable_windows_of_the_extra_lead_do_not_count(two_leads
     assert result.summary["extra_leads_used"] == 1 and result.summary["extra_lead_beats_percent"] < 100.0
 
 
-@pytest.mark.parametrize("extra, message", [
-    (lambda s: np.zeros(len(s)), "flat"),
-    (lambda s: np.full(len(s), np.nan), "no finite sample"),
-    (lambda s: s[:-10], "21590 samples per lead; the primary lead has 21600"),
-    (lambda s: [s, s[:100]], "extra lead 1 has 100 samples"),
-    (lambda s: np.zeros((len(s), 2, 2)), "must be (n_samples, k)"),
-    (lambda s: s[None, :], "samples per lead"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (lambda s: np.zeros(len(s)), "flat"),
+        (lambda s: np.full(len(s), np.nan), "no finite sample"),
+        (lambda s: s[:-10], "21590 samples per lead; the primary lead has 21600"),
+        (lambda s: [s, s[:100]], "extra lead 1 has 100 samples"),
+        (lambda s: np.zeros((len(s), 2, 2)), "must be (n_samples, k)"),
+        (lambda s: s[None, :], "samples per lead"),
+    ],
+)
 def test_sig_multilead_bad_extra_lead_is_a_value_error(two_leads, untrained, extra, message):
     lead1, _, _ = two_leads
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
@@ -128,11 +146,13 @@ def test_sig_multilead_wfdb_upload_reads_every_lead(mitdb_excerpt_dir, tmp_path)
     np.testing.assert_allclose(swapped.extra_leads[:, 0], parsed.signal, rtol=1e-6, atol=1e-6)
 
 
-
 def _two_lead_job(client, headers, two_leads):
     lead1, lead2, _ = two_leads
-    body = {"signal": [np.round(lead1, 4).tolist(), np.round(lead2, 4).tolist()], "leads": ["MLII", "V1"],
-            "sampling_rate": FS}
+    body = {
+        "signal": [np.round(lead1, 4).tolist(), np.round(lead2, 4).tolist()],
+        "leads": ["MLII", "V1"],
+        "sampling_rate": FS,
+    }
     response = client.post("/api/v1/recordings", json=body, headers=headers)
     assert response.status_code == 202, response.get_json()
     done = wait_for_job(client, response.get_json()["url"], headers)
@@ -154,22 +174,25 @@ def test_sig_multilead_pages_show_the_leads_and_offer_single_lead(client, auth, 
     done = _two_lead_job(client, bearer(clinician_a), two_leads)
     auth.login(clinician_a)
     page = client.get(done["page_url"]).get_data(as_text=True)
-    leads = page[page.index('id="sum-leads"'):]
-    leads = " ".join(leads[:leads.index("</dd>")].split())
+    leads = page[page.index('id="sum-leads"') :]
+    leads = " ".join(leads[: leads.index("</dd>")].split())
     assert "MLII, beat shapes also from V1 (1 of 1 usable; 100.0 % of beats)" in leads, leads
     form = client.get("/recordings/new").get_data(as_text=True)
     assert 'name="single_lead" type="checkbox" value="true"' in form
 
 
-@pytest.mark.parametrize("second, message", [
-    (lambda s: s[:-5], "has 21595 samples"),
-    (lambda s: [0.5] * len(s), "flat"),
-    (lambda s: [None] * len(s), "no numeric samples"),
-    (lambda s: ["x"] * len(s), "only numbers"),
-    (lambda s: 3, "must be a list"),
-    # stored as float32, 1e39 would become infinity: refused, naming the sample
-    (lambda s: s[:9] + [1e39] + s[10:], "sample 10 of lead 'V1' is infinite or beyond float32's range"),
-])
+@pytest.mark.parametrize(
+    "second, message",
+    [
+        (lambda s: s[:-5], "has 21595 samples"),
+        (lambda s: [0.5] * len(s), "flat"),
+        (lambda s: [None] * len(s), "no numeric samples"),
+        (lambda s: ["x"] * len(s), "only numbers"),
+        (lambda s: 3, "must be a list"),
+        # stored as float32, 1e39 would become infinity: refused, naming the sample
+        (lambda s: s[:9] + [1e39] + s[10:], "sample 10 of lead 'V1' is infinite or beyond float32's range"),
+    ],
+)
 def test_sig_multilead_api_bad_second_lead_is_422(client, clinician_a, bearer, two_leads, second, message):
     lead1, _, _ = two_leads
     first = np.round(lead1, 4).tolist()
@@ -188,18 +211,27 @@ def test_sig_multilead_api_csv_bad_column_and_single_lead_form(client, clinician
     lead1, _, _ = two_leads
     rows = "\n".join(f"{v:.4f},oops" for v in lead1[:7200])
     data = {"file": (io.BytesIO(("MLII,V1\n" + rows).encode()), "two.csv"), "sampling_rate": "360"}
-    response = client.post("/api/v1/recordings", data=data, headers=bearer(clinician_a),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/recordings", data=data, headers=bearer(clinician_a), content_type="multipart/form-data"
+    )
     assert response.status_code == 422 and "lead 'V1'" in response.get_json()["error"]["message"]
-    data = {"file": (io.BytesIO(("MLII,V1\n" + rows).encode()), "two.csv"), "sampling_rate": "360",
-            "single_lead": "true"}
-    response = client.post("/api/v1/recordings", data=data, headers=bearer(clinician_a),
-                           content_type="multipart/form-data")
+    data = {
+        "file": (io.BytesIO(("MLII,V1\n" + rows).encode()), "two.csv"),
+        "sampling_rate": "360",
+        "single_lead": "true",
+    }
+    response = client.post(
+        "/api/v1/recordings", data=data, headers=bearer(clinician_a), content_type="multipart/form-data"
+    )
     assert response.status_code == 202, response.get_json()
-    data = {"file": (io.BytesIO(("MLII,V1\n" + rows).encode()), "two.csv"), "sampling_rate": "360",
-            "single_lead": "maybe"}
-    response = client.post("/api/v1/recordings", data=data, headers=bearer(clinician_a),
-                           content_type="multipart/form-data")
+    data = {
+        "file": (io.BytesIO(("MLII,V1\n" + rows).encode()), "two.csv"),
+        "sampling_rate": "360",
+        "single_lead": "maybe",
+    }
+    response = client.post(
+        "/api/v1/recordings", data=data, headers=bearer(clinician_a), content_type="multipart/form-data"
+    )
     assert response.status_code == 422 and "single_lead" in response.get_json()["error"]["message"]
 
 
@@ -220,7 +252,17 @@ def test_sig_multilead_mitdb_both_leads(mitdb_dir, untrained):
 
 
 def test_sig_multilead_evaluate_command_single_lead_flag(mitdb_excerpt_dir, runner):
-    result = runner.invoke(args=["ecg", "evaluate-mitdb", "--dir", str(mitdb_excerpt_dir), "--records", "119",
-                                 "--untrained", "--single-lead"])
+    result = runner.invoke(
+        args=[
+            "ecg",
+            "evaluate-mitdb",
+            "--dir",
+            str(mitdb_excerpt_dir),
+            "--records",
+            "119",
+            "--untrained",
+            "--single-lead",
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "pooled VEB at the shipped operating point" in result.output

@@ -1,4 +1,5 @@
 """Each recording input format, and the errors bad uploads get."""
+
 import io
 import json
 import zipfile
@@ -41,11 +42,14 @@ def test_sig_csv_millisecond_time_column_and_empty_cells():
     assert np.isnan(parsed.signal[10])
 
 
-@pytest.mark.parametrize("text,message", [
-    ("", "empty"),
-    ("ecg\n1\n2\nabc\n" + "\n".join(["1"] * 1000), "row 4"),
-    ("a,b\n" + "\n".join(["1,2"] * 100), "at least"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("", "empty"),
+        ("ecg\n1\n2\nabc\n" + "\n".join(["1"] * 1000), "row 4"),
+        ("a,b\n" + "\n".join(["1,2"] * 100), "at least"),
+    ],
+)
 def test_sig_csv_errors(text, message):
     with pytest.raises(InputError, match=message):
         parsing.parse_csv(text, sampling_rate=250)
@@ -75,8 +79,15 @@ def _wfdb_files(tmp_path, with_atr=True):
     import wfdb
 
     sig = np.stack([_wave(3000), -_wave(3000)], axis=1)
-    wfdb.wrsamp("rec1", fs=360, units=["mV", "mV"], sig_name=["V1", "MLII"], p_signal=sig, fmt=["212", "212"],
-                write_dir=str(tmp_path))
+    wfdb.wrsamp(
+        "rec1",
+        fs=360,
+        units=["mV", "mV"],
+        sig_name=["V1", "MLII"],
+        p_signal=sig,
+        fmt=["212", "212"],
+        write_dir=str(tmp_path),
+    )
     if with_atr:
         wfdb.wrann("rec1", "atr", np.array([100, 500]), symbol=["N", "V"], write_dir=str(tmp_path))
     return {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name.startswith("rec1.")}
@@ -129,6 +140,7 @@ def test_sig_upload_dispatch_errors(tmp_path):
     assert info.value.kind == "unsupported"
     with pytest.raises(InputError, match="not valid JSON"):
         parsing.parse_upload({"a.json": b"{nope"}, tmp_path)
-    parsed = parsing.parse_upload({"a.json": json.dumps({"signal": _wave().tolist(), "sampling_rate": 200}).encode()},
-                                  tmp_path)
+    parsed = parsing.parse_upload(
+        {"a.json": json.dumps({"signal": _wave().tolist(), "sampling_rate": 200}).encode()}, tmp_path
+    )
     assert parsed.fs == 200

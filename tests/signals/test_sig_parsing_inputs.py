@@ -1,4 +1,5 @@
 """The input layer's shared parts: field parsers, the CSV row scan, budgets, uploads read from disk, EDF."""
+
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +22,20 @@ def _wave(n=FS * 10):
     return np.sin(np.arange(n) / 9.0) + (np.arange(n) % FS == 0)
 
 
-@pytest.mark.parametrize("value, expected", [(None, False), ("", False), (True, True), ("yes", True), (" On ", True),
-                                             (0, False), ("0", False), ("off", False), (1, True)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, False),
+        ("", False),
+        (True, True),
+        ("yes", True),
+        (" On ", True),
+        (0, False),
+        ("0", False),
+        ("off", False),
+        (1, True),
+    ],
+)
 def test_sig_inputs_flags(value, expected):
     assert parse_flag(value, "store") is expected
 
@@ -34,7 +47,7 @@ def test_sig_inputs_flags_one_strictness(value):
     assert caught.value.kind == "invalid" and caught.value.details == {"field": "single_lead"}
 
 
-@pytest.mark.parametrize("value", [10 ** 400, "1" * 401, "nan", "inf", float("nan"), True, None, [360], "1e999", "x"])
+@pytest.mark.parametrize("value", [10**400, "1" * 401, "nan", "inf", float("nan"), True, None, [360], "1e999", "x"])
 def test_sig_inputs_numbers_never_overflow(value):
     with pytest.raises(InputError) as caught:
         parse_number(value, "sampling_rate", low=100, high=1000, unit="Hz")
@@ -54,8 +67,13 @@ def test_sig_inputs_ids_and_text():
 
 
 def test_sig_inputs_one_byte_formatter_and_kinds():
-    assert [human_bytes(n) for n in (512, 2048, 10 << 20, 256 << 20, 3 << 30)] == \
-        ["512 bytes", "2 KB", "10 MB", "256 MB", "3 GB"]
+    assert [human_bytes(n) for n in (512, 2048, 10 << 20, 256 << 20, 3 << 30)] == [
+        "512 bytes",
+        "2 KB",
+        "10 MB",
+        "256 MB",
+        "3 GB",
+    ]
     assert http_status(InputError("x", kind="too_large")) == 413
     assert http_status(InputError("x", kind="too_many")) == 429
     assert InputError("x", status=415).kind == "unsupported"
@@ -77,8 +95,11 @@ def test_sig_inputs_row_scan_across_chunks(monkeypatch, chunk):
 
 def test_sig_inputs_budget_before_reading():
     leads.check_budget(24 * 3600 * 360, 3)  # a 24-h three-lead Holter at 360 Hz fits
-    for n, k, fragment in ((24 * 3600 * 1000, 1, "needs"), (1000, leads.MAX_LEADS + 1, "leads"),
-                           (leads.MAX_SAMPLES + 1, 1, "samples per lead")):
+    for n, k, fragment in (
+        (24 * 3600 * 1000, 1, "needs"),
+        (1000, leads.MAX_LEADS + 1, "leads"),
+        (leads.MAX_SAMPLES + 1, 1, "samples per lead"),
+    ):
         with pytest.raises(InputError, match=fragment) as caught:
             leads.check_budget(n, k)
         assert caught.value.kind == "too_large"
@@ -95,8 +116,7 @@ def test_sig_inputs_csv_from_a_file_path_matches_bytes(tmp_path):
     np.testing.assert_array_equal(from_path.signal, from_bytes.signal)
     np.testing.assert_array_equal(from_path.extra_leads, from_bytes.extra_leads)
     (tmp_path / "bom").write_bytes(b"\xef\xbb\xbf" + body)
-    np.testing.assert_array_equal(parsing.parse_upload({"e.csv": tmp_path / "bom"}, tmp_path).signal,
-                                  from_bytes.signal)
+    np.testing.assert_array_equal(parsing.parse_upload({"e.csv": tmp_path / "bom"}, tmp_path).signal, from_bytes.signal)
 
 
 def test_sig_inputs_csv_decimal_commas_and_bad_cells():
@@ -106,15 +126,21 @@ def test_sig_inputs_csv_decimal_commas_and_bad_cells():
     bad = "MLII,V1\n" + "1,2\n" * 900 + "1,x\n" + "1,2\n" * 900
     with pytest.raises(InputError, match="row 902 of lead 'V1' is not a number"):
         parsing.parse_csv(bad, sampling_rate=FS)
-    assert parsing.parse_csv(bad.replace("1,2", "1.5,2").replace("1,x", "0.5,x"), sampling_rate=FS,
-                             single_lead="true").extra_leads is None  # the unused lead is not read
+    assert (
+        parsing.parse_csv(
+            bad.replace("1,2", "1.5,2").replace("1,x", "0.5,x"), sampling_rate=FS, single_lead="true"
+        ).extra_leads
+        is None
+    )  # the unused lead is not read
 
 
 def _edf(path: Path, leads_: dict, fs=FS, unit="mV"):
     import edfio
 
-    signals = [edfio.EdfSignal(values, sampling_frequency=fs, label=name, physical_dimension=unit)
-               for name, values in leads_.items()]
+    signals = [
+        edfio.EdfSignal(values, sampling_frequency=fs, label=name, physical_dimension=unit)
+        for name, values in leads_.items()
+    ]
     edfio.Edf(signals).write(path)
     return path
 

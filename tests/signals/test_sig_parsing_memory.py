@@ -1,6 +1,7 @@
 """WFDB uploads are read block by block: the chosen lead float64, the others float32 from the start, with
 the samples one ``wfdb.rdrecord(physical=True)`` gives (NaN for invalid samples), and without a float64
 copy of every lead. CSV columns are converted one at a time; the job's input file is written in blocks."""
+
 import tracemalloc
 
 import numpy as np
@@ -36,8 +37,17 @@ def _write(folder, name, digital, fmt, gains=(200.0, 100.0, 31.5), baselines=(0,
     import wfdb
 
     k = digital.shape[1]
-    wfdb.wrsamp(name, fs=FS, units=["mV"] * k, sig_name=["V1", "MLII", "V5"][:k], d_signal=digital,
-                fmt=[fmt] * k, adc_gain=list(gains[:k]), baseline=list(baselines[:k]), write_dir=str(folder))
+    wfdb.wrsamp(
+        name,
+        fs=FS,
+        units=["mV"] * k,
+        sig_name=["V1", "MLII", "V5"][:k],
+        d_signal=digital,
+        fmt=[fmt] * k,
+        adc_gain=list(gains[:k]),
+        baseline=list(baselines[:k]),
+        write_dir=str(folder),
+    )
 
 
 def _digital(n, k, invalid, amplitude=400, seed=0):
@@ -45,18 +55,23 @@ def _digital(n, k, invalid, amplitude=400, seed=0):
     rng = np.random.default_rng(seed)
     wave = amplitude * np.sin(np.arange(n)[:, None] / 7.0 + np.arange(k)) + rng.normal(0, amplitude / 20, (n, k))
     digital = np.clip(np.round(wave), invalid + 1, -invalid - 1).astype(np.int64)
-    digital[95:105, 0] = invalid      # straddles the 100-sample blocks below
+    digital[95:105, 0] = invalid  # straddles the 100-sample blocks below
     digital[299:301, 1] = invalid
-    digital[n - 3:, 2 % k] = invalid  # the last samples
+    digital[n - 3 :, 2 % k] = invalid  # the last samples
     return digital
 
 
-@pytest.mark.parametrize("folder, record, lead", [
-    ("mitdb_excerpt_dir", "114", None), ("mitdb_excerpt_dir", "119", "V1"), ("mitdb_excerpt_dir", "119", None),
-    pytest.param("mitdb_dir", "208", None, marks=pytest.mark.data),
-    pytest.param("mitdb_dir", "203", None, marks=pytest.mark.data),
-    pytest.param("mitdb_dir", "230", None, marks=pytest.mark.data),
-])
+@pytest.mark.parametrize(
+    "folder, record, lead",
+    [
+        ("mitdb_excerpt_dir", "114", None),
+        ("mitdb_excerpt_dir", "119", "V1"),
+        ("mitdb_excerpt_dir", "119", None),
+        pytest.param("mitdb_dir", "208", None, marks=pytest.mark.data),
+        pytest.param("mitdb_dir", "203", None, marks=pytest.mark.data),
+        pytest.param("mitdb_dir", "230", None, marks=pytest.mark.data),
+    ],
+)
 def test_sig_parsing_memory_wfdb_matches_one_physical_read(request, tmp_path, folder, record, lead):
     folder = request.getfixturevalue(folder)
     reference = _physical(folder, record)
@@ -76,7 +91,7 @@ def test_sig_parsing_memory_wfdb_matches_one_physical_read(request, tmp_path, fo
         assert parsed.lead == "V1" and parsed.extra_names == ["MLII"]
 
 
-@pytest.mark.parametrize("fmt, invalid", [("16", -2 ** 15), ("212", -2 ** 11), ("24", -2 ** 23), ("80", -2 ** 7)])
+@pytest.mark.parametrize("fmt, invalid", [("16", -(2**15)), ("212", -(2**11)), ("24", -(2**23)), ("80", -(2**7))])
 def test_sig_parsing_memory_blocks_keep_values_and_invalid_samples(tmp_path, monkeypatch, fmt, invalid):
     n = 1003
     digital = _digital(n, 3, invalid, amplitude=100 if fmt == "80" else 400)
@@ -86,7 +101,7 @@ def test_sig_parsing_memory_blocks_keep_values_and_invalid_samples(tmp_path, mon
     monkeypatch.setattr(wfdb_input, "WFDB_READ_SAMPLES", 100)
     blocks = parsing.parse_upload(_files(tmp_path, "rec"), tmp_path / "up", lead="V1")
     # wfdb marks the format's invalid value NaN; the block reads find the same NaNs and values
-    assert np.isnan(reference[95:105, 0]).all() and np.isnan(reference[n - 3:, 2]).all()
+    assert np.isnan(reference[95:105, 0]).all() and np.isnan(reference[n - 3 :, 2]).all()
     assert np.isnan(reference).sum() == 10 + 2 + 3
     for parsed in (whole, blocks):
         np.testing.assert_array_equal(parsed.signal, reference[:, 0])
@@ -111,7 +126,8 @@ def test_sig_parsing_memory_difference_format_is_read_in_one_piece(tmp_path, mon
     (tmp_path / "dif.hea").write_text(
         f"dif 2 {FS} {n}\n"
         f"dif.dat 8 200(0)/mV 12 0 {digital[0, 0]} 0 0 MLII\n"
-        f"dif.dat 8 200(0)/mV 12 0 {digital[0, 1]} 0 0 V1\n")
+        f"dif.dat 8 200(0)/mV 12 0 {digital[0, 1]} 0 0 V1\n"
+    )
     reference = _physical(tmp_path, "dif")
     np.testing.assert_allclose(reference, digital / 200.0)
     monkeypatch.setattr(wfdb_input, "WFDB_READ_SAMPLES", 100)
@@ -121,7 +137,7 @@ def test_sig_parsing_memory_difference_format_is_read_in_one_piece(tmp_path, mon
 
 
 def test_sig_parsing_memory_truncated_dat_is_a_422(tmp_path, monkeypatch):
-    digital = _digital(1000, 2, -2 ** 15)
+    digital = _digital(1000, 2, -(2**15))
     _write(tmp_path, "cut", digital, "16")
     files = _files(tmp_path, "cut")
     files["cut.dat"] = files["cut.dat"][:-40]  # the last 10 frames of 2 leads x 2 bytes
@@ -154,8 +170,9 @@ def test_sig_parsing_memory_csv_columns_and_job_input_file(tmp_path):
     n = 3000
     t = np.arange(n) / 250.0
     a, b = np.sin(t * 7.0), np.cos(t * 5.0)
-    text = "time,V1,MLII,V5\n" + "\n".join(f"{x:.4f},{y:.4f},{z:.4f},{'' if i == 7 else f'{y - z:.4f}'}"
-                                           for i, (x, y, z) in enumerate(zip(t, a, b)))
+    text = "time,V1,MLII,V5\n" + "\n".join(
+        f"{x:.4f},{y:.4f},{z:.4f},{'' if i == 7 else f'{y - z:.4f}'}" for i, (x, y, z) in enumerate(zip(t, a, b))
+    )
     parsed = parsing.parse_csv(text)
     assert parsed.fs == pytest.approx(250.0) and parsed.lead == "MLII" and parsed.extra_names == ["V1", "V5"]
     assert parsed.signal.dtype == np.float64 and parsed.extra_leads.dtype == np.float32
@@ -185,9 +202,14 @@ def test_sig_parsing_memory_fingerprint_read_in_blocks_is_the_whole_array_hash(m
 
     rng = np.random.default_rng(1)
     signal = rng.normal(size=1003)
-    parsed = parsing.ParsedRecording(signal=signal, fs=360.0, lead="MLII", leads=["MLII", "V1", "V5"],
-                                     extra_leads=rng.normal(size=(1003, 2)).astype(np.float32) if extra else None,
-                                     extra_names=["V1", "V5"] if extra else [])
+    parsed = parsing.ParsedRecording(
+        signal=signal,
+        fs=360.0,
+        lead="MLII",
+        leads=["MLII", "V1", "V5"],
+        extra_leads=rng.normal(size=(1003, 2)).astype(np.float32) if extra else None,
+        extra_names=["V1", "V5"] if extra else [],
+    )
     options = [7, 360.0, "MLII", "r.csv"] + ([["V1", "V5"]] if extra else [])
     whole = idempotency.fingerprint(options, _saved_array(parsed), dtype="<f4")
     for block in (100, 1003, 1 << 20):

@@ -1,4 +1,5 @@
 """Ventricular flutter reported as a rhythm episode; slow morphology drift not flagged as ectopy."""
+
 import numpy as np
 import pytest
 
@@ -99,8 +100,8 @@ def test_sig_wide_premature_beats_flagged_among_drifting_sinus(untrained):
     width = int(0.14 * fs)
     for r in odd:
         early = r - int(0.2 * fs)
-        signal[r - 20:r + 20] = base
-        signal[early - width:early + width] -= 1.5 * np.hanning(2 * width)
+        signal[r - 20 : r + 20] = base
+        signal[early - width : early + width] -= 1.5 * np.hanning(2 * width)
     result = analyze_recording(signal, fs, detector=untrained)
     r = result.beats["r_peak"].to_numpy()
     flagged = result.beats["is_anomaly"].to_numpy()
@@ -135,9 +136,9 @@ def test_sig_salvo_of_wide_beats_is_reported_as_a_run(untrained):
     k = np.searchsorted(truth, 60 * fs)
     start = truth[k] - int(0.3 * fs)
     salvo = start + np.arange(5) * int(0.46 * fs)  # five wide beats at 130 /min
-    signal[truth[k] - 30:truth[k + 3] + 30] = base
+    signal[truth[k] - 30 : truth[k + 3] + 30] = base
     for r in salvo:
-        signal[r - width:r + width] -= 1.5 * np.hanning(2 * width)
+        signal[r - width : r + width] -= 1.5 * np.hanning(2 * width)
     result = analyze_recording(signal, fs, detector=untrained)
     runs = result.runs
     assert len(runs) == 1, runs

@@ -1,5 +1,6 @@
 """Three-lead recordings: the two extra leads' morphology distances are averaged, a lead that is usable
 nowhere is left out, and a 3-column CSV upload keeps both extra leads through the recording job."""
+
 import io
 
 import numpy as np
@@ -23,7 +24,7 @@ def three_leads():
     k = int(peaks[ODD_BEAT])
     t = np.arange(int(0.4 * FS)) / FS
     start = k - int(0.1 * FS)
-    v5[start:start + len(t)] += 2.5 * np.sin(2 * np.pi * t / 0.4)
+    v5[start : start + len(t)] += 2.5 * np.sin(2 * np.pi * t / 0.4)
     return lead1, v1, v5, k
 
 
@@ -31,8 +32,10 @@ def three_leads():
 def one_extra(three_leads, untrained):
     """The analyses with V1 alone and with V5 alone as the extra lead."""
     lead1, v1, v5, _ = three_leads
-    return (analyze_recording(lead1, FS, detector=untrained, extra_leads=v1),
-            analyze_recording(lead1, FS, detector=untrained, extra_leads=v5))
+    return (
+        analyze_recording(lead1, FS, detector=untrained, extra_leads=v1),
+        analyze_recording(lead1, FS, detector=untrained, extra_leads=v5),
+    )
 
 
 def _beat(analysis, sample):
@@ -65,13 +68,12 @@ def test_sig_three_leads_both_extra_leads_contribute_their_mean(three_leads, one
 
 @pytest.mark.parametrize("kind", ["missing", "disconnected"])
 @pytest.mark.parametrize("position", [0, 1])
-def test_sig_three_leads_unusable_lead_is_skipped_the_other_counts(three_leads, one_extra, untrained, kind,
-                                                                    position):
+def test_sig_three_leads_unusable_lead_is_skipped_the_other_counts(three_leads, one_extra, untrained, kind, position):
     lead1, v1, v5, k = three_leads
     _, only_v5 = one_extra
     # V1 usable for its first second only: missing (NaN) or a disconnected electrode (flat zero) afterwards
     bad = np.full(len(lead1), np.nan if kind == "missing" else 0.0)
-    bad[:int(FS)] = v1[:int(FS)]
+    bad[: int(FS)] = v1[: int(FS)]
     leads = [bad, v5] if position == 0 else [v5, bad]
     result = analyze_recording(lead1, FS, detector=untrained, extra_leads=leads)
     assert result.summary["extra_leads"] == 2 and result.summary["extra_leads_used"] == 1
@@ -91,8 +93,7 @@ def test_sig_three_leads_csv_upload_keeps_both_extra_leads(client, clinician_a, 
     parsed = parsing.parse_csv(text, sampling_rate="360")
     assert parsed.lead == "MLII" and parsed.extra_names == ["V1", "V5"] and parsed.extra_leads.shape == (21600, 2)
     # the job analyses the leads as it saved them, in float32
-    direct = analyze_recording(parsed.signal.astype(np.float32), FS, detector=untrained,
-                               extra_leads=parsed.extra_leads)
+    direct = analyze_recording(parsed.signal.astype(np.float32), FS, detector=untrained, extra_leads=parsed.extra_leads)
     headers = bearer(clinician_a)
     data = {"file": (io.BytesIO(text.encode()), "three.csv"), "sampling_rate": "360"}
     response = client.post("/api/v1/recordings", data=data, headers=headers, content_type="multipart/form-data")
@@ -107,5 +108,6 @@ def test_sig_three_leads_csv_upload_keeps_both_extra_leads(client, clinician_a, 
     assert summary["extra_leads"] == 2 and summary["extra_leads_used"] == 2
     assert summary["operating_point"] == scoring.OPERATING_POINT_MULTILEAD
     assert summary["n_beats"] == direct.summary["n_beats"] == len(direct.beats) > 60
-    np.testing.assert_allclose(analysis["result"]["beats"]["morph_distance"],
-                               direct.beats["morph_distance"].to_numpy(), atol=1e-5)
+    np.testing.assert_allclose(
+        analysis["result"]["beats"]["morph_distance"], direct.beats["morph_distance"].to_numpy(), atol=1e-5
+    )

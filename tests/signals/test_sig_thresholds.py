@@ -1,5 +1,6 @@
 """Label-chosen VEB threshold bounds of the MIT-BIH evaluation (`evaluate.threshold_bounds`), on rows
 built by hand so every figure can be counted on paper."""
+
 import numpy as np
 import pytest
 
@@ -9,8 +10,15 @@ from ecg_backend.signals.evaluate import format_thresholds, threshold_bounds
 def _row(name, scores, veb, n_veb=None, op=9.0):
     scores, veb = np.asarray(scores, float), np.asarray(veb, bool)
     flag = scores > op
-    return {"record": name, "det_score": scores, "det_veb": veb, "veb": int(veb.sum() if n_veb is None else n_veb),
-            "veb_tp": int((flag & veb).sum()), "veb_fp": int((flag & ~veb).sum()), "operating_point": op}
+    return {
+        "record": name,
+        "det_score": scores,
+        "det_veb": veb,
+        "veb": int(veb.sum() if n_veb is None else n_veb),
+        "veb_tp": int((flag & veb).sum()),
+        "veb_fp": int((flag & ~veb).sum()),
+        "operating_point": op,
+    }
 
 
 def _rows():

@@ -1,4 +1,5 @@
 """Recording uploads have their own, configurable byte limit with a clear 413."""
+
 import io
 
 import numpy as np
@@ -24,8 +25,12 @@ def test_sig_recording_limit_above_app_limit(client, clinician_a, bearer, no_job
     headers = bearer(clinician_a)
     body = _csv(100_000)
     assert 20_000 < len(body) < 400_000
-    response = client.post("/api/v1/recordings", headers=headers, content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(body), "ecg.csv"), "sampling_rate": "250"})
+    response = client.post(
+        "/api/v1/recordings",
+        headers=headers,
+        content_type="multipart/form-data",
+        data={"file": (io.BytesIO(body), "ecg.csv"), "sampling_rate": "250"},
+    )
     assert response.status_code == 202, response.get_json()
     # other routes keep the app-wide limit
     response = client.post("/predict", headers=headers, data=body, content_type="text/csv")
@@ -38,11 +43,19 @@ def test_sig_recording_over_its_limit_is_413_json(client, clinician_a, bearer, k
     headers = bearer(clinician_a)
     body = _csv(80_000)
     if kind == "multipart":
-        response = client.post("/api/v1/recordings", headers=headers, content_type="multipart/form-data",
-                               data={"file": (io.BytesIO(body), "ecg.csv"), "sampling_rate": "250"})
+        response = client.post(
+            "/api/v1/recordings",
+            headers=headers,
+            content_type="multipart/form-data",
+            data={"file": (io.BytesIO(body), "ecg.csv"), "sampling_rate": "250"},
+        )
     else:
-        response = client.post("/api/v1/recordings", headers=headers, content_type="application/json",
-                               data=b'{"sampling_rate": 250, "signal": [' + body.replace(b"\n", b",") + b"]}")
+        response = client.post(
+            "/api/v1/recordings",
+            headers=headers,
+            content_type="application/json",
+            data=b'{"sampling_rate": 250, "signal": [' + body.replace(b"\n", b",") + b"]}",
+        )
     assert response.status_code == 413
     error = response.get_json()["error"]
     assert error["code"] == "payload_too_large" and error["details"]["max_bytes"] == 50_000
@@ -63,8 +76,9 @@ def test_sig_recording_limit_from_environment(app, monkeypatch):
 
 
 @pytest.mark.parametrize("name", ["ecg.csv", "ecg.json"])
-def test_sig_recording_files_are_streamed_to_disk_not_read_into_memory(client, clinician_a, bearer, no_jobs,
-                                                                       monkeypatch, name):
+def test_sig_recording_files_are_streamed_to_disk_not_read_into_memory(
+    client, clinician_a, bearer, no_jobs, monkeypatch, name
+):
     """The route saves each uploaded file by streaming it (FileStorage.save) and parses it from disk: nothing
     reads an upload whole into memory."""
     from werkzeug.datastructures import FileStorage
@@ -76,8 +90,12 @@ def test_sig_recording_files_are_streamed_to_disk_not_read_into_memory(client, c
     body = _csv(200_000)
     if name.endswith(".json"):
         body = b'{"sampling_rate": 250, "signal": [' + body.replace(b"\n", b",") + b"]}"
-    environ = EnvironBuilder(path="/api/v1/recordings", method="POST", headers=bearer(clinician_a),
-                             data={"file": (io.BytesIO(body), name), "sampling_rate": "250"}).get_environ()
+    environ = EnvironBuilder(
+        path="/api/v1/recordings",
+        method="POST",
+        headers=bearer(clinician_a),
+        data={"file": (io.BytesIO(body), name), "sampling_rate": "250"},
+    ).get_environ()
     monkeypatch.setattr(FileStorage, "read", refuse, raising=False)  # FileStorage passes read() to its stream
     response = client.open(environ)
     assert response.status_code == 202, response.get_json()

@@ -1,4 +1,5 @@
 """Headless Chromium for the browser tests, and a live server thread for the app under test."""
+
 from __future__ import annotations
 
 import os
@@ -11,14 +12,24 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROME_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-first-run", "--window-size=1366,900")
+CHROME_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--window-size=1366,900",
+)
 
 
 # The policy the product is meant to run under: no inline or third-party scripts. Plotly sets inline styles.
-STRICT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-              "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+STRICT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+    "font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+)
 
 
 class LiveServer:
@@ -29,7 +40,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         return self
 
@@ -50,8 +61,10 @@ def require_chromium() -> None:
     from tests.conftest import unavailable
 
     if not all(chromium_paths()):
-        unavailable("Chromium and chromedriver", "apt-get install chromium chromium-driver, "
-                                                 "or set ECG_CHROMIUM and ECG_CHROMEDRIVER")
+        unavailable(
+            "Chromium and chromedriver",
+            "apt-get install chromium chromium-driver, or set ECG_CHROMIUM and ECG_CHROMEDRIVER",
+        )
 
 
 def start_chromium():

@@ -1,5 +1,6 @@
 """Fixtures for the dashboard tests: logged-in clients for two clinicians and an admin on the shared
 ``app`` fixture, and helpers that post forms the way a browser does (with the page's CSRF token)."""
+
 from __future__ import annotations
 
 import io
@@ -34,7 +35,8 @@ def make_user(ui_app):
 def csrf_from(html: str) -> str:
     """The csrf_token hidden field's value in a page."""
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
     assert match, "no csrf_token field in the page"
     return match.group(1)
 
@@ -48,8 +50,9 @@ def post_form(client, url: str, data: dict | None = None, page: str = "/", **kwa
 def login(client, email: str, password: str = PASSWORD):
     """Log in through the HTML form, as a browser would."""
     page = client.get("/login")
-    response = client.post("/login", data={"email": email, "password": password,
-                                           "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/login", data={"email": email, "password": password, "csrf_token": csrf_from(page.get_data(as_text=True))}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     return response
 
@@ -92,9 +95,12 @@ def upload_csv(client, data: bytes, patient_id="", filename="beats.csv", xhr=Tru
     """Post the Analyse form: as the page's script does (``xhr``, JSON answer) or as a plain form."""
     token = csrf_from(client.get("/analyse").get_data(as_text=True))
     headers = {"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"} if xhr else {}
-    return client.post("/analyse", data={"csrf_token": token, "patient_id": str(patient_id),
-                                         "file": (io.BytesIO(data), filename)},
-                       content_type="multipart/form-data", headers=headers)
+    return client.post(
+        "/analyse",
+        data={"csrf_token": token, "patient_id": str(patient_id), "file": (io.BytesIO(data), filename)},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
 
 
 def analysis_id_of(response) -> int:

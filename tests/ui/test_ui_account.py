@@ -1,5 +1,6 @@
 """Account self-service pages (/account, /account/tokens), the first admin's forced password change and the
 admin page's confirmation before disabling an account: HTTP level (the browser tests are test_ui_everyday.py)."""
+
 from __future__ import annotations
 
 import re
@@ -10,9 +11,12 @@ NEW_PASSWORD = "a-brand-new-secret-7"
 
 
 def _change(client, current, new, confirm=None):
-    return post_form(client, "/account/password", {"current_password": current, "new_password": new,
-                                                   "confirm_password": new if confirm is None else confirm},
-                     page="/account")
+    return post_form(
+        client,
+        "/account/password",
+        {"current_password": current, "new_password": new, "confirm_password": new if confirm is None else confirm},
+        page="/account",
+    )
 
 
 def test_ui_account_page_shows_name_email_role(clinician):
@@ -133,10 +137,18 @@ def test_ui_must_change_password_migration_keeps_every_row(tmp_path):
     try:
         with app.app_context():
             upgrade(revision="7b3e91c4d2a6")
-            db.session.execute(text("INSERT INTO users (id, email, name, password_hash, role, is_active, created_at)"
-                                    " VALUES (1, 'a@example.com', '', 'x', 'admin', 1, '2026-01-01')"))
-            db.session.execute(text("INSERT INTO patients (id, owner_id, name, notes, created_at, updated_at)"
-                                    " VALUES (1, 1, 'P', '', '2026-01-01', '2026-01-01')"))
+            db.session.execute(
+                text(
+                    "INSERT INTO users (id, email, name, password_hash, role, is_active, created_at)"
+                    " VALUES (1, 'a@example.com', '', 'x', 'admin', 1, '2026-01-01')"
+                )
+            )
+            db.session.execute(
+                text(
+                    "INSERT INTO patients (id, owner_id, name, notes, created_at, updated_at)"
+                    " VALUES (1, 1, 'P', '', '2026-01-01', '2026-01-01')"
+                )
+            )
             db.session.commit()
             upgrade(revision="a7c3e91f0b52")
             flag = db.session.execute(text("SELECT must_change_password FROM users")).scalar_one()

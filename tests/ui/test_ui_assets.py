@@ -1,5 +1,6 @@
 """Static assets: content-hashed URLs with a year-long immutable lifetime, gzip compressed once (not per
 request), honouring Accept-Encoding with ``Vary``; plotly.js the same way. Timing is in test_ui_everyday.py."""
+
 from __future__ import annotations
 
 import gzip
@@ -40,8 +41,9 @@ def test_ui_text_assets_are_gzipped_when_accepted_and_plain_otherwise(ui_app):
     assert zipped.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in zipped.headers["Vary"]
     assert gzip.decompress(zipped.data) == plain.data and len(zipped.data) < len(plain.data) / 2
     assert zipped.headers["ETag"] != plain.headers["ETag"]  # two representations, two validators
-    assert client.get(css, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]}
-                      ).status_code == 304
+    assert (
+        client.get(css, headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]}).status_code == 304
+    )
     # Without the current hash (an old or hand-typed URL) the browser revalidates instead of keeping it a year.
     assert client.get("/static/css/app.css").headers["Cache-Control"] == "no-cache"
     assert client.get("/static/css/nope.css").status_code == 404

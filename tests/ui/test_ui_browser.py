@@ -1,11 +1,11 @@
 """The dashboard in a real headless Chromium: log in, create a patient, upload beats, read the charts,
 open a beat from the overview, download the results, log out; bad uploads and anonymous visits."""
+
 from __future__ import annotations
 
 import time
-from pathlib import Path
-
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -16,11 +16,14 @@ pytestmark = pytest.mark.browser
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_beats.csv"
 WAIT = 20
+
+
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory):
     """One app and live server for the module (temp SQLite, untrained detector) with one clinician."""
-    with live_app_with_clinician(tmp_path_factory.mktemp("live") / "ui.db", "carol@clinic.example.org",
-                                 PASSWORD, "Carol Reyes") as server:
+    with live_app_with_clinician(
+        tmp_path_factory.mktemp("live") / "ui.db", "carol@clinic.example.org", PASSWORD, "Carol Reyes"
+    ) as server:
         yield server
 
 
@@ -45,7 +48,9 @@ def by_id(driver, element_id):
 def rendered(driver, element_id) -> bool:
     return driver.execute_script(
         "var el = document.getElementById(arguments[0]);"
-        "return !!(el && el.getAttribute('data-rendered') === 'true' && el.data);", element_id)
+        "return !!(el && el.getAttribute('data-rendered') === 'true' && el.data);",
+        element_id,
+    )
 
 
 def trace_count(driver, element_id) -> int:
@@ -58,8 +63,13 @@ def severe_console_errors(driver) -> list[str]:
     except Exception:  # noqa: BLE001  (not every driver exposes the log; then there is nothing to check)
         return []
     # A favicon 404 or the deliberately bad upload's 4xx answer is not a page error.
-    return [e["message"] for e in entries if e.get("level") == "SEVERE"
-            and "favicon" not in e["message"] and "/analyse - Failed to load resource" not in e["message"]]
+    return [
+        e["message"]
+        for e in entries
+        if e.get("level") == "SEVERE"
+        and "favicon" not in e["message"]
+        and "/analyse - Failed to load resource" not in e["message"]
+    ]
 
 
 def full_page_screenshot(driver, name: str) -> None:
@@ -139,12 +149,12 @@ def test_ui_full_flow(live_app, browser):
     first = browser.find_element(By.ID, "beat-chart").get_attribute("data-beat")
     target = 7 if first != "7" else 8
     point = browser.find_elements(By.CSS_SELECTOR, "#overview-chart .scatterlayer .trace:first-child path.point")[
-        target - 1]
+        target - 1
+    ]
     ActionChains(browser).move_to_element(point).click().perform()
     wait_for(browser, lambda d: d.find_element(By.ID, "beat-chart").get_attribute("data-beat") == str(target))
     wait_for(browser, lambda d: f"beat={target}" in d.current_url)
-    assert f"Beat {target} " in browser.execute_script(
-        "return document.getElementById('beat-chart').layout.title.text")
+    assert f"Beat {target} " in browser.execute_script("return document.getElementById('beat-chart').layout.title.text")
     assert by_id(browser, "beat-select").get_attribute("value") == str(target)
 
     # And with the beat number box.
@@ -223,14 +233,20 @@ def test_ui_pages_fit_a_tablet_and_log_no_errors(live_app, browser):
             browser.get(base + "/analyses/1")
         wait_for(browser, lambda d: rendered(d, "beat-chart"))
         result_url = browser.current_url
-        for name, url in (("home", base + "/"), ("patients", base + "/patients"), ("analyse", base + "/analyse"),
-                          ("result", result_url), ("model", base + "/model")):
+        for name, url in (
+            ("home", base + "/"),
+            ("patients", base + "/patients"),
+            ("analyse", base + "/analyse"),
+            ("result", result_url),
+            ("model", base + "/model"),
+        ):
             browser.get(url)
             wait_for(browser, lambda d: d.execute_script("return document.readyState") == "complete")
             if name == "result":
                 wait_for(browser, lambda d: rendered(d, "beat-chart"))
             overflow = browser.execute_script(
-                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;")
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;"
+            )
             assert overflow <= 1, f"{name} page scrolls sideways by {overflow}px at 820px"
             full_page_screenshot(browser, f"tablet-{name}.png")
         assert severe_console_errors(browser) == []
@@ -257,7 +273,8 @@ def test_ui_upload_form_is_keyboard_reachable(live_app, browser):
     assert {"file", "patient_id", "analyse-submit"} <= reached, reached
     labels = browser.execute_script(
         "return ['file', 'patient_id'].map(function (id) {"
-        "  return document.querySelector('label[for=' + id + ']') !== null; });")
+        "  return document.querySelector('label[for=' + id + ']') !== null; });"
+    )
     assert labels == [True, True]
 
 
@@ -268,7 +285,8 @@ def test_ui_drag_and_drop_upload(live_app, browser):
     browser.get(live_app.url + "/analyse")
     by_id(browser, "dropzone")
     text = "\n".join(SAMPLE.read_text().splitlines()[:4]) + "\n"  # header + 3 beats
-    over, files, label = browser.execute_script("""
+    over, files, label = browser.execute_script(
+        """
         var dt = new DataTransfer();
         dt.items.add(new File([arguments[0]], "dropped.csv", {type: "text/csv"}));
         var zone = document.getElementById("dropzone");
@@ -276,7 +294,9 @@ def test_ui_drag_and_drop_upload(live_app, browser):
         var over = zone.classList.contains("dragover");
         zone.dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
         return [over, document.getElementById("file").files.length,
-                document.querySelector("[data-filename]").textContent];""", text)
+                document.querySelector("[data-filename]").textContent];""",
+        text,
+    )
     assert over is True and files == 1 and label.startswith("dropped.csv")
     by_id(browser, "analyse-submit").click()
     wait_for(browser, lambda d: "/analyses/" in d.current_url)

@@ -1,10 +1,10 @@
 """Chart builders, result wording and model-card layout on small hand-made inputs."""
+
 from __future__ import annotations
 
 import json
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
@@ -71,11 +71,13 @@ def test_ui_score_gauge_colours_by_side_of_threshold():
 
 
 def test_ui_patient_history_is_share_of_anomalous_beats_in_time_order():
-    fig = charts.patient_history_figure([
-        {"id": 7, "created_at": "2024-03-01T10:00:00", "n_beats": 4, "n_anomalous": 1},
-        {"id": 3, "created_at": "2024-01-01T10:00:00", "n_beats": 10, "n_anomalous": 0},
-        {"id": 9, "created_at": "2024-05-01T10:00:00", "n_beats": 0, "n_anomalous": 0},  # nothing to plot
-    ])
+    fig = charts.patient_history_figure(
+        [
+            {"id": 7, "created_at": "2024-03-01T10:00:00", "n_beats": 4, "n_anomalous": 1},
+            {"id": 3, "created_at": "2024-01-01T10:00:00", "n_beats": 10, "n_anomalous": 0},
+            {"id": 9, "created_at": "2024-05-01T10:00:00", "n_beats": 0, "n_anomalous": 0},  # nothing to plot
+        ]
+    )
     trace = fig.data[0]
     assert list(trace.customdata) == [3, 7]
     assert_allclose(trace.y, [0.0, 25.0])
@@ -102,20 +104,52 @@ def test_ui_figure_json_round_trips_and_cannot_close_the_script_block():
     assert charts.figure_json(None) is None
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("=SUM(A1)", "'=SUM(A1)"), ("+1", "'+1"), ("-cmd", "'-cmd"), ("@x", "'@x"), ("\tx", "'\tx"),
-    ("Dana", "Dana"), ("", ""), (-0.5, -0.5), (3, 3), (None, None)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("=SUM(A1)", "'=SUM(A1)"),
+        ("+1", "'+1"),
+        ("-cmd", "'-cmd"),
+        ("@x", "'@x"),
+        ("\tx", "'\tx"),
+        ("Dana", "Dana"),
+        ("", ""),
+        (-0.5, -0.5),
+        (3, 3),
+        (None, None),
+    ],
+)
 def test_ui_csv_cells_are_neutralised(value, expected):
     assert report.safe_cell(value) == expected
 
 
 def _analysis(flags, confidences, threshold=1.0, patient=None):
-    beats = [{"index": i, "score": 2.0 if f else 0.5, "threshold": threshold, "is_anomaly": f, "confidence": c,
-              "reconstruction": [0.0] * 3, "sample_error": [0.0] * 3} for i, (f, c) in enumerate(zip(flags, confidences))]
-    return SimpleNamespace(id=5, patient=patient, filename="=evil.csv", threshold=threshold, n_beats=len(flags),
-                           n_anomalous=sum(flags), input={"beats": [[1.0, 2.0, 3.0]] * len(flags)},
-                           result={"beats": beats, "summary": {"n_beats": len(flags)}}, kind="beats",
-                           source="upload", created_at=None, model_version="v1")
+    beats = [
+        {
+            "index": i,
+            "score": 2.0 if f else 0.5,
+            "threshold": threshold,
+            "is_anomaly": f,
+            "confidence": c,
+            "reconstruction": [0.0] * 3,
+            "sample_error": [0.0] * 3,
+        }
+        for i, (f, c) in enumerate(zip(flags, confidences))
+    ]
+    return SimpleNamespace(
+        id=5,
+        patient=patient,
+        filename="=evil.csv",
+        threshold=threshold,
+        n_beats=len(flags),
+        n_anomalous=sum(flags),
+        input={"beats": [[1.0, 2.0, 3.0]] * len(flags)},
+        result={"beats": beats, "summary": {"n_beats": len(flags)}},
+        kind="beats",
+        source="upload",
+        created_at=None,
+        model_version="v1",
+    )
 
 
 def test_ui_verdict_for_all_normal_beats():
@@ -156,8 +190,15 @@ def test_ui_results_csv_has_one_row_per_beat_and_safe_text():
 
 def test_ui_model_card_sections_tolerate_missing_and_unknown_keys():
     assert model_card.card_sections(None) == {"overview": {}, "sections": [], "other": {}}
-    card = {"name": "m", "format": 1, "files": {}, "threshold": 0.5, "architecture": {"latent_dim": 8},
-            "metrics": {"test": {"f1": 0.9}, "ablation": [{"variant": "cnn"}]}, "mystery": 3}
+    card = {
+        "name": "m",
+        "format": 1,
+        "files": {},
+        "threshold": 0.5,
+        "architecture": {"latent_dim": 8},
+        "metrics": {"test": {"f1": 0.9}, "ablation": [{"variant": "cnn"}]},
+        "mystery": 3,
+    }
     parts = model_card.card_sections(card)
     titles = [title for title, _ in parts["sections"]]
     assert titles == ["Architecture", "TEST metrics", "Ablation", "Threshold and calibration"]
@@ -167,8 +208,16 @@ def test_ui_model_card_sections_tolerate_missing_and_unknown_keys():
     assert "ablation" in card["metrics"]  # the detector's card is not modified
 
 
-@pytest.mark.parametrize("value, text", [(0.123456, "0.1235"), (True, "yes"), (None, "—"), ([1, 2], "[1, 2]"),
-                                         (list(range(10)), "[0, 1, 2, 3, 4, 5, 6, 7, …] (10 values)")])
+@pytest.mark.parametrize(
+    "value, text",
+    [
+        (0.123456, "0.1235"),
+        (True, "yes"),
+        (None, "—"),
+        ([1, 2], "[1, 2]"),
+        (list(range(10)), "[0, 1, 2, 3, 4, 5, 6, 7, …] (10 values)"),
+    ],
+)
 def test_ui_model_card_formats_values(value, text):
     assert model_card.fmt(value) == text
 
@@ -180,9 +229,11 @@ def test_ui_model_card_labels():
 
 
 def test_ui_reliability_figure_plots_bins_and_the_diagonal():
-    rows = [{"lower": 0.0, "upper": 0.5, "count": 10, "mean_confidence": 0.2, "observed_rate": 0.1},
-            {"lower": 0.5, "upper": 1.0, "count": 0, "mean_confidence": 0.7, "observed_rate": 0.0},  # empty bin
-            {"lower": 0.5, "upper": 1.0, "count": 5, "mean_confidence": 0.9, "observed_rate": 0.8}]
+    rows = [
+        {"lower": 0.0, "upper": 0.5, "count": 10, "mean_confidence": 0.2, "observed_rate": 0.1},
+        {"lower": 0.5, "upper": 1.0, "count": 0, "mean_confidence": 0.7, "observed_rate": 0.0},  # empty bin
+        {"lower": 0.5, "upper": 1.0, "count": 5, "mean_confidence": 0.9, "observed_rate": 0.8},
+    ]
     fig = charts.reliability_figure(rows)
     assert_allclose(fig.data[0].x, [0.2, 0.9])
     assert_allclose(fig.data[0].y, [0.1, 0.8])

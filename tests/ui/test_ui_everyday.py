@@ -5,6 +5,7 @@ frictions, and the first/repeat visit figures of the result page (printed and sa
 
 Screenshots and ``first_load_timing.json`` go to test-artifacts/.
 """
+
 from __future__ import annotations
 
 import json
@@ -96,8 +97,13 @@ def shown_beat(driver) -> int:
 
 
 def wait_beat(driver, number: int) -> None:
-    wait_for(driver, lambda d: shown_beat(d) == number and f"Beat {number} " in d.execute_script(
-        "return document.getElementById('beat-chart').layout.title.text"))
+    wait_for(
+        driver,
+        lambda d: (
+            shown_beat(d) == number
+            and f"Beat {number} " in d.execute_script("return document.getElementById('beat-chart').layout.title.text")
+        ),
+    )
 
 
 def no_sideways_scroll(driver) -> int:
@@ -124,8 +130,10 @@ def test_ui_large_beat_set_flagged_beats_and_navigation(live, browser, big_resul
     wait_for(browser, lambda d: rendered(d, "beat-chart"), timeout=60)
     assert shown_beat(browser) == flagged[0]
     browser.execute_script("window.__samePage = true;")  # gone if anything reloads the page
-    verdict_links = [int(a.get_attribute("data-open-beat"))
-                     for a in browser.find_elements(By.CSS_SELECTOR, "#verdict [data-open-beat]")]
+    verdict_links = [
+        int(a.get_attribute("data-open-beat"))
+        for a in browser.find_elements(By.CSS_SELECTOR, "#verdict [data-open-beat]")
+    ]
     assert verdict_links == flagged
     full_page_screenshot(browser, "everyday-large-beat-set.png")
 
@@ -153,7 +161,8 @@ def test_ui_large_beat_set_flagged_beats_and_navigation(live, browser, big_resul
     ActionChains(browser).send_keys("p").perform()
     wait_beat(browser, flagged[-2])
     assert browser.find_element(By.CSS_SELECTOR, "#beat-table tr[aria-current='true']").get_attribute(
-        "data-number") == str(flagged[-2])
+        "data-number"
+    ) == str(flagged[-2])
 
     # Sort the table by score, highest first: the top rows are flagged beats.
     score_button = browser.find_element(By.CSS_SELECTOR, "#beat-table button[data-sort='score']")
@@ -161,7 +170,8 @@ def test_ui_large_beat_set_flagged_beats_and_navigation(live, browser, big_resul
     score_button.click()
     assert score_button.find_element(By.XPATH, "..").get_attribute("aria-sort") == "descending"
     scores = browser.execute_script(
-        "return Array.from(document.querySelectorAll('#beat-table tbody tr')).map(r => Number(r.cells[1].textContent));")
+        "return Array.from(document.querySelectorAll('#beat-table tbody tr')).map(r => Number(r.cells[1].textContent));"
+    )
     assert scores == sorted(scores, reverse=True) and len(scores) == 500
     top = int(browser.find_element(By.CSS_SELECTOR, "#beat-table tbody tr").get_attribute("data-number"))
     assert top in flagged
@@ -198,10 +208,13 @@ def test_ui_large_beat_set_at_phone_width_opens_beats_in_place(live, browser, bi
         browser.execute_script("window.scrollTo(0, 0);")
         point = browser.find_elements(By.CSS_SELECTOR, "#overview-chart .scatterlayer .trace:first-child path.point")
         target = flagged[2]
-        browser.execute_script("""
+        browser.execute_script(
+            """
             var el = document.getElementById('overview-chart');
             el.emit('plotly_click', {points: [{curveNumber: 0, customdata: arguments[0] - 1, x: arguments[0]}]});
-        """, target)
+        """,
+            target,
+        )
         wait_beat(browser, target)
         assert point and browser.execute_script("return window.__samePage === true;")
         assert no_sideways_scroll(browser) <= 1
@@ -333,7 +346,8 @@ def test_ui_small_frictions_in_the_browser(live, browser, tmp_path):
     error = by_id(browser, "upload-error")
     wait_for(browser, lambda d: error.is_displayed() and "Recordings page" in error.text)
     sent = browser.execute_script(
-        "return performance.getEntriesByType('resource').filter(r => r.initiatorType === 'xmlhttprequest').length;")
+        "return performance.getEntriesByType('resource').filter(r => r.initiatorType === 'xmlhttprequest').length;"
+    )
     assert sent == 0  # refused before uploading anything
     link = error.find_element(By.CSS_SELECTOR, "[data-error-link]")
     assert link.is_displayed() and link.get_attribute("href").endswith("/recordings/new")
@@ -353,9 +367,18 @@ def test_ui_small_frictions_in_the_browser(live, browser, tmp_path):
         from ecg_backend.models import Analysis
         from ecg_backend.services.users import find_by_email
 
-        db.session.add(Analysis(owner_id=find_by_email(CLINICIAN).id, patient_id=patient_id, kind="recording",
-                                source="recording", filename="holter.edf", n_beats=90000, n_anomalous=450,
-                                created_at=datetime(2026, 1, 5)))
+        db.session.add(
+            Analysis(
+                owner_id=find_by_email(CLINICIAN).id,
+                patient_id=patient_id,
+                kind="recording",
+                source="recording",
+                filename="holter.edf",
+                n_beats=90000,
+                n_anomalous=450,
+                created_at=datetime(2026, 1, 5),
+            )
+        )
         db.session.commit()
     browser.get(f"{live.url}/patients/{patient_id}")
     wait_for(browser, lambda d: rendered(d, "history-chart"), timeout=60)
@@ -376,9 +399,15 @@ def test_ui_small_frictions_in_the_browser(live, browser, tmp_path):
 
 # --- first and repeat visits: figures for the report, not assertions on time ------------------------------
 
-PROFILES = {"loopback": None,
-            "throttled 20 Mbit/s, 40 ms": {"offline": False, "latency": 40, "downloadThroughput": 20e6 / 8,
-                                           "uploadThroughput": 5e6 / 8}}
+PROFILES = {
+    "loopback": None,
+    "throttled 20 Mbit/s, 40 ms": {
+        "offline": False,
+        "latency": 40,
+        "downloadThroughput": 20e6 / 8,
+        "uploadThroughput": 5e6 / 8,
+    },
+}
 
 
 def visit(driver, url) -> dict:
@@ -386,9 +415,13 @@ def visit(driver, url) -> dict:
     driver.get("about:blank")  # arrive from elsewhere, as a person coming back to the page would
     driver.get(url)
     wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete", timeout=60)
-    wait_for(driver, lambda d: d.execute_script(
-        "return Array.from(document.querySelectorAll('[data-figure]')).every(e => e.dataset.rendered === 'true');"),
-        timeout=60)
+    wait_for(
+        driver,
+        lambda d: d.execute_script(
+            "return Array.from(document.querySelectorAll('[data-figure]')).every(e => e.dataset.rendered === 'true');"
+        ),
+        timeout=60,
+    )
     return driver.execute_script("""
         var nav = performance.getEntriesByType('navigation')[0];
         var res = performance.getEntriesByType('resource');
@@ -427,19 +460,24 @@ def test_ui_first_and_repeat_visit_figures(live, browser, big_result):
                 assert repeat["asset_bytes"] == 0 and repeat["assets_fetched"] == 0, repeat
     finally:
         browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {}})
-        browser.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, "latency": 0,
-                                                                     "downloadThroughput": -1,
-                                                                     "uploadThroughput": -1})
+        browser.execute_cdp_cmd(
+            "Network.emulateNetworkConditions",
+            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
+        )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "first_load_timing.json").write_text(json.dumps(figures, indent=2))
-    print("\nResult page with 500 beats (ms: the page's own request, until load, until every chart is drawn; "
-          "bytes transferred):")
+    print(
+        "\nResult page with 500 beats (ms: the page's own request, until load, until every chart is drawn; "
+        "bytes transferred):"
+    )
     for label, visits in figures.items():
         for name, v in visits.items():
-            print(f"  {label:<48} {name:<6} page {v['page_ms']:>5} ms  load {v['load_ms']:>5} ms  "
-                  f"charts {v['charts_ms']:>5} ms  "
-                  f"assets {v['asset_bytes']:>9} B ({v['assets_fetched']}/{v['assets']} fetched)  "
-                  f"page {v['page_bytes']:>7} B")
+            print(
+                f"  {label:<48} {name:<6} page {v['page_ms']:>5} ms  load {v['load_ms']:>5} ms  "
+                f"charts {v['charts_ms']:>5} ms  "
+                f"assets {v['asset_bytes']:>9} B ({v['assets_fetched']}/{v['assets']} fetched)  "
+                f"page {v['page_bytes']:>7} B"
+            )
 
 
 def test_ui_beat_table_fits_a_phone_without_sideways_scrolling(live, browser, big_result):
@@ -451,7 +489,8 @@ def test_ui_beat_table_fits_a_phone_without_sideways_scrolling(live, browser, bi
         browser.get(url)
         wait_for(browser, lambda d: rendered(d, "beat-chart"), timeout=60)
         inner = browser.execute_script(
-            "var w = document.querySelector('.beat-table-wrap'); return w.scrollWidth - w.clientWidth;")
+            "var w = document.querySelector('.beat-table-wrap'); return w.scrollWidth - w.clientWidth;"
+        )
         assert inner <= 1, f"the beat table scrolls sideways by {inner}px at 390 px"
         for page in ("/account", "/account/tokens", "/analyse", "/patients/new"):
             browser.get(live.url + page)

@@ -1,6 +1,7 @@
 """Everyday frictions through the test client: messages in words, the date picker's bounds, the delete
 confirmation, the Analyse page's wording and recording files, the patient history kept apart by kind, and
 the large beat-set result page (all flagged beats reachable, previous/next flagged, the beat table)."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,7 @@ def test_ui_patient_form_messages_use_words_and_the_api_keeps_the_field(clinicia
     empty = post_form(clinician, "/patients/new", {"name": "", "sex": "robot"}, page="/patients/new")
     assert "Enter the patient&#39;s name." in empty.get_data(as_text=True)
     auth.login(clinician_a)
-    api = client.post("/api/v1/patients", json={"name": "Zed", "date_of_birth": future},
-                      headers=auth.csrf_headers())
+    api = client.post("/api/v1/patients", json={"name": "Zed", "date_of_birth": future}, headers=auth.csrf_headers())
     error = api.get_json()["error"]
     assert api.status_code == 422 and "date_of_birth" in error["details"]["fields"]
     assert error["message"].startswith("date_of_birth: ")
@@ -51,8 +51,9 @@ def test_ui_date_picker_has_a_max_date(clinician):
 def test_ui_deleting_an_analysis_says_so(clinician):
     patient_id = create_patient(clinician)
     analysis_id = analysis_id_of(upload_csv(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
-    response = post_form(clinician, f"/analyses/{analysis_id}/delete", page=f"/analyses/{analysis_id}",
-                         follow_redirects=True)
+    response = post_form(
+        clinician, f"/analyses/{analysis_id}/delete", page=f"/analyses/{analysis_id}", follow_redirects=True
+    )
     assert f"Analysis {analysis_id} (beats.csv) was deleted." in response.get_data(as_text=True)
 
 
@@ -80,9 +81,16 @@ def _recording_for(ui_app, email: str, patient_id: int, n_beats: int, n_anomalou
     from ecg_backend.services.users import find_by_email
 
     with ui_app.app_context():
-        row = Analysis(owner_id=find_by_email(email).id, patient_id=patient_id, kind="recording",
-                       source="recording", filename="holter.csv", n_beats=n_beats, n_anomalous=n_anomalous,
-                       created_at=created)
+        row = Analysis(
+            owner_id=find_by_email(email).id,
+            patient_id=patient_id,
+            kind="recording",
+            source="recording",
+            filename="holter.csv",
+            n_beats=n_beats,
+            n_anomalous=n_anomalous,
+            created_at=created,
+        )
         db.session.add(row)
         db.session.commit()
         return row.id
@@ -91,8 +99,7 @@ def _recording_for(ui_app, email: str, patient_id: int, n_beats: int, n_anomalou
 def test_ui_patient_history_keeps_beat_sets_and_recordings_apart(ui_app, clinician):
     patient_id = create_patient(clinician)
     beat_set = analysis_id_of(upload_csv(clinician, SAMPLE.read_bytes(), patient_id=patient_id))
-    recording = _recording_for(ui_app, "alice@clinic.example.org", patient_id, 2000, 20,
-                               datetime(2020, 1, 1))
+    recording = _recording_for(ui_app, "alice@clinic.example.org", patient_id, 2000, 20, datetime(2020, 1, 1))
     html = clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
     figure = json.loads(re.search(r'id="history-figure">(.*?)</script>', html, re.DOTALL).group(1))
     traces = {t["name"]: t for t in figure["data"]}
@@ -123,8 +130,12 @@ def test_ui_large_beat_set_reaches_every_flagged_beat(clinician):
     # Previous/next flagged beat around a beat that is not flagged.
     middle = flagged[3] + 1
     page = clinician.get(f"/analyses/{analysis_id}?beat={middle}").get_data(as_text=True)
-    nav = {name: target for name, target in re.findall(r'data-nav="([a-z-]+)" data-target="(\d+)"', page)}
-    assert nav == {"previous-flagged": str(flagged[3]), "previous": str(middle - 1), "next": str(middle + 1),
-                   "next-flagged": str(flagged[4])}
+    nav = dict(re.findall(r'data-nav="([a-z-]+)" data-target="(\d+)"', page))
+    assert nav == {
+        "previous-flagged": str(flagged[3]),
+        "previous": str(middle - 1),
+        "next": str(middle + 1),
+        "next-flagged": str(flagged[4]),
+    }
     first = clinician.get(f"/analyses/{analysis_id}?beat={flagged[0]}").get_data(as_text=True)
     assert re.search(r'data-nav="previous-flagged" aria-disabled="true"', first)

@@ -1,5 +1,6 @@
 """Dashboard pages through the Flask test client: login redirects, ownership, admin-only pages,
 patients CRUD, uploads and their errors, result downloads, escaping and the bundled plotly.js."""
+
 from __future__ import annotations
 
 import csv
@@ -46,15 +47,20 @@ def test_ui_home_empty_state_then_sample(clinician):
 
 
 def test_ui_patient_create_search_edit_delete(clinician):
-    patient_id = create_patient(clinician, "Dana Whitfield", external_id="MRN-7", date_of_birth="1961-04-02",
-                                 sex="female")
+    patient_id = create_patient(
+        clinician, "Dana Whitfield", external_id="MRN-7", date_of_birth="1961-04-02", sex="female"
+    )
     create_patient(clinician, "Eli Brandt")
     assert "Dana Whitfield" in clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
     found = clinician.get("/patients?q=mrn-7").get_data(as_text=True)
     assert "Dana Whitfield" in found and "Eli Brandt" not in found
 
-    edited = post_form(clinician, f"/patients/{patient_id}/edit", {"name": "Dana W. Whitfield", "sex": "other"},
-                       page=f"/patients/{patient_id}/edit")
+    edited = post_form(
+        clinician,
+        f"/patients/{patient_id}/edit",
+        {"name": "Dana W. Whitfield", "sex": "other"},
+        page=f"/patients/{patient_id}/edit",
+    )
     assert edited.status_code == 303
     assert "Dana W. Whitfield" in clinician.get(f"/patients/{patient_id}").get_data(as_text=True)
 
@@ -70,20 +76,21 @@ def test_ui_patient_form_errors_are_shown(clinician):
     response = post_form(clinician, "/patients/new", {"name": "", "date_of_birth": ""}, page="/patients/new")
     assert response.status_code == 422
     assert "Enter the patient&#39;s name." in response.get_data(as_text=True)
-    future = post_form(clinician, "/patients/new", {"name": "Zed", "date_of_birth": "2999-01-01"},
-                       page="/patients/new")
+    future = post_form(clinician, "/patients/new", {"name": "Zed", "date_of_birth": "2999-01-01"}, page="/patients/new")
     assert future.status_code == 422 and "in the past" in future.get_data(as_text=True)
 
 
 def test_ui_upload_result_page_and_downloads(clinician):
-    patient_id = create_patient(clinician, "=HYPERLINK(\"http://x\")")
-    analysis_id = analysis_id_of(upload_csv(clinician, SAMPLE.read_bytes(), patient_id=patient_id,
-                                       filename="@beats.csv"))
+    patient_id = create_patient(clinician, '=HYPERLINK("http://x")')
+    analysis_id = analysis_id_of(
+        upload_csv(clinician, SAMPLE.read_bytes(), patient_id=patient_id, filename="@beats.csv")
+    )
     html = clinician.get(f"/analyses/{analysis_id}").get_data(as_text=True)
     assert 'id="verdict"' in html and "of 12" in html
     for block in ("overview-figure", "beat-figure", "gauge-figure"):
-        figure = json.loads(re.search(rf'<script type="application/json" id="{block}">(.*?)</script>', html,
-                                      re.S).group(1))
+        figure = json.loads(
+            re.search(rf'<script type="application/json" id="{block}">(.*?)</script>', html, re.S).group(1)
+        )
         assert figure["data"], block
     assert clinician.get(f"/analyses/{analysis_id}?beat=99").status_code == 200  # clamped to the last beat
     beat = clinician.get(f"/analyses/{analysis_id}/beats/5")
@@ -112,9 +119,12 @@ def test_ui_bad_upload_message_matches_the_api(clinician):
     bad = ("\n".join([",".join(["0.1"] * 140), ",".join(["0.1"] * 138)]) + "\n").encode()
     page = upload_csv(clinician, bad)
     assert page.status_code == 422
-    api = clinician.post("/predict", data={"file": (io.BytesIO(bad), "bad.csv")},
-                         content_type="multipart/form-data",
-                         headers={"X-CSRFToken": csrf_from(clinician.get("/analyse").get_data(as_text=True))})
+    api = clinician.post(
+        "/predict",
+        data={"file": (io.BytesIO(bad), "bad.csv")},
+        content_type="multipart/form-data",
+        headers={"X-CSRFToken": csrf_from(clinician.get("/analyse").get_data(as_text=True))},
+    )
     assert api.status_code == page.status_code
     assert page.get_json()["error"]["message"] == api.get_json()["error"]["message"]
     # Without JavaScript the form posts normally: the same message is rendered beside the form.
@@ -152,20 +162,37 @@ def test_ui_model_page_renders_whatever_the_card_holds(ui_app, clinician):
     from ecg_backend.ml.detector import AnomalyDetector
 
     detector = AnomalyDetector.untrained(seed=1)
-    detector.card = {**detector.card,
-                     "metrics": {"split": "TEST", "roc_auc": 0.9712,
-                                 "per_class": {"normal": {"f1": 0.93, "support": 2627},
-                                               "abnormal": {"f1": 0.91, "support": 1873}},
-                                 "ablation": [{"variant": "cnn", "roc_auc": 0.95},
-                                              {"variant": "hybrid", "roc_auc": 0.97}]},
-                     "roc_curve": {"fpr": [0, 0.1, 1], "tpr": [0, 0.8, 1], "auc": 0.9712},
-                     "reliability": [{"count": 3, "mean_confidence": 0.2, "observed_rate": 0.25}],
-                     "data": {"dataset": "ECG5000 (UCR 2018)"}, "surprise": {"nested": [1, 2, 3]}}
+    detector.card = {
+        **detector.card,
+        "metrics": {
+            "split": "TEST",
+            "roc_auc": 0.9712,
+            "per_class": {"normal": {"f1": 0.93, "support": 2627}, "abnormal": {"f1": 0.91, "support": 1873}},
+            "ablation": [{"variant": "cnn", "roc_auc": 0.95}, {"variant": "hybrid", "roc_auc": 0.97}],
+        },
+        "roc_curve": {"fpr": [0, 0.1, 1], "tpr": [0, 0.8, 1], "auc": 0.9712},
+        "reliability": [{"count": 3, "mean_confidence": 0.2, "observed_rate": 0.25}],
+        "data": {"dataset": "ECG5000 (UCR 2018)"},
+        "surprise": {"nested": [1, 2, 3]},
+    }
     ui_app.extensions["ecg_detector"] = detector
     html = clinician.get("/model").get_data(as_text=True)
-    for text in ("TEST metrics", "ROC AUC", "0.9712", "Ablation", "hybrid", "Threshold and calibration",
-                 "Architecture", "ECG5000 (UCR 2018)", "Other details", 'id="roc-figure"', 'id="reliability-figure"',
-                 "Per class", "2627", "Reliability"):
+    for text in (
+        "TEST metrics",
+        "ROC AUC",
+        "0.9712",
+        "Ablation",
+        "hybrid",
+        "Threshold and calibration",
+        "Architecture",
+        "ECG5000 (UCR 2018)",
+        "Other details",
+        'id="roc-figure"',
+        'id="reliability-figure"',
+        "Per class",
+        "2627",
+        "Reliability",
+    ):
         assert text in html, text
     ui_app.extensions["ecg_detector"] = None
     assert "No model is loaded" in clinician.get("/model").get_data(as_text=True)
@@ -209,8 +236,9 @@ def test_ui_error_pages_render_without_a_user_or_database(ui_app, status):
     from flask import render_template
 
     with ui_app.test_request_context("/"):
-        html = render_template(f"errors/{status}.html", status=status, message="The database is unavailable.",
-                               code=None)
+        html = render_template(
+            f"errors/{status}.html", status=status, message="The database is unavailable.", code=None
+        )
     assert f">{status}<" in html and "Back to the dashboard" in html and "current_user" not in html
 
 

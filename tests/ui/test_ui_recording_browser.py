@@ -2,6 +2,7 @@
 reference labels through the form, page the strip with the keyboard, jump to events and flagged beats, the
 list and delete, and the PDF report with its first page rendered by pdftoppm. Screenshots go to
 test-artifacts/ (recording-*.png). Times are written to the log, not asserted (benchmarks own targets)."""
+
 from __future__ import annotations
 
 import shutil
@@ -39,12 +40,15 @@ def wait(drv, condition, timeout=60):
 
 
 def view_attr(drv, name):
-    return drv.execute_script("var v = document.getElementById('recording-view'); return v && v.getAttribute(arguments[0]);",
-                              name)
+    return drv.execute_script(
+        "var v = document.getElementById('recording-view'); return v && v.getAttribute(arguments[0]);", name
+    )
 
 
 def severe(drv) -> list[str]:
-    return [e["message"] for e in drv.get_log("browser") if e.get("level") == "SEVERE" and "favicon" not in e["message"]]
+    return [
+        e["message"] for e in drv.get_log("browser") if e.get("level") == "SEVERE" and "favicon" not in e["message"]
+    ]
 
 
 def screenshot(drv, name: str, width: int = 1366) -> None:
@@ -83,7 +87,9 @@ def recording_url(live, driver):
     stages = set()
     deadline = time.monotonic() + 120
     while "/new" in driver.current_url and time.monotonic() < deadline:
-        stage = driver.execute_script("var p = document.getElementById('job-panel'); return p && p.getAttribute('data-stage');")
+        stage = driver.execute_script(
+            "var p = document.getElementById('job-panel'); return p && p.getAttribute('data-stage');"
+        )
         text = driver.execute_script("var m = document.getElementById('job-message'); return m && m.textContent;") or ""
         stages.add(stage)
         assert "running: done" not in text.lower() and "failed" != stage, text
@@ -116,7 +122,10 @@ def test_ui_recording_strip_pages_by_keyboard(live, driver, recording_url):
     # the uploaded .atr gives the second row; the strip's canvas really drew the paper and the trace
     assert not driver.find_element(By.ID, "ref-legend").get_attribute("hidden")
     wait(driver, lambda d: view_attr(d, "data-loaded") == "true")
-    assert driver.execute_script("return document.getElementById('overview-chart').querySelectorAll('.xtitle').length") == 1
+    assert (
+        driver.execute_script("return document.getElementById('overview-chart').querySelectorAll('.xtitle').length")
+        == 1
+    )
     # jump to a time typed as h:mm:ss
     field = driver.find_element(By.ID, "jump-time")
     field.send_keys("0:02:00")
@@ -131,7 +140,10 @@ def test_ui_recording_family_relabel_updates_counts_and_undo(live, driver, recor
 
     driver.get(recording_url)
     wait(driver, lambda d: view_attr(d, "data-loaded") == "true")
-    count = lambda label: int(driver.find_element(By.ID, f"count-{label}").text)
+
+    def count(label):
+        return int(driver.find_element(By.ID, f"count-{label}").text)
+
     before = {label: count(label) for label in "NSVQ"}
     cards = driver.find_elements(By.CSS_SELECTOR, "#families article.family")
     assert cards, "no beat families listed"
@@ -163,14 +175,19 @@ def test_ui_recording_click_a_beat_to_relabel_it_alone(live, driver, recording_u
     api = view_attr(driver, "data-api")
     beats = driver.execute_async_script(
         "var done = arguments[1]; fetch(arguments[0] + '/beats?start=0&end=10').then(function (r) { return r.json(); })"
-        ".then(function (b) { done(b.items); });", api)
+        ".then(function (b) { done(b.items); });",
+        api,
+    )
     beat = beats[len(beats) // 2]
     canvas = driver.find_element(By.ID, "strip")
     width = canvas.size["width"]
     x = beat["time_s"] / 10.0 * width - width / 2  # offsets are from the canvas's centre
     ActionChains(driver).move_to_element_with_offset(canvas, int(x), 0).click().perform()
-    tools = wait(driver, lambda d: d.find_element(By.ID, "beat-tools") if d.find_element(By.ID, "beat-tools")
-                 .is_displayed() else None, timeout=10)
+    tools = wait(
+        driver,
+        lambda d: d.find_element(By.ID, "beat-tools") if d.find_element(By.ID, "beat-tools").is_displayed() else None,
+        timeout=10,
+    )
     assert f"Beat {beat['index']} at" in tools.text
     new = "Q" if beat["label"] != "Q" else "N"
     before = int(driver.find_element(By.ID, "count-Q").text)
@@ -203,8 +220,11 @@ def _pdf_first_page(body: bytes, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     pdf = ARTIFACTS / f"{name}.pdf"
     pdf.write_bytes(body)
-    subprocess.run(["pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(ARTIFACTS / name)],
-                   check=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "90", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(ARTIFACTS / name)],
+        check=True,
+        timeout=60,
+    )
     pdf.unlink()
     return ARTIFACTS / f"{name}.png"
 

@@ -1,5 +1,6 @@
 """Recording pages over HTTP: the list (analysed, queued and failed uploads), delete with confirmation, the
 upload form, the review page's shell and its overview data; all owner-scoped."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,8 +58,15 @@ def test_ui_recordings_list_shows_failed_uploads_with_their_reason(clinician, ui
 
     with ui_app.app_context():
         owner = db.session.scalars(db.select(User).where(User.email == "alice@clinic.example.org")).one()
-        db.session.add(Job(owner_id=owner.id, kind="recording", state="failed", error="no beats were found",
-                           params={"filename": "broken.edf", "sampling_rate": 250, "n_samples": 2500}))
+        db.session.add(
+            Job(
+                owner_id=owner.id,
+                kind="recording",
+                state="failed",
+                error="no beats were found",
+                params={"filename": "broken.edf", "sampling_rate": 250, "n_samples": 2500},
+            )
+        )
         db.session.commit()
     page = clinician.get("/recordings").get_data(as_text=True)
     assert "broken.edf" in page and "failed" in page and "no beats were found" in page and "0:00:10" in page
@@ -67,8 +75,16 @@ def test_ui_recordings_list_shows_failed_uploads_with_their_reason(clinician, ui
 def test_ui_recording_page_shell_and_overview(clinician, other_clinician, ecg_json):
     analysis_id = _recording(clinician, ecg_json)
     html = clinician.get(f"/recordings/{analysis_id}").get_data(as_text=True)
-    for needle in ('id="strip"', 'id="overview-chart"', 'id="disclosure"', 'id="events-table"', 'id="families"',
-                   f'data-api="/api/v1/recordings/{analysis_id}"', "25 mm/s", "10 mm/mV"):
+    for needle in (
+        'id="strip"',
+        'id="overview-chart"',
+        'id="disclosure"',
+        'id="events-table"',
+        'id="families"',
+        f'data-api="/api/v1/recordings/{analysis_id}"',
+        "25 mm/s",
+        "10 mm/mV",
+    ):
         assert needle in html, needle
     for export in ("beats.csv", "events.csv", "annotations.zip", "report.pdf"):
         assert f'href="/api/v1/recordings/{analysis_id}/{export}"' in html
@@ -76,8 +92,10 @@ def test_ui_recording_page_shell_and_overview(clinician, other_clinician, ecg_js
     overview = clinician.get(f"/recordings/{analysis_id}/overview.json").get_json()
     assert overview["duration_s"] == pytest.approx(40.0) and overview["bin_s"] == 10.0
     assert len(overview["heart_rate_bpm"]) == 4 and all(50 < hr < 100 for hr in overview["heart_rate_bpm"])
-    assert sum(sum(v) for v in overview["counts"].values()) == clinician.get(
-        f"/api/v1/analyses/{analysis_id}").get_json()["n_beats"]
+    assert (
+        sum(sum(v) for v in overview["counts"].values())
+        == clinician.get(f"/api/v1/analyses/{analysis_id}").get_json()["n_beats"]
+    )
     assert other_clinician.get(f"/recordings/{analysis_id}").status_code == 404
     assert other_clinician.get(f"/recordings/{analysis_id}/overview.json").status_code == 404
     assert clinician.get("/recordings/99999999999").status_code == 404
@@ -96,7 +114,6 @@ def test_ui_overview_bins_are_round_and_bounded():
     assert 86400 * 7 / bin_seconds(86400 * 7, 720) <= 720 and bin_seconds(86400, 288) == 300.0
 
 
-
 def test_ui_recording_page_offers_the_reference_row_only_with_annotations(clinician, ecg_json):
     import io
     from pathlib import Path
@@ -104,8 +121,9 @@ def test_ui_recording_page_offers_the_reference_row_only_with_annotations(clinic
     excerpt = Path(__file__).resolve().parents[1] / "fixtures" / "mitdb"
     token = clinician.get("/recordings/new").get_data(as_text=True).split('data-csrf="')[1].split('"')[0]
     files = [(io.BytesIO((excerpt / f"119.{ext}").read_bytes()), f"119.{ext}") for ext in ("hea", "dat", "atr")]
-    response = clinician.post("/api/v1/recordings", data={"file": files}, headers={"X-CSRFToken": token},
-                              content_type="multipart/form-data")
+    response = clinician.post(
+        "/api/v1/recordings", data={"file": files}, headers={"X-CSRFToken": token}, content_type="multipart/form-data"
+    )
     assert response.status_code == 202, response.get_json()
     with_atr = wait_for_job(clinician, response.get_json()["url"], {})["analysis_id"]
     html = clinician.get(f"/recordings/{with_atr}").get_data(as_text=True)
@@ -122,10 +140,13 @@ def test_ui_recording_start_from_the_header_gives_clock_times(clinician):
     header = (excerpt / "119.hea").read_text().splitlines()
     header[0] = header[0].split()[0] + " " + " ".join(header[0].split()[1:4]) + " 13:10:05 01/12/2026"
     token = clinician.get("/recordings/new").get_data(as_text=True).split('data-csrf="')[1].split('"')[0]
-    files = [(io.BytesIO("\n".join(header).encode() + b"\n"), "119.hea"),
-             (io.BytesIO((excerpt / "119.dat").read_bytes()), "119.dat")]
-    response = clinician.post("/api/v1/recordings", data={"file": files}, headers={"X-CSRFToken": token},
-                              content_type="multipart/form-data")
+    files = [
+        (io.BytesIO("\n".join(header).encode() + b"\n"), "119.hea"),
+        (io.BytesIO((excerpt / "119.dat").read_bytes()), "119.dat"),
+    ]
+    response = clinician.post(
+        "/api/v1/recordings", data={"file": files}, headers={"X-CSRFToken": token}, content_type="multipart/form-data"
+    )
     assert response.status_code == 202, response.get_json()
     analysis_id = wait_for_job(clinician, response.get_json()["url"], {})["analysis_id"]
     page = clinician.get(f"/recordings/{analysis_id}").get_data(as_text=True)
@@ -141,8 +162,9 @@ def test_ui_edf_start_date_and_time_become_the_recordings_start(tmp_path):
     from ecg_backend.signals.wfdb_input import parse_edf
 
     t = np.arange(0, 20, 1 / 250.0)
-    signal = edfio.EdfSignal(np.sin(2 * np.pi * 1.2 * t), sampling_frequency=250, label="ECG II",
-                             physical_dimension="mV")
+    signal = edfio.EdfSignal(
+        np.sin(2 * np.pi * 1.2 * t), sampling_frequency=250, label="ECG II", physical_dimension="mV"
+    )
     edf = edfio.Edf([signal], starttime=datetime.time(8, 30, 15))
     edf.startdate = datetime.date(2026, 3, 4)
     path = tmp_path / "holter.edf"

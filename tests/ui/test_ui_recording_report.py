@@ -1,5 +1,6 @@
 """The Holter report PDF: owner-scoped download, the sections a reader expects, text that survives any name,
 and the layout's pieces (strip choice, hourly table from beats) on small hand-made inputs."""
+
 from __future__ import annotations
 
 import os
@@ -39,16 +40,30 @@ def test_ui_report_pdf_download(client, clinician_a, clinician_b, bearer, ecg_js
         db.session.commit()
         patient_id = patient.id
     headers = bearer(clinician_a)
-    job = client.post("/api/v1/recordings", json=dict(ecg_json, patient_id=patient_id, filename="rec-7.csv"),
-                      headers=headers).get_json()
+    job = client.post(
+        "/api/v1/recordings", json=dict(ecg_json, patient_id=patient_id, filename="rec-7.csv"), headers=headers
+    ).get_json()
     done = wait_for_job(client, job["url"], headers)
     url = f"/api/v1/recordings/{done['analysis_id']}/report.pdf"
     response = client.get(url, headers=headers)
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     assert response.data.startswith(b"%PDF") and "attachment" in response.headers["Content-Disposition"]
     text = pdf_text(response.data, tmp_path)
-    for needle in ("Holter report", "Zo", "ukaszewicz", "MRN-7", "rec-7.csv", "0:00:40", "Summary", "Hour by hour",
-                   "Heart-rate trend", "Events", "Beat families", "The reader's changes", "page 1 of"):
+    for needle in (
+        "Holter report",
+        "Zo",
+        "ukaszewicz",
+        "MRN-7",
+        "rec-7.csv",
+        "0:00:40",
+        "Summary",
+        "Hour by hour",
+        "Heart-rate trend",
+        "Events",
+        "Beat families",
+        "The reader's changes",
+        "page 1 of",
+    ):
         assert needle in text, needle
     assert client.get(url, headers=bearer(clinician_b)).status_code == 404
     assert client.get(url).status_code == 401
@@ -65,8 +80,10 @@ def test_ui_report_of_a_beat_set_is_404(client, clinician_a, bearer, beats):
 def test_ui_report_main_events_one_of_each_kind_first():
     from ecg_backend.services.holter_report import main_events
 
-    events = ([{"type": "couplet", "start_s": float(i), "n_beats": 2} for i in range(10)]
-              + [{"type": "run", "start_s": 50.0, "n_beats": 6}, {"type": "pause", "start_s": 70.0, "n_beats": 2}])
+    events = [{"type": "couplet", "start_s": float(i), "n_beats": 2} for i in range(10)] + [
+        {"type": "run", "start_s": 50.0, "n_beats": 6},
+        {"type": "pause", "start_s": 70.0, "n_beats": 2},
+    ]
     chosen = main_events(events, limit=4)
     assert [e["type"] for e in chosen] == ["couplet", "couplet", "run", "pause"]  # by time, run and pause kept
     assert len(main_events([], limit=4)) == 0
@@ -75,8 +92,9 @@ def test_ui_report_main_events_one_of_each_kind_first():
 def test_ui_report_hourly_rows_counted_from_beats_when_not_stored():
     from ecg_backend.services.holter_report import beat_columns, hourly_rows
 
-    result = {"beats": {"time_s": [10.0, 11.0, 3700.0, 3702.5], "rr_s": [None, 1.0, 1.0, 2.5],
-                        "label": ["N", "V", "S", "N"]}}
+    result = {
+        "beats": {"time_s": [10.0, 11.0, 3700.0, 3702.5], "rr_s": [None, 1.0, 1.0, 2.5], "label": ["N", "V", "S", "N"]}
+    }
     rows = hourly_rows(result, beat_columns(result))
     assert [r["beats"] for r in rows] == [2, 2] and [r["V"] for r in rows] == [1, 0] and rows[1]["S"] == 1
     assert rows[1]["pauses"] == 1 and rows[0]["mean_rate_bpm"] == 60 and rows[1]["min_rate_bpm"] == 24
@@ -96,8 +114,9 @@ def test_ui_report_lists_events_strips_families_and_the_readers_changes(client, 
     excerpt = Path(__file__).resolve().parents[1] / "fixtures" / "mitdb"
     headers = bearer(clinician_a)
     files = [(io.BytesIO((excerpt / f"119.{ext}").read_bytes()), f"119.{ext}") for ext in ("hea", "dat", "atr")]
-    job = client.post("/api/v1/recordings", data={"file": files}, headers=headers,
-                      content_type="multipart/form-data").get_json()
+    job = client.post(
+        "/api/v1/recordings", data={"file": files}, headers=headers, content_type="multipart/form-data"
+    ).get_json()
     analysis_id = wait_for_job(client, job["url"], headers)["analysis_id"]
     base = f"/api/v1/recordings/{analysis_id}"
     families = client.get(f"{base}/families", headers=headers).get_json()["items"]

@@ -1,5 +1,6 @@
 """The recording upload form in headless Chromium: errors in words next to their field (the form's own
 checks and the server's), then a good upload followed through the job's stages to the review page."""
+
 from __future__ import annotations
 
 import time
@@ -92,7 +93,9 @@ def test_ui_upload_form_errors_in_words_then_progress(live, driver, tmp_path):
     submit.click()
     messages, deadline = set(), time.monotonic() + 90
     while "/new" in driver.current_url and time.monotonic() < deadline:
-        messages.add(driver.execute_script("var m = document.getElementById('job-message'); return m && m.textContent;"))
+        messages.add(
+            driver.execute_script("var m = document.getElementById('job-message'); return m && m.textContent;")
+        )
         time.sleep(0.02)
     assert "/recordings/" in driver.current_url and "/new" not in driver.current_url
     assert not any("running: done" in (m or "").lower() for m in messages), messages

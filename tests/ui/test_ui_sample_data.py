@@ -1,4 +1,5 @@
 """The bundled demo CSV is what data/README.md says it is: 12 ECG5000 TRAIN beats, 8 normal and 4 abnormal."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,8 +9,20 @@ import pytest
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample_beats.csv"
 # CSV row (1-based, header excluded) -> (TRAIN row, class), as listed in data/README.md.
-DECLARED = {1: (0, 1), 2: (1, 1), 3: (292, 2), 4: (2, 1), 5: (3, 1), 6: (469, 3), 7: (4, 1), 8: (5, 1),
-            9: (479, 4), 10: (6, 1), 11: (7, 1), 12: (498, 5)}
+DECLARED = {
+    1: (0, 1),
+    2: (1, 1),
+    3: (292, 2),
+    4: (2, 1),
+    5: (3, 1),
+    6: (469, 3),
+    7: (4, 1),
+    8: (5, 1),
+    9: (479, 4),
+    10: (6, 1),
+    11: (7, 1),
+    12: (498, 5),
+}
 
 
 def test_ui_sample_csv_parses_like_an_upload():

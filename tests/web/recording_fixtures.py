@@ -1,4 +1,5 @@
 """A stored recording analysis made through the API (upload, job, result), for the recording tests."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -28,8 +29,9 @@ def upload_recording(client, headers: dict, payload: dict) -> int:
     return job["analysis_id"]
 
 
-def stored_recording(app, owner_id: int, payload: dict | None = None, patient_id: int | None = None,
-                     annotations: dict | None = None) -> int:
+def stored_recording(
+    app, owner_id: int, payload: dict | None = None, patient_id: int | None = None, annotations: dict | None = None
+) -> int:
     """A recording analysed the way its job does it, synchronously: stored input, Job row, job body;
     ``annotations`` ({"sample", "symbol"}) as if a WFDB .atr had come with the upload."""
     from ecg_backend.services import jobs, recordings, storage
@@ -41,6 +43,11 @@ def stored_recording(app, owner_id: int, payload: dict | None = None, patient_id
         parsed = parse_json_signal(payload)
         parsed.annotations = annotations
         path = storage.save_job_input(parsed)
-        job = jobs.create_job(get_user(owner_id), "recording", {"sampling_rate": parsed.fs, "lead": parsed.lead},
-                              input_path=path, patient_id=patient_id)
+        job = jobs.create_job(
+            get_user(owner_id),
+            "recording",
+            {"sampling_rate": parsed.fs, "lead": parsed.lead},
+            input_path=path,
+            patient_id=patient_id,
+        )
         return recordings.run_recording_job(job, lambda *args: None)

@@ -1,5 +1,6 @@
 """The app factory: configuration, secret key, migrations on a fresh database (SQLite and PostgreSQL),
 first-start admin, the CLI, and the detector's MODEL_REQUIRED rule."""
+
 import logging
 import os
 import subprocess
@@ -41,12 +42,15 @@ def _assert_schema_matches_models(app):
         assert diff == [], f"models and migrations disagree: {diff}"
 
 
-@pytest.mark.parametrize("url, expected", [
-    ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
-    ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
-    ("postgresql+psycopg://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
-    ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("postgres://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("postgresql+psycopg://u:p@h/db", "postgresql+psycopg://u:p@h/db"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
 def test_database_url_normalisation(url, expected):
     assert normalise_database_url(url) == expected
 
@@ -71,7 +75,8 @@ def test_secret_key_is_generated_once_per_install_and_never_shared(tmp_path):
     assert oct((tmp_path / "a" / "secret_key").stat().st_mode & 0o777) == "0o600"
     assert resolve_secret_key(str(tmp_path / "b"), "production") != first
     assert resolve_secret_key(str(tmp_path / "c"), "development") != resolve_secret_key(
-        str(tmp_path / "c"), "development")
+        str(tmp_path / "c"), "development"
+    )
     assert not (tmp_path / "c").exists()
 
 
@@ -109,23 +114,28 @@ def test_first_start_creates_one_admin_with_a_generated_password(tmp_path, caplo
     assert not [r for r in caplog.records if "first admin" in r.getMessage()]
     dispose_app(again)
     other = _startup_app(f"sqlite:///{tmp_path / 'other.db'}", ADMIN_EMAIL="boss@example.com")
-    assert other.test_client().post("/login", json={"email": "boss@example.com",
-                                                    "password": password}).status_code == 401
+    assert (
+        other.test_client().post("/login", json={"email": "boss@example.com", "password": password}).status_code == 401
+    )
     dispose_app(other)
 
 
 def test_first_admin_from_the_environment(tmp_path, caplog):
-    app = _startup_app(f"sqlite:///{tmp_path / 'env.db'}", ADMIN_EMAIL="root@example.com",
-                       ADMIN_PASSWORD="from-the-env-1")
+    app = _startup_app(
+        f"sqlite:///{tmp_path / 'env.db'}", ADMIN_EMAIL="root@example.com", ADMIN_PASSWORD="from-the-env-1"
+    )
     assert "from-the-env-1" not in caplog.text
-    assert app.test_client().post("/login", json={"email": "root@example.com",
-                                                  "password": "from-the-env-1"}).status_code == 200
+    assert (
+        app.test_client().post("/login", json={"email": "root@example.com", "password": "from-the-env-1"}).status_code
+        == 200
+    )
     dispose_app(app)
 
 
 def test_cli_users_and_tokens(app, runner, client):
-    result = runner.invoke(args=["users", "create", "--email", "Doc@Example.com", "--password", "long-pass-12",
-                                 "--admin"])
+    result = runner.invoke(
+        args=["users", "create", "--email", "Doc@Example.com", "--password", "long-pass-12", "--admin"]
+    )
     assert result.exit_code == 0 and "created admin doc@example.com" in result.output
     duplicate = runner.invoke(args=["users", "create", "--email", "doc@example.com", "--password", "long-pass-12"])
     assert duplicate.exit_code != 0 and "already exists" in duplicate.output
@@ -161,13 +171,25 @@ def test_model_required_refuses_to_start_without_a_bundle(tmp_path):
 
 def test_real_flask_cli_on_a_fresh_database(tmp_path):
     """The documented commands as a newcomer runs them (tokens create is covered in-process)."""
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "ECG_MODEL_REQUIRED": "0",
-           "ECG_MODEL_DIR": str(tmp_path / "no-bundle"), "ECG_ENV": "development", "ECG_AUTO_MIGRATE": "0"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "ECG_MODEL_REQUIRED": "0",
+        "ECG_MODEL_DIR": str(tmp_path / "no-bundle"),
+        "ECG_ENV": "development",
+        "ECG_AUTO_MIGRATE": "0",
+    }
     env.pop("SECRET_KEY", None)
 
     def flask(*args):
-        return subprocess.run([sys.executable, "-m", "flask", "--app", "ecg_backend", *args], cwd=REPO_ROOT,
-                              env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "ecg_backend", *args],
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     upgrade = flask("db", "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
@@ -206,8 +228,9 @@ def test_api_round_trip_on_postgres(clean_postgres, beats):
         headers = {"X-CSRFToken": login.get_json()["csrf_token"]}
         token = client.post("/api/v1/tokens", json={"name": "pg"}, headers=headers).get_json()["token"]
         bearer = {"Authorization": f"Bearer {token}"}
-        patient = client.post("/api/v1/patients", json={"name": "Ünïcode Patient", "date_of_birth": "1960-01-31"},
-                              headers=bearer).get_json()
+        patient = client.post(
+            "/api/v1/patients", json={"name": "Ünïcode Patient", "date_of_birth": "1960-01-31"}, headers=bearer
+        ).get_json()
         stored = client.post("/predict", json={"beats": beats(3), "patient_id": patient["id"]}, headers=bearer)
         assert stored.status_code == 200
         analysis = client.get(f"/api/v1/analyses/{stored.get_json()['analysis_id']}", headers=bearer).get_json()
@@ -219,8 +242,14 @@ def test_api_round_trip_on_postgres(clean_postgres, beats):
         dispose_app(app)
 
 
-@pytest.mark.parametrize("env, bind", [({}, "127.0.0.1:8000"), ({"PORT": "5001"}, "0.0.0.0:5001"),
-                                       ({"GUNICORN_BIND": "unix:/run/ecg.sock", "PORT": "1"}, "unix:/run/ecg.sock")])
+@pytest.mark.parametrize(
+    "env, bind",
+    [
+        ({}, "127.0.0.1:8000"),
+        ({"PORT": "5001"}, "0.0.0.0:5001"),
+        ({"GUNICORN_BIND": "unix:/run/ecg.sock", "PORT": "1"}, "unix:/run/ecg.sock"),
+    ],
+)
 def test_gunicorn_settings(monkeypatch, env, bind):
     import runpy
 

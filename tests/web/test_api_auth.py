@@ -1,5 +1,7 @@
 """Login, logout, sessions, tokens, CSRF and login rate limits."""
+
 import re
+from datetime import UTC
 
 import pytest
 
@@ -17,8 +19,10 @@ def test_login_form_renders_fields_and_csrf(client):
 
 def test_form_login_redirects_to_next_and_sets_secure_cookie_flags(client, clinician_a):
     token = _csrf(client.get("/login").get_data(as_text=True))
-    response = client.post("/login?next=/patients", data={"email": clinician_a.email,
-                                                          "password": clinician_a.password, "csrf_token": token})
+    response = client.post(
+        "/login?next=/patients",
+        data={"email": clinician_a.email, "password": clinician_a.password, "csrf_token": token},
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/patients"
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -27,8 +31,7 @@ def test_form_login_redirects_to_next_and_sets_secure_cookie_flags(client, clini
 
 def test_form_login_wrong_password_shows_message(client, clinician_a):
     token = _csrf(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data={"email": clinician_a.email, "password": "nope-nope",
-                                           "csrf_token": token})
+    response = client.post("/login", data={"email": clinician_a.email, "password": "nope-nope", "csrf_token": token})
     assert response.status_code == 200
     assert "Wrong email or password" in response.get_data(as_text=True)
     assert client.get("/api/v1/me").status_code == 401
@@ -54,12 +57,15 @@ def test_json_login_returns_user_and_csrf_token(client, clinician_a):
     assert body["user"]["email"] == clinician_a.email and body["csrf_token"]
 
 
-@pytest.mark.parametrize("payload, status", [
-    ({"email": "alice@example.com", "password": "wrong-password"}, 401),
-    ({"email": "nobody@example.com", "password": "whatever-123"}, 401),
-    ({"email": "alice@example.com"}, 422),
-    ([1, 2], 400),
-])
+@pytest.mark.parametrize(
+    "payload, status",
+    [
+        ({"email": "alice@example.com", "password": "wrong-password"}, 401),
+        ({"email": "nobody@example.com", "password": "whatever-123"}, 401),
+        ({"email": "alice@example.com"}, 422),
+        ([1, 2], 400),
+    ],
+)
 def test_json_login_errors(client, clinician_a, payload, status):
     response = client.post("/login", json=payload)
     assert response.status_code == status
@@ -73,8 +79,7 @@ def test_disabled_account_cannot_log_in_and_loses_its_session(app, client, clini
     with app.app_context():
         set_active(clinician_a.id, False)
     assert client.get("/api/v1/me").status_code == 401
-    assert client.post("/login", json={"email": clinician_a.email,
-                                       "password": clinician_a.password}).status_code == 401
+    assert client.post("/login", json={"email": clinician_a.email, "password": clinician_a.password}).status_code == 401
 
 
 def test_logout_ends_the_session(client, clinician_a, auth):
@@ -154,8 +159,9 @@ def test_tokens_are_stored_hashed(app, clinician_a, bearer):
         assert raw not in (stored.token_hash, stored.prefix) and len(stored.token_hash) == 64
 
 
-@pytest.mark.app_config(RATELIMIT_ENABLED=True, LOGIN_LIMIT_PER_ACCOUNT="3 per minute",
-                        LOGIN_LIMIT_PER_ADDRESS="100 per minute")
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True, LOGIN_LIMIT_PER_ACCOUNT="3 per minute", LOGIN_LIMIT_PER_ADDRESS="100 per minute"
+)
 def test_failed_logins_are_limited_per_account(client, clinician_a, clinician_b):
     for _ in range(3):
         assert client.post("/login", json={"email": clinician_a.email, "password": "bad-guess"}).status_code == 401
@@ -164,18 +170,22 @@ def test_failed_logins_are_limited_per_account(client, clinician_a, clinician_b)
     assert limited.get_json()["error"]["code"] == "rate_limited"
     assert "Retry-After" in limited.headers
     # another account from the same address is not affected
-    assert client.post("/login", json={"email": clinician_b.email,
-                                       "password": clinician_b.password}).status_code == 200
+    assert client.post("/login", json={"email": clinician_b.email, "password": clinician_b.password}).status_code == 200
 
 
-@pytest.mark.app_config(RATELIMIT_ENABLED=True, LOGIN_LIMIT_PER_ACCOUNT="100 per minute",
-                        LOGIN_LIMIT_PER_ADDRESS="4 per minute")
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True, LOGIN_LIMIT_PER_ACCOUNT="100 per minute", LOGIN_LIMIT_PER_ADDRESS="4 per minute"
+)
 def test_logins_are_limited_per_address(client, clinician_a):
-    statuses = [client.post("/login", json={"email": f"u{i}@example.com", "password": "x-y-z-w"}).status_code
-                for i in range(5)]
+    statuses = [
+        client.post("/login", json={"email": f"u{i}@example.com", "password": "x-y-z-w"}).status_code for i in range(5)
+    ]
     assert statuses == [401, 401, 401, 401, 429]
-    other = client.post("/login", json={"email": clinician_a.email, "password": clinician_a.password},
-                        environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    other = client.post(
+        "/login",
+        json={"email": clinician_a.email, "password": clinician_a.password},
+        environ_base={"REMOTE_ADDR": "10.0.0.9"},
+    )
     assert other.status_code == 200
     page = client.post("/login", data={"email": "x@example.com", "password": "y"})
     assert page.status_code == 429 and "text/html" in page.content_type
@@ -191,13 +201,14 @@ def test_page_form_without_csrf_token_is_refused_with_a_message(client, clinicia
 
 
 def test_sessions_expire_and_remember_me_is_bounded(client, clinician_a):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
     from email.utils import parsedate_to_datetime
 
-    response = client.post("/login", json={"email": clinician_a.email, "password": clinician_a.password,
-                                           "remember": True})
+    response = client.post(
+        "/login", json={"email": clinician_a.email, "password": clinician_a.password, "remember": True}
+    )
     cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def expires(cookie):
         value = next(p.split("=", 1)[1] for p in cookie.split("; ") if p.lower().startswith("expires="))
@@ -218,8 +229,13 @@ def test_login_limits_are_shared_through_redis(redis_url, tmp_path):
     from tests.conftest import dispose_app, make_test_app
 
     prefix = "ecg-test-" + secrets.token_hex(4)
-    settings = dict(RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=redis_url, RATELIMIT_KEY_PREFIX=prefix,
-                    LOGIN_LIMIT_PER_ADDRESS="3 per minute", LOGIN_LIMIT_PER_ACCOUNT="100 per minute")
+    settings = dict(
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=redis_url,
+        RATELIMIT_KEY_PREFIX=prefix,
+        LOGIN_LIMIT_PER_ADDRESS="3 per minute",
+        LOGIN_LIMIT_PER_ACCOUNT="100 per minute",
+    )
     first = make_test_app(f"sqlite:///{tmp_path / 'one.db'}", **settings)
     second = make_test_app(f"sqlite:///{tmp_path / 'two.db'}", **settings)
     try:

@@ -1,4 +1,5 @@
 """Beat-table parsing: every accepted layout and a precise message for each kind of mistake."""
+
 import numpy as np
 import pytest
 
@@ -19,17 +20,20 @@ def test_json_beats_and_single_beat():
     np.testing.assert_allclose(single[0, :3], [0.0, 0.01, 0.02])
 
 
-@pytest.mark.parametrize("payload, message", [
-    ({"beats": [ROW, ROW[:-1]]}, "beat 2 has 139 values; each beat needs 140"),
-    ({"beats": [ROW[:3] + ["x"] + ROW[4:]]}, "beat 1, value 4 is 'x'"),
-    ({"beats": [ROW[:3] + [True] + ROW[4:]]}, "beat 1, value 4 is True"),
-    ({"beats": [ROW[:5] + [1e9] + ROW[6:]]}, "beat 1, value 6"),
-    ({"beats": []}, "no beats found"),
-    ({"beats": "1,2"}, '"beats" must be a list'),
-    ({"beats": [5]}, "beat 1 must be a list of 140 numbers"),
-    ({"beat": ROW, "beats": [ROW]}, 'either "beats"'),
-    ({"samples": ROW}, 'either "beats"'),
-])
+@pytest.mark.parametrize(
+    "payload, message",
+    [
+        ({"beats": [ROW, ROW[:-1]]}, "beat 2 has 139 values; each beat needs 140"),
+        ({"beats": [ROW[:3] + ["x"] + ROW[4:]]}, "beat 1, value 4 is 'x'"),
+        ({"beats": [ROW[:3] + [True] + ROW[4:]]}, "beat 1, value 4 is True"),
+        ({"beats": [ROW[:5] + [1e9] + ROW[6:]]}, "beat 1, value 6"),
+        ({"beats": []}, "no beats found"),
+        ({"beats": "1,2"}, '"beats" must be a list'),
+        ({"beats": [5]}, "beat 1 must be a list of 140 numbers"),
+        ({"beat": ROW, "beats": [ROW]}, 'either "beats"'),
+        ({"samples": ROW}, 'either "beats"'),
+    ],
+)
 def test_json_mistakes_name_the_beat(payload, message):
     with pytest.raises(InputError) as caught:
         beats_from_json(payload, 10)
@@ -43,32 +47,40 @@ def test_too_many_beats_is_413():
     assert caught.value.details == {"max_beats": 3, "n_beats": 4}
 
 
-@pytest.mark.parametrize("text", [
-    _line(ROW) + "\n" + _line(ROW) + "\n",                                     # plain
-    _line(f"s{i}" for i in range(140)) + "\n" + _line(ROW) + "\n" + _line(ROW),  # header row
-    "\ufeff" + _line(ROW, ";") + "\r\n\r\n" + _line(ROW, ";") + "\r\n",        # BOM, CRLF, blank line
-    _line(ROW, "\t") + "\n" + _line(ROW, "\t"),                                # tab separated (UCR .tsv)
-    _line([1] + ROW) + "\n" + _line([2] + ROW),                                # leading label column
-    "label," + _line(f"t{i}" for i in range(140)) + "\n" + _line([1] + ROW) + "\n" + _line([1] + ROW),
-    _line(ROW) + ",\n" + _line(ROW) + ",\n",                                   # trailing delimiter
-    _line([str(v).replace(".", ",") for v in ROW], ";") + "\n" + _line([str(v).replace(".", ",") for v in ROW], ";"),
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        _line(ROW) + "\n" + _line(ROW) + "\n",  # plain
+        _line(f"s{i}" for i in range(140)) + "\n" + _line(ROW) + "\n" + _line(ROW),  # header row
+        "\ufeff" + _line(ROW, ";") + "\r\n\r\n" + _line(ROW, ";") + "\r\n",  # BOM, CRLF, blank line
+        _line(ROW, "\t") + "\n" + _line(ROW, "\t"),  # tab separated (UCR .tsv)
+        _line([1] + ROW) + "\n" + _line([2] + ROW),  # leading label column
+        "label," + _line(f"t{i}" for i in range(140)) + "\n" + _line([1] + ROW) + "\n" + _line([1] + ROW),
+        _line(ROW) + ",\n" + _line(ROW) + ",\n",  # trailing delimiter
+        _line([str(v).replace(".", ",") for v in ROW], ";")
+        + "\n"
+        + _line([str(v).replace(".", ",") for v in ROW], ";"),
+    ],
+)
 def test_csv_layouts(text):
     beats = beats_from_csv(text.encode("utf-8"), 10)
     assert beats.shape == (2, 140)
     np.testing.assert_allclose(beats[0], ROW)
 
 
-@pytest.mark.parametrize("text, status, message", [
-    (_line(ROW) + "\n" + _line(ROW) + "\n" + _line(ROW[:-1]), 422, "row 3 has 139 values; each beat needs 140"),
-    (_line(ROW[:50]), 422, "row 1 has 50 values; each beat needs 140 (or 141 with a leading label column)"),
-    (_line(ROW[:10] + ["abc"] + ROW[11:]), 422, "row 1, value 11 is 'abc', not a number"),
-    (_line(ROW[:10] + ["nan"] + ROW[11:]), 422, "row 1, value 11 is nan"),
-    (_line(ROW[:10] + ["inf"] + ROW[11:]), 422, "row 1, value 11 is inf"),
-    ("", 422, "the file is empty"),
-    ("\n\n  \n", 422, "the file is empty"),
-    (_line(f"h{i}" for i in range(140)), 422, "no beats found"),
-])
+@pytest.mark.parametrize(
+    "text, status, message",
+    [
+        (_line(ROW) + "\n" + _line(ROW) + "\n" + _line(ROW[:-1]), 422, "row 3 has 139 values; each beat needs 140"),
+        (_line(ROW[:50]), 422, "row 1 has 50 values; each beat needs 140 (or 141 with a leading label column)"),
+        (_line(ROW[:10] + ["abc"] + ROW[11:]), 422, "row 1, value 11 is 'abc', not a number"),
+        (_line(ROW[:10] + ["nan"] + ROW[11:]), 422, "row 1, value 11 is nan"),
+        (_line(ROW[:10] + ["inf"] + ROW[11:]), 422, "row 1, value 11 is inf"),
+        ("", 422, "the file is empty"),
+        ("\n\n  \n", 422, "the file is empty"),
+        (_line(f"h{i}" for i in range(140)), 422, "no beats found"),
+    ],
+)
 def test_csv_mistakes_name_the_row(text, status, message):
     with pytest.raises(InputError) as caught:
         beats_from_csv(text.encode("utf-8"), 10)

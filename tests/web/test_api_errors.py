@@ -1,4 +1,5 @@
 """One JSON error shape on API routes, HTML pages elsewhere, and an OpenAPI document covering every route."""
+
 import re
 
 import pytest

@@ -1,4 +1,5 @@
 """POST /predict with an Idempotency-Key: a retried storing request is answered again, never stored twice."""
+
 import pytest
 
 from ecg_backend.extensions import db
@@ -73,8 +74,11 @@ def test_csv_upload_retry_with_another_boundary_is_replayed(app, client, clinici
     headers = {**bearer(clinician_a), "Idempotency-Key": '"upload-7"'}  # structured-header quoting
 
     def upload():  # the test client picks a new multipart boundary for every request
-        return client.post("/predict", data={"file": (io.BytesIO(csv_text), "beats.csv"),
-                                             "patient_id": str(patient["id"])}, headers=headers)
+        return client.post(
+            "/predict",
+            data={"file": (io.BytesIO(csv_text), "beats.csv"), "patient_id": str(patient["id"])},
+            headers=headers,
+        )
 
     first, again = upload(), upload()
     assert first.status_code == again.status_code == 200
@@ -92,8 +96,9 @@ def test_malformed_keys_are_400(app, client, clinician_a, bearer, beats, key):
     assert not _rows(app)
 
 
-def test_a_concurrent_request_with_the_same_key_gets_the_winners_answer(app, client, clinician_a, bearer, beats,
-                                                                        patient, monkeypatch):
+def test_a_concurrent_request_with_the_same_key_gets_the_winners_answer(
+    app, client, clinician_a, bearer, beats, patient, monkeypatch
+):
     """Both requests pass the look-up before either has stored; the unique constraint settles it."""
     from ecg_backend.services import analyses
 
@@ -192,8 +197,9 @@ def test_simultaneous_requests_with_one_key_store_once_on_postgres(migrated_post
     app = migrated_postgres_app
     client = app.test_client()
     login = client.post("/login", json={"email": "pg-idem@example.com", "password": "pg-idem-password"})
-    token = client.post("/api/v1/tokens", json={"name": "pg"},
-                        headers={"X-CSRFToken": login.get_json()["csrf_token"]}).get_json()["token"]
+    token = client.post(
+        "/api/v1/tokens", json={"name": "pg"}, headers={"X-CSRFToken": login.get_json()["csrf_token"]}
+    ).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": "pg-simultaneous"}
     body = {"beats": beats(2), "store": True}
     _assert_one_winner(_race(app, headers, body))

@@ -1,4 +1,5 @@
 """JSON responses (orjson) carry the same JSON the standard library would, and fall back where it cannot."""
+
 import dataclasses
 import datetime
 import json
@@ -13,9 +14,13 @@ class _Point:
 
 
 def test_jsonify_matches_the_standard_library(app):
-    payload = {"b": [1.5, 1e-7, 0.1, None, True], "a": {"z": 1, "y": "ünï"},
-               "when": datetime.datetime(2026, 1, 2, 3, 4, 5), "day": datetime.date(2026, 1, 2),
-               "point": _Point(2)}
+    payload = {
+        "b": [1.5, 1e-7, 0.1, None, True],
+        "a": {"z": 1, "y": "ünï"},
+        "when": datetime.datetime(2026, 1, 2, 3, 4, 5),
+        "day": datetime.date(2026, 1, 2),
+        "point": _Point(2),
+    }
     with app.app_context():
         body = jsonify(payload).get_data()
         standard = app.json.dumps(payload)  # the standard-library encoder Flask uses for dumps
@@ -28,7 +33,7 @@ def test_jsonify_matches_the_standard_library(app):
 def test_jsonify_handles_numpy_and_falls_back_for_huge_integers(app):
     with app.app_context():
         assert json.loads(jsonify({"n": np.float64(0.25), "v": np.arange(3)}).get_data()) == {"n": 0.25, "v": [0, 1, 2]}
-        assert json.loads(jsonify({"big": 10 ** 30}).get_data()) == {"big": 10 ** 30}
+        assert json.loads(jsonify({"big": 10**30}).get_data()) == {"big": 10**30}
         assert json.loads(jsonify({3: "int key"}).get_data()) == {"3": "int key"}
 
 

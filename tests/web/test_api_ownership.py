@@ -1,4 +1,5 @@
 """Clinician B can never read, list, change or delete clinician A's records, through any route (404)."""
+
 import pytest
 
 
@@ -6,11 +7,11 @@ import pytest
 def a_records(client, clinician_a, bearer, beats):
     headers = bearer(clinician_a)
     patient = client.post("/api/v1/patients", json={"name": "A's patient"}, headers=headers).get_json()
-    analysis = client.post("/predict", json={"beats": beats(1), "patient_id": patient["id"]},
-                           headers=headers).get_json()
+    analysis = client.post(
+        "/predict", json={"beats": beats(1), "patient_id": patient["id"]}, headers=headers
+    ).get_json()
     tokens = client.get("/api/v1/tokens", headers=headers).get_json()["items"]
-    return {"patient": patient["id"], "analysis": analysis["analysis_id"], "token": tokens[0]["id"],
-            "headers": headers}
+    return {"patient": patient["id"], "analysis": analysis["analysis_id"], "token": tokens[0]["id"], "headers": headers}
 
 
 ROUTES = [
@@ -27,8 +28,7 @@ ROUTES = [
 
 @pytest.mark.parametrize("method, template, body", ROUTES)
 @pytest.mark.parametrize("via", ["token", "session"])
-def test_b_gets_404_for_a_records(client, clinician_b, bearer, auth, a_records, beats, method, template, body,
-                                  via):
+def test_b_gets_404_for_a_records(client, clinician_b, bearer, auth, a_records, beats, method, template, body, via):
     url = template.format(**a_records)
     if body == "predict":
         body = {"beats": beats(1), "patient_id": a_records["patient"]}

@@ -1,4 +1,5 @@
 """POST /predict: JSON and CSV inputs, storage with a patient, and every error status."""
+
 import io
 
 import pytest
@@ -23,7 +24,8 @@ def test_json_beats_return_every_field_per_beat(client, clinician_a, bearer, bea
     assert response.status_code == 200
     body = response.get_json()
     assert body["summary"]["n_beats"] == 3 and body["summary"]["n_anomalous"] == sum(
-        b["is_anomaly"] for b in body["beats"])
+        b["is_anomaly"] for b in body["beats"]
+    )
     for index, beat in enumerate(body["beats"]):
         assert beat["index"] == index
         assert {"score", "threshold", "is_anomaly", "confidence", "reconstruction", "sample_error"} <= set(beat)
@@ -53,13 +55,11 @@ def test_csv_upload_gives_the_same_scores_as_json(client, clinician_a, bearer, b
     from_json = client.post("/predict", json={"beats": rows}, headers=headers).get_json()
     upload = {"file": (io.BytesIO(_csv(rows, header=False, sep=";")), "b.csv")}
     from_csv = client.post("/predict", data=upload, headers=headers).get_json()
-    assert [b["score"] for b in from_csv["beats"]] == pytest.approx([b["score"] for b in from_json["beats"]],
-                                                                     rel=1e-5)
+    assert [b["score"] for b in from_csv["beats"]] == pytest.approx([b["score"] for b in from_json["beats"]], rel=1e-5)
 
 
 def test_text_csv_body(client, clinician_a, bearer, beats):
-    response = client.post("/predict", data=_csv(beats(2)), headers={**bearer(clinician_a),
-                                                                      "Content-Type": "text/csv"})
+    response = client.post("/predict", data=_csv(beats(2)), headers={**bearer(clinician_a), "Content-Type": "text/csv"})
     assert response.status_code == 200 and len(response.get_json()["beats"]) == 2
 
 
@@ -67,8 +67,9 @@ def test_shipped_sample_file_is_accepted(client, clinician_a, bearer):
     from tests.conftest import REPO_ROOT
 
     sample = (REPO_ROOT / "data" / "sample_beats.csv").read_bytes()
-    response = client.post("/predict", data={"file": (io.BytesIO(sample), "sample_beats.csv")},
-                           headers=bearer(clinician_a))
+    response = client.post(
+        "/predict", data={"file": (io.BytesIO(sample), "sample_beats.csv")}, headers=bearer(clinician_a)
+    )
     assert response.status_code == 200 and response.get_json()["summary"]["n_beats"] == 12
 
 
@@ -82,8 +83,7 @@ def test_patient_id_stores_the_analysis(app, client, clinician_a, bearer, beats)
     assert len(stored["input"]["beats"]) == 2
     upload = {"file": (io.BytesIO(_csv(beats(1))), "x.csv"), "patient_id": str(patient["id"])}
     from_csv = client.post("/predict", data=upload, headers=headers).get_json()
-    assert client.get(f"/api/v1/analyses/{from_csv['analysis_id']}", headers=headers).get_json()[
-        "filename"] == "x.csv"
+    assert client.get(f"/api/v1/analyses/{from_csv['analysis_id']}", headers=headers).get_json()["filename"] == "x.csv"
     assert _stored_count(app) == 2
 
 
@@ -92,11 +92,11 @@ def test_store_flag_without_patient(client, clinician_a, bearer, beats):
     assert body["analysis_id"]
 
 
-def test_someone_elses_patient_is_404_and_nothing_is_stored(app, client, clinician_a, clinician_b, bearer,
-                                                             beats):
+def test_someone_elses_patient_is_404_and_nothing_is_stored(app, client, clinician_a, clinician_b, bearer, beats):
     patient = client.post("/api/v1/patients", json={"name": "Ann"}, headers=bearer(clinician_a)).get_json()
-    response = client.post("/predict", json={"beats": beats(1), "patient_id": patient["id"]},
-                           headers=bearer(clinician_b))
+    response = client.post(
+        "/predict", json={"beats": beats(1), "patient_id": patient["id"]}, headers=bearer(clinician_b)
+    )
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
     assert _stored_count(app) == 0
 
@@ -107,8 +107,9 @@ def test_anonymous_is_401(client, beats):
 
 
 def test_malformed_json_is_400(client, clinician_a, bearer):
-    response = client.post("/predict", data="{beats: [", headers={**bearer(clinician_a),
-                                                                  "Content-Type": "application/json"})
+    response = client.post(
+        "/predict", data="{beats: [", headers={**bearer(clinician_a), "Content-Type": "application/json"}
+    )
     assert response.status_code == 400 and "not valid JSON" in response.get_json()["error"]["message"]
 
 
@@ -126,8 +127,7 @@ def test_wrong_beat_length_is_422_with_the_row(client, clinician_a, bearer, beat
 
 @pytest.mark.parametrize("patient_id", ["abc", -1, 1.5, True])
 def test_bad_patient_id_is_422(client, clinician_a, bearer, beats, patient_id):
-    response = client.post("/predict", json={"beats": beats(1), "patient_id": patient_id},
-                           headers=bearer(clinician_a))
+    response = client.post("/predict", json={"beats": beats(1), "patient_id": patient_id}, headers=bearer(clinician_a))
     assert response.status_code == 422 and response.get_json()["error"]["details"] == {"field": "patient_id"}
 
 
@@ -140,8 +140,9 @@ def test_unsupported_types_are_415(client, clinician_a, bearer):
 
 
 def test_upload_without_file_field_is_400(client, clinician_a, bearer):
-    response = client.post("/predict", data={"other": "1"}, headers=bearer(clinician_a),
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/predict", data={"other": "1"}, headers=bearer(clinician_a), content_type="multipart/form-data"
+    )
     assert response.status_code == 400 and "'file'" in response.get_json()["error"]["message"]
 
 
@@ -174,15 +175,18 @@ def test_session_predict_needs_csrf_header(client, clinician_a, auth, beats):
     assert client.post("/predict", json={"beats": beats(1)}, headers=auth.csrf_headers()).status_code == 200
 
 
-@pytest.mark.parametrize("body, content_type, status", [
-    ("[" * 100_000 + "]" * 100_000, "application/json", 400),                       # nesting bomb
-    ('{"beat": [' + ",".join(["1"] * 139 + ["1" + "0" * 400]) + "]}", "application/json", 422),  # huge int
-    ('{"beat": [' + ",".join(["1"] * 139 + ["1e400"]) + "]}", "application/json", 422),
-    ("a" * 200_000, "text/csv", 422),                                                # field over csv's limit
-    ("1,2\x00,3\n", "text/csv", 422),
-    (",".join(["1"] * 200_000), "text/csv", 422),                                    # very wide row
-    ("é;" * 140, "text/csv; charset=latin-1", 422),
-])
+@pytest.mark.parametrize(
+    "body, content_type, status",
+    [
+        ("[" * 100_000 + "]" * 100_000, "application/json", 400),  # nesting bomb
+        ('{"beat": [' + ",".join(["1"] * 139 + ["1" + "0" * 400]) + "]}", "application/json", 422),  # huge int
+        ('{"beat": [' + ",".join(["1"] * 139 + ["1e400"]) + "]}", "application/json", 422),
+        ("a" * 200_000, "text/csv", 422),  # field over csv's limit
+        ("1,2\x00,3\n", "text/csv", 422),
+        (",".join(["1"] * 200_000), "text/csv", 422),  # very wide row
+        ("é;" * 140, "text/csv; charset=latin-1", 422),
+    ],
+)
 def test_hostile_bodies_get_4xx_not_500(client, clinician_a, bearer, body, content_type, status):
     data = body.encode("latin-1") if "latin-1" in content_type else body.encode()
     response = client.post("/predict", data=data, headers={**bearer(clinician_a), "Content-Type": content_type})

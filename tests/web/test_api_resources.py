@@ -1,4 +1,5 @@
 """REST resources under /api/v1: patients, analyses, me, users; pagination and validation."""
+
 import pytest
 
 
@@ -14,8 +15,9 @@ def _patient(client, headers, **fields):
 
 
 def test_patient_crud(client, a_headers):
-    created = _patient(client, a_headers, date_of_birth="1950-02-03", sex="Female", external_id="MRN-1",
-                       notes="follow-up")
+    created = _patient(
+        client, a_headers, date_of_birth="1950-02-03", sex="Female", external_id="MRN-1", notes="follow-up"
+    )
     assert created["id"] and created["date_of_birth"] == "1950-02-03" and created["sex"] == "female"
     url = f"/api/v1/patients/{created['id']}"
     assert client.get(url, headers=a_headers).get_json() == created
@@ -25,16 +27,19 @@ def test_patient_crud(client, a_headers):
     assert client.get(url, headers=a_headers).status_code == 404
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({}, "name"),
-    ({"name": "  "}, "name"),
-    ({"name": "A", "date_of_birth": "03/02/1950"}, "date_of_birth"),
-    ({"name": "A", "date_of_birth": "2999-01-01"}, "date_of_birth"),
-    ({"name": "A", "sex": "x"}, "sex"),
-    ({"name": 5}, "name"),
-    ({"name": "A", "colour": "red"}, "colour"),
-    ({"name": "A" * 201}, "name"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({}, "name"),
+        ({"name": "  "}, "name"),
+        ({"name": "A", "date_of_birth": "03/02/1950"}, "date_of_birth"),
+        ({"name": "A", "date_of_birth": "2999-01-01"}, "date_of_birth"),
+        ({"name": "A", "sex": "x"}, "sex"),
+        ({"name": 5}, "name"),
+        ({"name": "A", "colour": "red"}, "colour"),
+        ({"name": "A" * 201}, "name"),
+    ],
+)
 def test_patient_validation_is_422_per_field(client, a_headers, payload, field):
     response = client.post("/api/v1/patients", json=payload, headers=a_headers)
     assert response.status_code == 422
@@ -43,10 +48,18 @@ def test_patient_validation_is_422_per_field(client, a_headers, payload, field):
 
 
 def test_patient_body_must_be_json(client, a_headers):
-    assert client.post("/api/v1/patients", data="name=x", headers={
-        **a_headers, "Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
-    assert client.post("/api/v1/patients", data="{", headers={
-        **a_headers, "Content-Type": "application/json"}).status_code == 400
+    assert (
+        client.post(
+            "/api/v1/patients",
+            data="name=x",
+            headers={**a_headers, "Content-Type": "application/x-www-form-urlencoded"},
+        ).status_code
+        == 415
+    )
+    assert (
+        client.post("/api/v1/patients", data="{", headers={**a_headers, "Content-Type": "application/json"}).status_code
+        == 400
+    )
     assert client.post("/api/v1/patients", json=[1], headers=a_headers).status_code == 422
 
 
@@ -99,32 +112,47 @@ def test_me(client, clinician_a, a_headers):
 
 def test_users_admin_routes(client, admin_account, clinician_a, bearer):
     admin = bearer(admin_account)
-    created = client.post("/api/v1/users", json={"email": "New@Example.com", "password": "long-enough-1"},
-                          headers=admin)
+    created = client.post(
+        "/api/v1/users", json={"email": "New@Example.com", "password": "long-enough-1"}, headers=admin
+    )
     assert created.status_code == 201 and created.get_json()["email"] == "new@example.com"
-    assert client.post("/api/v1/users", json={"email": "new@example.com", "password": "long-enough-1"},
-                       headers=admin).status_code == 409
-    assert client.post("/api/v1/users", json={"email": "bad", "password": "long-enough-1"},
-                       headers=admin).status_code == 422
-    assert client.post("/api/v1/users", json={"email": "c@example.com", "password": "short"},
-                       headers=admin).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/users", json={"email": "new@example.com", "password": "long-enough-1"}, headers=admin
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post("/api/v1/users", json={"email": "bad", "password": "long-enough-1"}, headers=admin).status_code
+        == 422
+    )
+    assert (
+        client.post("/api/v1/users", json={"email": "c@example.com", "password": "short"}, headers=admin).status_code
+        == 422
+    )
     user_id = created.get_json()["id"]
-    assert client.patch(f"/api/v1/users/{user_id}", json={"is_active": False},
-                        headers=admin).get_json()["is_active"] is False
-    assert client.post("/login", json={"email": "new@example.com",
-                                       "password": "long-enough-1"}).status_code == 401
+    assert (
+        client.patch(f"/api/v1/users/{user_id}", json={"is_active": False}, headers=admin).get_json()["is_active"]
+        is False
+    )
+    assert client.post("/login", json={"email": "new@example.com", "password": "long-enough-1"}).status_code == 401
     client.patch(f"/api/v1/users/{user_id}", json={"is_active": True, "password": "another-pass-2"}, headers=admin)
-    assert client.post("/login", json={"email": "new@example.com",
-                                       "password": "another-pass-2"}).status_code == 200
-    assert client.patch(f"/api/v1/users/{admin_account.id}", json={"is_active": False},
-                        headers=admin).status_code == 409
+    assert client.post("/login", json={"email": "new@example.com", "password": "another-pass-2"}).status_code == 200
+    assert (
+        client.patch(f"/api/v1/users/{admin_account.id}", json={"is_active": False}, headers=admin).status_code == 409
+    )
     assert client.patch("/api/v1/users/999", json={"is_active": False}, headers=admin).status_code == 404
     assert len(client.get("/api/v1/users", headers=admin).get_json()["items"]) == 3
 
 
 def test_clinicians_cannot_use_admin_routes(client, clinician_a, clinician_b, a_headers):
     assert client.get("/api/v1/users", headers=a_headers).status_code == 403
-    assert client.post("/api/v1/users", json={"email": "x@example.com", "password": "long-enough-1"},
-                       headers=a_headers).status_code == 403
-    assert client.patch(f"/api/v1/users/{clinician_b.id}", json={"is_active": False},
-                        headers=a_headers).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/users", json={"email": "x@example.com", "password": "long-enough-1"}, headers=a_headers
+        ).status_code
+        == 403
+    )
+    assert (
+        client.patch(f"/api/v1/users/{clinician_b.id}", json={"is_active": False}, headers=a_headers).status_code == 403
+    )

@@ -1,4 +1,5 @@
 """Bearer-token authentication: one joined query, a 1-second memory per process, emptied by any change."""
+
 from datetime import timedelta
 
 from ecg_backend.extensions import db
@@ -8,7 +9,12 @@ from ecg_backend.models import ApiToken, User
 def test_token_user_is_the_stored_user(client, clinician_a, bearer):
     me = client.get("/api/v1/me", headers=bearer(clinician_a)).get_json()
     assert (me["id"], me["email"], me["name"], me["role"], me["is_active"]) == (
-        clinician_a.id, clinician_a.email, "Alice Clinician", "clinician", True)
+        clinician_a.id,
+        clinician_a.email,
+        "Alice Clinician",
+        "clinician",
+        True,
+    )
 
 
 def test_revoked_token_fails_on_the_next_request(client, clinician_a, bearer):
@@ -28,8 +34,7 @@ def _revoke_elsewhere(app):
         other.execute("UPDATE api_tokens SET revoked_at = '2026-01-01 00:00:00'")
 
 
-def test_revocation_by_another_process_counts_within_the_cache_bound(app, client, clinician_a, bearer,
-                                                                      monkeypatch):
+def test_revocation_by_another_process_counts_within_the_cache_bound(app, client, clinician_a, bearer, monkeypatch):
     """A revocation written elsewhere (another worker, the CLI) is seen within CACHE_SECONDS."""
     from ecg_backend.services import tokens
 
@@ -59,8 +64,9 @@ def test_without_the_cache_a_revocation_elsewhere_counts_at_once(app, client, cl
 def test_password_reset_in_this_process_ends_remembered_tokens_at_once(client, clinician_a, admin_account, bearer):
     headers = bearer(clinician_a)
     assert client.get("/api/v1/me", headers=headers).status_code == 200  # now remembered
-    answer = client.patch(f"/api/v1/users/{clinician_a.id}", json={"password": "a-brand-new-password-9"},
-                          headers=bearer(admin_account))
+    answer = client.patch(
+        f"/api/v1/users/{clinician_a.id}", json={"password": "a-brand-new-password-9"}, headers=bearer(admin_account)
+    )
     assert answer.status_code == 200
     assert client.get("/api/v1/me", headers=headers).status_code == 401
 
@@ -77,8 +83,7 @@ def test_renamed_user_is_seen_at_once(app, client, clinician_a, bearer):
 def test_disabled_account_token_fails_at_once(client, clinician_a, admin_account, bearer):
     headers = bearer(clinician_a)
     assert client.get("/api/v1/me", headers=headers).status_code == 200
-    answer = client.patch(f"/api/v1/users/{clinician_a.id}", json={"is_active": False},
-                          headers=bearer(admin_account))
+    answer = client.patch(f"/api/v1/users/{clinician_a.id}", json={"is_active": False}, headers=bearer(admin_account))
     assert answer.status_code == 200
     assert client.get("/api/v1/me", headers=headers).status_code == 401
 

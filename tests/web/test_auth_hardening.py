@@ -1,6 +1,7 @@
 """Sign-in hardening: sessions ended on the server, CSRF renewed at login, hostile text in credentials,
 a redirect target with control characters, login limits shared by workers without Redis, a weak secret
 refused in production, private files, and the 405 error code."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,7 @@ def _copy_cookies(client, app, names=("session", "remember_token")):
 
 # ---------------------------------------------------------------- logout and disabled accounts ------
 def test_logout_ends_the_session_on_the_server(app, client, clinician_a):
-    login = client.post("/login", json={"email": clinician_a.email, "password": clinician_a.password,
-                                        "remember": True})
+    login = client.post("/login", json={"email": clinician_a.email, "password": clinician_a.password, "remember": True})
     csrf = {"X-CSRFToken": login.get_json()["csrf_token"]}
     session_copy = _copy_cookies(client, app, names=("session",))
     remember_copy = _copy_cookies(client, app, names=("remember_token",))
@@ -69,8 +69,9 @@ def test_reenabled_account_gets_no_old_session_or_token_back(app, client, clinic
     assert browser.get("/api/v1/me").status_code == 200 and client.get("/api/v1/me", headers=token).status_code == 200
     auth.login(admin_account)
     for active in (False, True):
-        response = client.patch(f"/api/v1/users/{clinician_a.id}", json={"is_active": active},
-                                headers=auth.csrf_headers())
+        response = client.patch(
+            f"/api/v1/users/{clinician_a.id}", json={"is_active": active}, headers=auth.csrf_headers()
+        )
         assert response.status_code == 200 and response.get_json()["is_active"] is active
     for anyone in (browser, remember_copy):
         assert anyone.get("/api/v1/me").status_code == 401
@@ -84,8 +85,9 @@ def test_reenabled_account_gets_no_old_session_or_token_back(app, client, clinic
 def test_csrf_token_is_renewed_at_form_login(app, clinician_a):
     browser = app.test_client()
     before = csrf_from(browser.get("/login").get_data(as_text=True))
-    response = browser.post("/login", data={"email": clinician_a.email, "password": TEST_PASSWORD,
-                                            "csrf_token": before})
+    response = browser.post(
+        "/login", data={"email": clinician_a.email, "password": TEST_PASSWORD, "csrf_token": before}
+    )
     assert response.status_code == 302
     after = csrf_from(browser.get("/patients/new").get_data(as_text=True))
     assert after != before
@@ -148,23 +150,38 @@ def test_paired_surrogates_are_ordinary_text(client, clinician_a, auth):
 
 
 def test_lone_surrogate_passwords_from_the_command_line_are_refused(app, runner, clinician_a):
-    result = runner.invoke(args=["users", "set-password", "--email", clinician_a.email,
-                                 "--password", "long-password\udcff"])
+    result = runner.invoke(
+        args=["users", "set-password", "--email", clinician_a.email, "--password", "long-password\udcff"]
+    )
     assert result.exit_code != 0 and "not valid Unicode" in result.output
     assert not isinstance(result.exception, UnicodeEncodeError)
 
 
 # ---------------------------------------------------------------- redirect after login --------------
-@pytest.mark.parametrize("target", ["/patients\nX-Injected: 1", "/patients\r\nSet-Cookie: a=b", "/a\x00b",
-                                    "/a\tb", "/\x7f", "http://[", "//evil.example", "/\\evil.example",
-                                    "https://evil.example/", "/" + "a" * 5000])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/patients\nX-Injected: 1",
+        "/patients\r\nSet-Cookie: a=b",
+        "/a\x00b",
+        "/a\tb",
+        "/\x7f",
+        "http://[",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "/" + "a" * 5000,
+    ],
+)
 def test_next_with_control_characters_or_elsewhere_goes_home(app, clinician_a, target):
     from urllib.parse import quote
 
     browser = app.test_client()
     token = csrf_from(browser.get("/login").get_data(as_text=True))
-    response = browser.post("/login?next=" + quote(target, safe=""),
-                            data={"email": clinician_a.email, "password": TEST_PASSWORD, "csrf_token": token})
+    response = browser.post(
+        "/login?next=" + quote(target, safe=""),
+        data={"email": clinician_a.email, "password": TEST_PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:300]
     assert response.headers["Location"] == "/"
 
@@ -172,8 +189,10 @@ def test_next_with_control_characters_or_elsewhere_goes_home(app, clinician_a, t
 def test_next_to_a_page_of_this_site_is_kept(app, clinician_a):
     browser = app.test_client()
     token = csrf_from(browser.get("/login").get_data(as_text=True))
-    response = browser.post("/login?next=%2Fpatients%3Fq%3Dsmith",
-                            data={"email": clinician_a.email, "password": TEST_PASSWORD, "csrf_token": token})
+    response = browser.post(
+        "/login?next=%2Fpatients%3Fq%3Dsmith",
+        data={"email": clinician_a.email, "password": TEST_PASSWORD, "csrf_token": token},
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/patients?q=smith"
 
 
@@ -182,14 +201,19 @@ def test_login_limits_hold_across_workers_without_redis(tmp_path):
     """Two apps (as two gunicorn workers) on the default counters file: the limit is counted once."""
     from ecg_backend.auth.ratelimit_storage import storage_uri
 
-    settings = {"RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": storage_uri(tmp_path / "ratelimits.sqlite"),
-                "LOGIN_LIMIT_PER_ADDRESS": "100 per minute", "LOGIN_LIMIT_PER_ACCOUNT": "3 per minute"}
+    settings = {
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": storage_uri(tmp_path / "ratelimits.sqlite"),
+        "LOGIN_LIMIT_PER_ADDRESS": "100 per minute",
+        "LOGIN_LIMIT_PER_ACCOUNT": "3 per minute",
+    }
     first = make_test_app(f"sqlite:///{tmp_path / 'one.db'}", **settings)
     second = make_test_app(f"sqlite:///{tmp_path / 'one.db'}", **settings)
     try:
         body = {"email": "x@example.com", "password": "wrong-guess"}
-        statuses = [app.test_client().post("/login", json=body).status_code
-                    for app in (first, second, first, second, first)]
+        statuses = [
+            app.test_client().post("/login", json=body).status_code for app in (first, second, first, second, first)
+        ]
         assert statuses == [401, 401, 401, 429, 429]
         limited = second.test_client().post("/login", json=body)
         assert limited.get_json()["error"]["code"] == "rate_limited" and int(limited.headers["Retry-After"]) > 0
@@ -204,8 +228,15 @@ def test_production_counts_login_limits_in_the_instance_folder(tmp_path, monkeyp
     monkeypatch.setenv("SECRET_KEY", "k3y-" + "0123456789abcdef" * 3)
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}", "AUTO_MIGRATE": False,
-                      "BOOTSTRAP_ADMIN": False, "DETECTOR": None, "MODEL_REQUIRED": False})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}",
+            "AUTO_MIGRATE": False,
+            "BOOTSTRAP_ADMIN": False,
+            "DETECTOR": None,
+            "MODEL_REQUIRED": False,
+        }
+    )
     assert app.config["RATELIMIT_STORAGE_URI"] == f"ecgsqlite://{app.instance_path}/ratelimits.sqlite"
 
 

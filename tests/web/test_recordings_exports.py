@@ -1,4 +1,5 @@
 """Exports of a reading: beats and events as CSV, WFDB annotations readable with wfdb.rdann."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,9 @@ def _result(client, analysis_id, headers) -> dict:
 
 def test_beats_csv_has_one_row_per_beat_with_the_reviewed_class(client, clinician_a, bearer, recording):
     headers = bearer(clinician_a)
-    assert client.patch(f"/api/v1/recordings/{recording}/beats/2", json={"label": "V"},
-                        headers=headers).status_code == 200
+    assert (
+        client.patch(f"/api/v1/recordings/{recording}/beats/2", json={"label": "V"}, headers=headers).status_code == 200
+    )
     response = client.get(f"/api/v1/recordings/{recording}/beats.csv", headers=headers)
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert "attachment" in response.headers["Content-Disposition"]
@@ -45,8 +47,9 @@ def test_annotations_zip_is_read_by_wfdb(client, clinician_a, bearer, recording,
     import wfdb
 
     headers = bearer(clinician_a)
-    assert client.patch(f"/api/v1/recordings/{recording}/beats/1", json={"label": "S"},
-                        headers=headers).status_code == 200
+    assert (
+        client.patch(f"/api/v1/recordings/{recording}/beats/1", json={"label": "S"}, headers=headers).status_code == 200
+    )
     response = client.get(f"/api/v1/recordings/{recording}/annotations.zip", headers=headers)
     assert response.status_code == 200 and response.mimetype == "application/zip"
     name = f"recording{recording}"
@@ -63,9 +66,11 @@ def test_annotations_zip_is_read_by_wfdb(client, clinician_a, bearer, recording,
 
 
 def test_events_become_rhythm_annotations():
-    result = {"summary": {"sampling_rate": 100.0},
-              "beats": {"r_peak": [50, 150, 250, 350], "label": ["N", "V", "V", "N"]},
-              "events": {"type": ["couplet", "pause"], "start_s": [1.4, 3.0], "end_s": [2.6, 5.5]}}
+    result = {
+        "summary": {"sampling_rate": 100.0},
+        "beats": {"r_peak": [50, 150, 250, 350], "label": ["N", "V", "V", "N"]},
+        "events": {"type": ["couplet", "pause"], "start_s": [1.4, 3.0], "end_s": [2.6, 5.5]},
+    }
     sample, symbol, aux = recording_exports._annotations(result)
     assert sample.tolist() == [50, 140, 150, 250, 260, 300, 350, 550]
     assert symbol == ["N", "+", "V", "V", "+", "+", "N", "+"]
@@ -78,8 +83,9 @@ def test_wfdb_header_checksum_and_first_sample_match_the_digital_samples(tmp_pat
     digital = np.array([[5, -3], [40000 // 4, 7], [-2, 1]], dtype=np.int64)
     columns = [digital[:, 0] / 200.0, (digital[:, 1] - 4) / 100.0]
     path = str(tmp_path / f"x{store.SUFFIX}")
-    store.write_signal(path, columns, 360.0, [store.LeadInfo("MLII", gain=200.0), store.LeadInfo("V 5", gain=100.0,
-                                                                                                  baseline=4)])
+    store.write_signal(
+        path, columns, 360.0, [store.LeadInfo("MLII", gain=200.0), store.LeadInfo("V 5", gain=100.0, baseline=4)]
+    )
     lines = recording_exports.wfdb_header(store.open_signal(path), "x").splitlines()
     assert lines[0] == "x 2 360 3"
     assert lines[1] == f"x.dat 16 200(0)/mV 16 0 5 {(5 + 10000 - 2)} 0 MLII"

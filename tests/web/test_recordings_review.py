@@ -1,5 +1,6 @@
 """A person's review through the API: families, beats and events listed; labels stored with who and when,
 undone, replayed after a restart; owner scoping and bad input."""
+
 from __future__ import annotations
 
 import pytest
@@ -41,8 +42,9 @@ def test_family_label_is_stored_counted_and_undone(client, clinician_a, bearer, 
     before, labels_before = _counts(client, recording, headers), _labels(client, recording, headers)
     family = client.get(f"/api/v1/recordings/{recording}/families", headers=headers).get_json()["items"][0]
     # called artefact, every beat of the family follows (a V call keeps clearly normal members N)
-    response = client.patch(f"/api/v1/recordings/{recording}/families/{family['family']}", json={"label": "Q"},
-                            headers=headers)
+    response = client.patch(
+        f"/api/v1/recordings/{recording}/families/{family['family']}", json={"label": "Q"}, headers=headers
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["change"]["label"] == "Q" and body["change"]["old_label"] == family["label"]
@@ -70,8 +72,12 @@ def test_beat_labels_win_and_survive_a_restart(app, client, clinician_a, bearer,
     family = client.get(f"/api/v1/recordings/{recording}/families", headers=headers).get_json()["items"][0]
     beat = client.get(f"/api/v1/recordings/{recording}/beats?per_page=2000", headers=headers).get_json()["items"]
     index = next(b["index"] for b in beat if b["family"] == family["family"])
-    assert client.patch(f"/api/v1/recordings/{recording}/families/{family['family']}", json={"label": "Q"},
-                        headers=headers).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/recordings/{recording}/families/{family['family']}", json={"label": "Q"}, headers=headers
+        ).status_code
+        == 200
+    )
     response = client.patch(f"/api/v1/recordings/{recording}/beats/{index}", json={"label": "V"}, headers=headers)
     assert response.status_code == 200 and response.get_json()["beat"]["label"] == "V"
     labels = _labels(client, recording, headers)
@@ -83,8 +89,10 @@ def test_beat_labels_win_and_survive_a_restart(app, client, clinician_a, bearer,
         assert _labels(other, recording, headers) == labels
         changes = other.get(f"/api/v1/recordings/{recording}/labels", headers=headers).get_json()["items"]
         beat_change = next(c for c in changes if c["beat"] == index)
-        assert other.delete(f"/api/v1/recordings/{recording}/labels/{beat_change['id']}",
-                            headers=headers).status_code == 200
+        assert (
+            other.delete(f"/api/v1/recordings/{recording}/labels/{beat_change['id']}", headers=headers).status_code
+            == 200
+        )
         assert _labels(other, recording, headers)[index] == "Q"  # its family's label holds again
     finally:
         dispose_app(restarted)
@@ -94,8 +102,10 @@ def test_beats_in_a_window_are_paged_with_reference_labels(app, client, clinicia
     headers = bearer(clinician_a)
     plain = stored_recording(app, clinician_a.id)
     peaks = client.get(f"/api/v1/recordings/{plain}/beats", headers=headers).get_json()["items"]
-    reference = {"sample": [peaks[1]["r_peak"] + 10, peaks[2]["r_peak"] - 5, peaks[2]["r_peak"] + 100],
-                 "symbol": ["N", "V", "+"]}
+    reference = {
+        "sample": [peaks[1]["r_peak"] + 10, peaks[2]["r_peak"] - 5, peaks[2]["r_peak"] + 100],
+        "symbol": ["N", "V", "+"],
+    }
     analysis_id = stored_recording(app, clinician_a.id, annotations=reference)
     url = f"/api/v1/recordings/{analysis_id}/beats"
     everything = client.get(url, headers=headers).get_json()
@@ -116,45 +126,66 @@ def test_events_list(client, clinician_a, bearer, recording):
     assert {"items", "total", "page", "per_page"} <= set(body)
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", "families"), ("PATCH", "families/0"), ("PATCH", "beats/0"), ("GET", "labels"), ("GET", "events"),
-    ("GET", "beats"), ("GET", "reference"), ("GET", "signal"), ("GET", "beats.csv"), ("GET", "events.csv"),
-    ("GET", "annotations.zip")])
-def test_someone_elses_recording_is_404_and_unchanged(client, clinician_a, clinician_b, bearer, recording,
-                                                       method, path):
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "families"),
+        ("PATCH", "families/0"),
+        ("PATCH", "beats/0"),
+        ("GET", "labels"),
+        ("GET", "events"),
+        ("GET", "beats"),
+        ("GET", "reference"),
+        ("GET", "signal"),
+        ("GET", "beats.csv"),
+        ("GET", "events.csv"),
+        ("GET", "annotations.zip"),
+    ],
+)
+def test_someone_elses_recording_is_404_and_unchanged(
+    client, clinician_a, clinician_b, bearer, recording, method, path
+):
     before = _labels(client, recording, bearer(clinician_a))
-    response = client.open(f"/api/v1/recordings/{recording}/{path}", method=method, json={"label": "V"},
-                           headers=bearer(clinician_b))
+    response = client.open(
+        f"/api/v1/recordings/{recording}/{path}", method=method, json={"label": "V"}, headers=bearer(clinician_b)
+    )
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
     assert _labels(client, recording, bearer(clinician_a)) == before
 
 
 def test_someone_elses_label_change_cannot_be_undone(app, client, clinician_a, clinician_b, bearer, recording):
-    change = client.patch(f"/api/v1/recordings/{recording}/beats/0", json={"label": "V"},
-                          headers=bearer(clinician_a)).get_json()["change"]
+    change = client.patch(
+        f"/api/v1/recordings/{recording}/beats/0", json={"label": "V"}, headers=bearer(clinician_a)
+    ).get_json()["change"]
     own = stored_recording(app, clinician_b.id)
-    for url in (f"/api/v1/recordings/{recording}/labels/{change['id']}",
-                f"/api/v1/recordings/{own}/labels/{change['id']}"):
+    for url in (
+        f"/api/v1/recordings/{recording}/labels/{change['id']}",
+        f"/api/v1/recordings/{own}/labels/{change['id']}",
+    ):
         assert client.delete(url, headers=bearer(clinician_b)).status_code == 404
     assert _labels(client, recording, bearer(clinician_a))[0] == "V"
 
 
-@pytest.mark.parametrize("method, path, kwargs, status", [
-    ("PATCH", "families/0", {"json": {"label": "X"}}, 422),
-    ("PATCH", "families/0", {"json": {}}, 422),
-    ("PATCH", "families/0", {"data": "label=V"}, 415),
-    ("PATCH", "families/0", {"data": "{", "content_type": "application/json"}, 400),
-    ("PATCH", "families/999", {"json": {"label": "V"}}, 404),
-    ("PATCH", "beats/99999", {"json": {"label": "V"}}, 404),
-    ("DELETE", "labels/12345", {}, 404),
-    ("GET", "beats?start=abc", {}, 400),
-    ("GET", "beats?start=5&end=2", {}, 400),
-    ("GET", "beats?per_page=0", {}, 400),
-    ("GET", "events?page=x", {}, 400),
-    ("GET", "reference?end=-3", {}, 400),
-])
-def test_bad_input_is_a_clear_4xx_and_stores_nothing(client, clinician_a, bearer, recording, method, path,
-                                                     kwargs, status):
+@pytest.mark.parametrize(
+    "method, path, kwargs, status",
+    [
+        ("PATCH", "families/0", {"json": {"label": "X"}}, 422),
+        ("PATCH", "families/0", {"json": {}}, 422),
+        ("PATCH", "families/0", {"data": "label=V"}, 415),
+        ("PATCH", "families/0", {"data": "{", "content_type": "application/json"}, 400),
+        ("PATCH", "families/999", {"json": {"label": "V"}}, 404),
+        ("PATCH", "beats/99999", {"json": {"label": "V"}}, 404),
+        ("DELETE", "labels/12345", {}, 404),
+        ("GET", "beats?start=abc", {}, 400),
+        ("GET", "beats?start=5&end=2", {}, 400),
+        ("GET", "beats?per_page=0", {}, 400),
+        ("GET", "events?page=x", {}, 400),
+        ("GET", "reference?end=-3", {}, 400),
+    ],
+)
+def test_bad_input_is_a_clear_4xx_and_stores_nothing(
+    client, clinician_a, bearer, recording, method, path, kwargs, status
+):
     headers = bearer(clinician_a)
     before = _labels(client, recording, headers)
     response = client.open(f"/api/v1/recordings/{recording}/{path}", method=method, headers=headers, **kwargs)
@@ -169,8 +200,9 @@ def test_deleting_the_analysis_deletes_its_label_changes(app, client, clinician_
     from ecg_backend.models import LabelChange
 
     headers = bearer(clinician_a)
-    assert client.patch(f"/api/v1/recordings/{recording}/beats/0", json={"label": "V"},
-                        headers=headers).status_code == 200
+    assert (
+        client.patch(f"/api/v1/recordings/{recording}/beats/0", json={"label": "V"}, headers=headers).status_code == 200
+    )
     assert client.delete(f"/api/v1/analyses/{recording}", headers=headers).status_code == 204
     with app.app_context():
         assert db.session.query(LabelChange).count() == 0

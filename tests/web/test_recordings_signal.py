@@ -1,4 +1,5 @@
 """The stored signal: its file format on hand-made arrays, windows served by the API, storage and deletion."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,12 @@ def test_digital_samples_are_stored_as_int16_and_read_back_exactly(tmp_path):
     digital = np.array([0, 5, -7, 1200, -32000, 3], dtype=np.int64)
     physical = (digital - 10) / 200.0
     physical[2] = np.nan  # a missing sample
-    signal = _write(tmp_path, [physical], [store.LeadInfo("MLII", "mV", gain=200.0, baseline=10)],
-                    annotations={"sample": [1, 4], "symbol": ["N", "V"]})
+    signal = _write(
+        tmp_path,
+        [physical],
+        [store.LeadInfo("MLII", "mV", gain=200.0, baseline=10)],
+        annotations={"sample": [1, 4], "symbol": ["N", "V"]},
+    )
     assert signal.is_digital and signal.array("samples").dtype == np.int16
     assert signal.array("samples")[:, 0].tolist() == [0, 5, store.INVALID, 1200, -32000, 3]
     np.testing.assert_array_equal(signal.lead(0, np.float64), physical)
@@ -77,7 +82,7 @@ def test_a_long_window_keeps_every_peak_within_points(tmp_path, monkeypatch, raw
 
 def test_levels_of_a_window_match_min_and_max_computed_by_hand(tmp_path, monkeypatch):
     monkeypatch.setattr(store, "RAW_WINDOW_LIMIT", 0)
-    column = np.sin(np.arange(2 ** 16) / 50.0).astype(np.float32) * np.linspace(1, 3, 2 ** 16, dtype=np.float32)
+    column = np.sin(np.arange(2**16) / 50.0).astype(np.float32) * np.linspace(1, 3, 2**16, dtype=np.float32)
     signal = _write(tmp_path, [column], [store.LeadInfo("a")], fs=256.0)
     (lead,) = signal.window(0.0, 256.0, points=32)  # 16 runs of 4096 samples: the 2048-sample level
     runs = column.reshape(16, 4096)
@@ -94,8 +99,8 @@ def test_recording_signal_windows_through_the_api(app, client, clinician_a, clin
     assert body["start"] == 2 and body["end"] == 4 and [lead["name"] for lead in body["leads"]] == ["lead 0", "lead 1"]
     first = body["leads"][0]
     assert first["unit"] == "mV" and len(first["values"]) == 2 * FS + 1
-    np.testing.assert_allclose(first["values"], payload["signal"][0][2 * FS:4 * FS + 1], atol=1e-4)
-    np.testing.assert_allclose(body["leads"][1]["values"], payload["signal"][1][2 * FS:4 * FS + 1], atol=1e-4)
+    np.testing.assert_allclose(first["values"], payload["signal"][0][2 * FS : 4 * FS + 1], atol=1e-4)
+    np.testing.assert_allclose(body["leads"][1]["values"], payload["signal"][1][2 * FS : 4 * FS + 1], atol=1e-4)
     overview = client.get(f"{url}?start=0&end=40&points=100", headers=headers).get_json()
     assert all(len(lead["values"]) <= 100 for lead in overview["leads"])
     assert max(overview["leads"][0]["values"]) == pytest.approx(max(payload["signal"][0]), abs=1e-4)
@@ -104,8 +109,15 @@ def test_recording_signal_windows_through_the_api(app, client, clinician_a, clin
     # owner scoping, bad parameters
     assert client.get(url, headers=bearer(clinician_b)).status_code == 404
     assert client.get("/api/v1/recordings/999999/signal", headers=headers).status_code == 404
-    for query, status in (("start=x", 400), ("start=-1", 400), ("start=nan", 400), ("points=1", 400),
-                          ("points=10x", 400), ("start=5&end=4", 400), ("start=100", 422)):
+    for query, status in (
+        ("start=x", 400),
+        ("start=-1", 400),
+        ("start=nan", 400),
+        ("points=1", 400),
+        ("points=10x", 400),
+        ("start=5&end=4", 400),
+        ("start=100", 422),
+    ):
         response = client.get(f"{url}?{query}", headers=headers)
         assert response.status_code == status, query
         assert response.get_json()["error"]["code"]

@@ -1,4 +1,5 @@
 """A password change ends every other session and remember-me cookie of the account, and its API tokens."""
+
 from __future__ import annotations
 
 import re
@@ -10,8 +11,9 @@ NEW_PASSWORD = "a-brand-new-password"
 
 def _login(app, account, password=None, remember=False):
     client = app.test_client()
-    response = client.post("/login", json={"email": account.email, "password": password or account.password,
-                                           "remember": remember})
+    response = client.post(
+        "/login", json={"email": account.email, "password": password or account.password, "remember": remember}
+    )
     assert response.status_code == 200, response.get_json()
     return client, {"X-CSRFToken": response.get_json()["csrf_token"]}
 
@@ -22,8 +24,9 @@ def _signed_in(client) -> bool:
     return status == 200
 
 
-def test_sessions_admin_reset_signs_out_every_session_and_revokes_tokens(app, clinician_a, clinician_b,
-                                                                         admin_account, bearer):
+def test_sessions_admin_reset_signs_out_every_session_and_revokes_tokens(
+    app, clinician_a, clinician_b, admin_account, bearer
+):
     laptop, _ = _login(app, clinician_a)
     phone, _ = _login(app, clinician_a)
     bystander, _ = _login(app, clinician_b)
@@ -31,14 +34,17 @@ def test_sessions_admin_reset_signs_out_every_session_and_revokes_tokens(app, cl
     assert _signed_in(laptop) and _signed_in(phone)
     assert app.test_client().get("/api/v1/me", headers=token).status_code == 200
 
-    response = app.test_client().patch(f"/api/v1/users/{clinician_a.id}", json={"password": NEW_PASSWORD},
-                                       headers=bearer(admin_account))
+    response = app.test_client().patch(
+        f"/api/v1/users/{clinician_a.id}", json={"password": NEW_PASSWORD}, headers=bearer(admin_account)
+    )
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
     assert body["email"] == clinician_a.email  # the user's fields are still there
     assert body["password_reset"]["api_tokens_revoked"] == 1
     assert body["password_reset"]["this_session_kept"] is False
-    assert "signed out" in body["password_reset"]["message"] and "1 API token revoked" in body["password_reset"]["message"]
+    assert (
+        "signed out" in body["password_reset"]["message"] and "1 API token revoked" in body["password_reset"]["message"]
+    )
 
     assert not _signed_in(laptop) and not _signed_in(phone)
     assert laptop.get("/").status_code == 302 and "/login" in laptop.get("/").headers["Location"]
@@ -66,8 +72,9 @@ def test_sessions_old_remember_me_cookie_stops_working(app, clinician_a, admin_a
     browser.delete_cookie("session")  # the browser was closed: only the remember-me cookie is left
     assert _signed_in(browser)  # control: it works before the reset
     browser.delete_cookie("session")
-    app.test_client().patch(f"/api/v1/users/{clinician_a.id}", json={"password": NEW_PASSWORD},
-                            headers=bearer(admin_account))
+    app.test_client().patch(
+        f"/api/v1/users/{clinician_a.id}", json={"password": NEW_PASSWORD}, headers=bearer(admin_account)
+    )
     assert not _signed_in(browser)
     browser.delete_cookie("session")
     assert not _signed_in(browser)
@@ -82,8 +89,11 @@ def test_sessions_dashboard_reset_says_what_it_cut(app, clinician_a, admin_accou
     victim, _ = _login(app, clinician_a)
     bearer(clinician_a), bearer(clinician_a)
     admin, _ = _login(app, admin_account)
-    response = admin.post(f"/admin/users/{clinician_a.id}/password", follow_redirects=True,
-                          data={"password": NEW_PASSWORD, "csrf_token": _form_token(admin)})
+    response = admin.post(
+        f"/admin/users/{clinician_a.id}/password",
+        follow_redirects=True,
+        data={"password": NEW_PASSWORD, "csrf_token": _form_token(admin)},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Every other session of alice@example.com was signed out and 2 API tokens revoked." in html
@@ -94,8 +104,11 @@ def test_sessions_dashboard_reset_says_what_it_cut(app, clinician_a, admin_accou
 def test_sessions_dashboard_own_reset_stays_signed_in(app, admin_account):
     admin, _ = _login(app, admin_account)
     other, _ = _login(app, admin_account)
-    response = admin.post(f"/admin/users/{admin_account.id}/password", follow_redirects=True,
-                          data={"password": NEW_PASSWORD, "csrf_token": _form_token(admin)})
+    response = admin.post(
+        f"/admin/users/{admin_account.id}/password",
+        follow_redirects=True,
+        data={"password": NEW_PASSWORD, "csrf_token": _form_token(admin)},
+    )
     assert "You stay signed in here." in response.get_data(as_text=True)
     assert admin.get("/admin").status_code == 200
     assert other.get("/admin").status_code == 302
@@ -111,8 +124,10 @@ def test_sessions_cli_reset_revokes_too(app, runner, clinician_a, bearer):
     assert app.test_client().get("/api/v1/me", headers=token).status_code == 401
 
 
-@pytest.mark.parametrize("stored", ["{id}", "{id}:", "{id}:not-the-fingerprint", "abc:def", "99999999999:x",
-                                    "\u0661:x", ":", "", "{id}:{fp}:extra"])
+@pytest.mark.parametrize(
+    "stored",
+    ["{id}", "{id}:", "{id}:not-the-fingerprint", "abc:def", "99999999999:x", "\u0661:x", ":", "", "{id}:{fp}:extra"],
+)
 def test_sessions_old_or_forged_ids_sign_out_cleanly(app, client, clinician_a, stored):
     """Plain ids (sessions from before this change) and anything malformed: signed out, never a 500."""
     from ecg_backend.auth.sessions import password_fingerprint
