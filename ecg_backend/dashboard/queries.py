@@ -85,7 +85,7 @@ def analysis_counts(owner_id: int, patient_ids: list[int]) -> dict[int, int]:
         .where(Analysis.owner_id == owner_id, Analysis.patient_id.in_(patient_ids))
         .group_by(Analysis.patient_id)
     )
-    return dict(rows)
+    return dict(rows.all())  # a Result has keys(), so dict(rows) would read it as a mapping
 
 
 def site_counts() -> dict:
