@@ -113,6 +113,15 @@ def live_app_with_clinician(db_path: Path, email: str, password: str, name: str,
         dispose_app(app)
 
 
+def wait_until(driver, condition, timeout: float):
+    """Wait until ``condition(driver)`` is truthy. An element that went stale because the page navigated
+    while the condition read it is retried, like one not found yet (a race, not a failure)."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+
+
 @contextmanager
 def chromium_driver():
     """A headless Chromium session, failing the test with a clear message when Chromium is missing."""

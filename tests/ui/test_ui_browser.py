@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.browser import ARTIFACTS, chromium_driver, live_app_with_clinician
+from tests.ui.browser import ARTIFACTS, chromium_driver, live_app_with_clinician, wait_until
 from tests.ui.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -34,9 +34,7 @@ def browser():
 
 
 def wait_for(driver, condition, timeout=WAIT):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(condition)
+    return wait_until(driver, condition, timeout)
 
 
 def by_id(driver, element_id):

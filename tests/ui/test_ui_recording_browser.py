@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui.browser import ARTIFACTS, chromium_driver, live_app_with_clinician
+from tests.ui.browser import ARTIFACTS, chromium_driver, live_app_with_clinician, wait_until
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple 42"
@@ -34,9 +34,7 @@ def driver():
 
 
 def wait(drv, condition, timeout=60):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(drv, timeout).until(condition)
+    return wait_until(drv, condition, timeout)
 
 
 def view_attr(drv, name):

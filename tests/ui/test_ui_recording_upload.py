@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.signals.helpers import synthetic_ecg
-from tests.ui.browser import ARTIFACTS, chromium_driver, live_app_with_clinician
+from tests.ui.browser import ARTIFACTS, chromium_driver, live_app_with_clinician, wait_until
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery staple 42"
@@ -29,9 +29,7 @@ def driver():
 
 
 def wait(drv, condition, timeout=60):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(drv, timeout).until(condition)
+    return wait_until(drv, condition, timeout)
 
 
 def choose(drv, path) -> None:
