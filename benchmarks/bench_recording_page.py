@@ -13,7 +13,6 @@ Targets: interactive within 2 s, a page turn within 300 ms.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -22,50 +21,18 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bench_app import EMAIL, PASSWORD, bench_app, bench_reader, store_recording
 from benchmarks.bench_report import simulated_reading
 from benchmarks.bench_signal_window import simulated_holter
 
-PASSWORD = "bench-password-1"
-
 
 def _serve(tmp: str, hours: float):
-    from ecg_backend import create_app
-    from ecg_backend.config import TestConfig
-    from ecg_backend.extensions import db
-    from ecg_backend.models import Analysis
-    from ecg_backend.services.storage import SIGNAL_FILE
-    from ecg_backend.services.users import create_user
-    from ecg_backend.signals import store
     from tests.ui.browser import LiveServer
 
-    config = TestConfig()
-    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp}/bench.db"
-    config.MODEL_REQUIRED = False
-    config.ECG_STORAGE_DIR = os.path.join(tmp, "storage")
-    app = create_app(config)
-    folder = os.path.join(config.ECG_STORAGE_DIR, "recordings", "bench")
-    os.makedirs(folder)
-    store.write_signal(
-        os.path.join(folder, SIGNAL_FILE),
-        simulated_holter(hours, 360.0, 2),
-        360.0,
-        [store.LeadInfo(name, gain=200.0) for name in ("MLII", "V1")],
-    )
-    result = simulated_reading(hours)
-    with app.app_context():
-        db.create_all()
-        user = create_user("bench@example.com", PASSWORD, name="Bench Reader")
-        analysis = Analysis(
-            owner_id=user.id,
-            kind="recording",
-            filename="bench-holter.hea",
-            n_beats=result["summary"]["n_beats"],
-            result=result,
-            input={"storage": "recordings/bench", "sampling_rate": 360.0, "leads": ["MLII", "V1"]},
-        )
-        db.session.add(analysis)
-        db.session.commit()
-        analysis_id = analysis.id
+    app = bench_app(tmp)
+    owner_id, _ = bench_reader(app)
+    columns = simulated_holter(hours, 360.0, 2)
+    analysis_id = store_recording(app, owner_id, columns, 360.0, ["MLII", "V1"], simulated_reading(hours))
     return LiveServer(app), analysis_id
 
 
@@ -91,7 +58,7 @@ def main() -> None:
             driver, _profile = start_chromium()
             try:
                 driver.get(server.url + "/login")
-                driver.find_element(By.ID, "email").send_keys("bench@example.com")
+                driver.find_element(By.ID, "email").send_keys(EMAIL)
                 driver.find_element(By.ID, "password").send_keys(PASSWORD)
                 driver.find_element(By.ID, "password").submit()
                 WebDriverWait(driver, 30).until(lambda d: "/login" not in d.current_url)

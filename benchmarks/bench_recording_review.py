@@ -23,6 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bench_app import bench_app, bench_reader  # noqa: E402
+
 
 def simulated_holter(hours: float, fs: float) -> np.ndarray:
     import neurokit2 as nk
@@ -49,20 +51,14 @@ def main() -> None:
     parser.add_argument("--fs", type=float, default=360.0)
     args = parser.parse_args()
 
-    from ecg_backend import create_app
-    from ecg_backend.config import TestConfig
     from ecg_backend.extensions import db
-    from ecg_backend.models import Analysis
+    from ecg_backend.models import Analysis, User
     from ecg_backend.services import jobs, recordings, storage
-    from ecg_backend.services.tokens import create_token
-    from ecg_backend.services.users import create_user
     from ecg_backend.signals.leads import ParsedRecording
 
     with tempfile.TemporaryDirectory() as tmp:
-        config = TestConfig()
-        config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp}/bench.db"
-        config.ECG_STORAGE_DIR = os.path.join(tmp, "storage")
-        app = create_app(config)
+        app = bench_app(tmp, without_model=False)
+        owner_id, headers = bench_reader(app)
         first = simulated_holter(args.hours, args.fs)
         parsed = ParsedRecording(
             signal=first,
@@ -75,9 +71,7 @@ def main() -> None:
             lead_info={"MLII": {"gain": 200.0}, "V5": {"gain": 200.0}},
         )
         with app.app_context():
-            db.create_all()
-            user = create_user("bench@example.com", "bench-password-1")
-            _, token = create_token(user, "bench")
+            user = db.session.get(User, owner_id)
             began = time.perf_counter()
             path = storage.save_job_input(parsed)
             job = jobs.create_job(user, "recording", {"sampling_rate": args.fs, "lead": "MLII"}, input_path=path)
@@ -87,7 +81,6 @@ def main() -> None:
             folder = storage.recording_folder(db.session.get(Analysis, analysis_id))
         for name in sorted(os.listdir(folder)):
             print(f"  {name}: {os.path.getsize(os.path.join(folder, name)) / 2**20:.1f} MiB")
-        headers = {"Authorization": f"Bearer {token}"}
         client = app.test_client()
         base = f"/api/v1/recordings/{analysis_id}"
         elapsed, response = _timed(client, "GET", f"{base}/families", headers)

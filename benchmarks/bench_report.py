@@ -11,7 +11,6 @@ and page count. Target: at most 15 s for 24 h (server, 2 cores).
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bench_app import bench_app, bench_reader, store_recording
 from benchmarks.bench_signal_window import simulated_holter
 
 EVENT_TYPES = ("couplet", "triplet", "run", "bigeminy", "trigeminy", "pause", "bradycardia", "tachycardia")
@@ -98,50 +98,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
 
-    from ecg_backend import create_app
-    from ecg_backend.config import TestConfig
-    from ecg_backend.extensions import db
-    from ecg_backend.models import Analysis
-    from ecg_backend.services.storage import SIGNAL_FILE
-    from ecg_backend.services.tokens import create_token
-    from ecg_backend.services.users import create_user
-    from ecg_backend.signals import store
-
     with tempfile.TemporaryDirectory() as tmp:
-        config = TestConfig()
-        config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp}/bench.db"
-        config.MODEL_REQUIRED = False
-        config.ECG_STORAGE_DIR = os.path.join(tmp, "storage")
-        app = create_app(config)
-        folder = os.path.join(config.ECG_STORAGE_DIR, "recordings", "bench")
-        os.makedirs(folder)
-        store.write_signal(
-            os.path.join(folder, SIGNAL_FILE),
-            simulated_holter(args.hours, args.fs, args.leads),
-            args.fs,
-            [store.LeadInfo(f"lead {k}", gain=200.0) for k in range(args.leads)],
-        )
+        app = bench_app(tmp)
+        owner_id, headers = bench_reader(app)
         result = simulated_reading(args.hours)
-        with app.app_context():
-            db.create_all()
-            user = create_user("bench@example.com", "bench-password-1", name="Bench Reader")
-            _, token = create_token(user, "bench")
-            analysis = Analysis(
-                owner_id=user.id,
-                kind="recording",
-                filename="bench-holter.hea",
-                n_beats=result["summary"]["n_beats"],
-                result=result,
-                input={
-                    "storage": "recordings/bench",
-                    "sampling_rate": args.fs,
-                    "leads": [f"lead {k}" for k in range(args.leads)],
-                },
-            )
-            db.session.add(analysis)
-            db.session.commit()
-            analysis_id = analysis.id
-        client, headers = app.test_client(), {"Authorization": f"Bearer {token}"}
+        columns = simulated_holter(args.hours, args.fs, args.leads)
+        analysis_id = store_recording(app, owner_id, columns, args.fs, [f"lead {k}" for k in range(args.leads)], result)
+        del columns
+        client = app.test_client()
         times, body = [], b""
         for _ in range(args.repeat):
             began = time.perf_counter()

@@ -23,6 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.bench_app import add_recording, bench_app, bench_reader, signal_path  # noqa: E402
+
 
 def simulated_holter(hours: float, fs: float, leads: int, gain: float = 200.0) -> list[np.ndarray]:
     """A beat-like periodic signal with noise, quantised to ``gain`` steps per mV (float64, mV)."""
@@ -49,25 +51,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
 
-    from ecg_backend import create_app
-    from ecg_backend.config import TestConfig
-    from ecg_backend.extensions import db
-    from ecg_backend.models import Analysis
-    from ecg_backend.services.storage import SIGNAL_FILE
-    from ecg_backend.services.tokens import create_token
-    from ecg_backend.services.users import create_user
     from ecg_backend.signals import store
 
     with tempfile.TemporaryDirectory() as tmp:
-        config = TestConfig()
-        config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp}/bench.db"
-        config.MODEL_REQUIRED = False
-        config.ECG_STORAGE_DIR = os.path.join(tmp, "storage")
-        app = create_app(config)
+        app = bench_app(tmp)
+        owner_id, headers = bench_reader(app)
         columns = simulated_holter(args.hours, args.fs, args.leads)
-        folder = os.path.join(config.ECG_STORAGE_DIR, "recordings", "bench")
-        os.makedirs(folder)
-        path = os.path.join(folder, SIGNAL_FILE)
+        path = signal_path(app)
         began = time.perf_counter()
         header = store.write_signal(
             path, columns, args.fs, [store.LeadInfo(f"lead {k}", gain=200.0) for k in range(args.leads)]
@@ -75,15 +65,7 @@ def main() -> None:
         written = time.perf_counter() - began
         float_bytes = len(columns[0]) * args.leads * 4
         del columns
-        with app.app_context():
-            db.create_all()
-            user = create_user("bench@example.com", "bench-password-1")
-            _, token = create_token(user, "bench")
-            analysis = Analysis(owner_id=user.id, kind="recording", input={"storage": "recordings/bench"})
-            db.session.add(analysis)
-            db.session.commit()
-            url = f"/api/v1/recordings/{analysis.id}/signal"
-        headers = {"Authorization": f"Bearer {token}"}
+        url = f"/api/v1/recordings/{add_recording(app, owner_id, args.fs, [f'lead {k}' for k in range(args.leads)])}/signal"
         client = app.test_client()
         size = os.path.getsize(path)
         print(
