@@ -11,7 +11,13 @@ re-run them on a stored reading:
   beat: a T wave or an artefact found as a beat) with a strange shape too; and, only when ``q_max_rr_ratio``
   is set (off by default), an isolated strange beat earlier than that fraction of the local R-R (a strange
   neighbour means a salvo of ventricular beats, never Q).
-- V: score above the operating point (`scoring`: far from the dominant shape, wide, often premature).
+- Q, faint beats: a beat the score calls V whose primary-lead shape is not strange (distance at most
+  ``q_min_distance``) in a window where the QRS barely stands out (spikiness below ``q_faint_spikiness``):
+  its timing and width made the score, the shape says noise or a P / T wave found as a beat.
+- V: score above the operating point (`scoring`: far from the dominant shape, wide, often premature), except a
+  beat near the dominant shape in the extra leads (distance below ``v_min_extra_distance``) and not far from
+  it in the primary lead (below ``v_alone_distance``): a ventricular beat changes the QRS in every lead, so a
+  shape strange in one lead only is noise or a change of that lead's conduction, not V (then S or N).
 - S: premature against the local rhythm (R-R ratio below ``s_max_rr_ratio``) with a shape near the
   dominant beat's, not followed by a much shorter interval (ectopic atrial beats reset the sinus node), in a
   regular rhythm (`irregularity` at most ``s_max_irregularity``: in atrial fibrillation "early" means nothing).
@@ -41,6 +47,9 @@ class ClassRules:
     q_min_distance: float = 2.0
     q_min_rr_s: float = 0.18
     q_max_rr_ratio: float = 0.0  # off: see docs/research/recordings.md (failed on the check half)
+    q_faint_spikiness: float = 10.0
+    v_min_extra_distance: float = 2.0
+    v_alone_distance: float = 3.0
     s_max_rr_ratio: float = 0.85
     s_max_distance: float = 3.0
     s_min_next_ratio: float = 0.9
@@ -61,6 +70,34 @@ def noisy_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.nda
     with np.errstate(invalid="ignore"):
         too_close = (rr < rules.q_min_rr_s) | ((ratio < rules.q_max_rr_ratio) & isolated)
     return (noisy | too_close) & strange
+
+
+def _primary_distance(table: pd.DataFrame) -> np.ndarray:
+    """The primary lead's morph distance (the blended one for a single-lead table)."""
+    column = "morph_distance_primary" if "morph_distance_primary" in table else "morph_distance"
+    return table[column].to_numpy(dtype=np.float64)
+
+
+def faint_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
+    """Beats whose primary-lead shape is not strange (distance <= ``q_min_distance``) in a window where the
+    QRS barely stands out of the noise (spikiness below ``q_faint_spikiness``): scored V, they are a noise
+    deflection or a P / T wave found as a beat (its timing and width made the score), so Q."""
+    with np.errstate(invalid="ignore"):
+        return (table["noise_spikiness"].to_numpy() < rules.q_faint_spikiness) & (
+            _primary_distance(table) <= rules.q_min_distance
+        )
+
+
+def one_lead_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
+    """Beats near the dominant shape in the extra leads (distance below ``v_min_extra_distance``) and not far
+    from it in the primary lead (below ``v_alone_distance``): a ventricular beat changes the QRS in every
+    lead, so these are not V (NaN: no usable extra lead, no veto)."""
+    if "morph_distance_extra" not in table:
+        return np.zeros(len(table), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return (table["morph_distance_extra"].to_numpy(dtype=np.float64) < rules.v_min_extra_distance) & (
+            _primary_distance(table) < rules.v_alone_distance
+        )
 
 
 def irregularity(rr: np.ndarray, beats: int = IRREGULAR_BEATS) -> np.ndarray:
@@ -91,10 +128,10 @@ def classify_beats(table: pd.DataFrame, operating_point: float, rules: ClassRule
     if len(table) == 0:
         return labels
     dist = table["morph_distance"].to_numpy()
-    ventricular = table["score"].to_numpy() > operating_point
+    ventricular = (table["score"].to_numpy() > operating_point) & ~one_lead_beats(table, rules)
     labels[premature_beats(table, rules) & (dist < rules.s_max_distance)] = "S"
     labels[ventricular] = "V"
-    labels[noisy_beats(table, rules)] = "Q"
+    labels[noisy_beats(table, rules) | (ventricular & faint_beats(table, rules))] = "Q"
     return labels
 
 

@@ -225,3 +225,56 @@ def test_sig_q_rule_on_a_hand_made_table():
     assert labels.tolist() == ["N", "N", "Q", "N", "N", "V", "V", "N", "Q", "N"]
     # the shipped rules leave the early-beat test off: beat 2 is V
     assert classify_beats(table, operating_point=8.25)[2] == "V"
+
+
+def test_sig_second_lead_and_faint_rules_on_a_hand_made_table():
+    from ecg_backend.signals.classes import classify_beats
+
+    # beat 1: wide, early, strange in both leads -> V; beat 3: strange only in the primary lead, normal in the
+    # other -> not V; beat 5: scored V but its primary-lead shape is normal in a noisy window (a P / T wave or
+    # a noise deflection found as a beat) -> Q; beats 7-8: a salvo strange in both leads in a noisy stretch -> V;
+    # beat 10: scored V, no usable second lead (NaN) -> V
+    table = pd.DataFrame(
+        {
+            "score": [1, 20, 1, 12, 1, 12, 1, 30, 30, 1, 20],
+            "morph_distance": [1, 6, 1, 2.5, 1, 2.4, 1, 6, 6, 1, 5],
+            "morph_distance_primary": [1, 6, 1, 2.8, 1, 1.5, 1, 6, 6, 1, 5],
+            "morph_distance_extra": [1, 6, 1, 1.2, 1, 5.0, 1, 6, 6, 1, np.nan],
+            "rr_ratio": [1, 0.65, 1.3, 1.0, 1, 0.5, 1.2, 0.6, 0.6, 1.3, 0.65],
+            "rr_s": [0.8, 0.52, 1.04, 0.8, 0.8, 0.4, 0.96, 0.48, 0.48, 1.04, 0.52],
+            "noise_spikiness": [30, 30, 30, 30, 8, 8, 8, 7, 7, 30, 30],
+            "noise_swing": [1.0] * 11,
+        }
+    )
+    labels = classify_beats(table, operating_point=9.0)
+    assert labels.tolist() == ["N", "V", "N", "N", "N", "Q", "N", "V", "V", "N", "V"]
+
+
+def _two_leads(kinds: str, seed: int = 7):
+    signal, peaks, kinds = beat_train(kinds, fs=FS, seed=seed)
+    other = 0.6 * signal + np.random.default_rng(seed + 1).normal(0, 0.01, len(signal))
+    return signal, other, peaks, kinds
+
+
+TWO_LEAD_KINDS = ("N" * 9 + "V") * 6 + "N" * 60 + "VVVVV" + "N" * 30 + ("N" * 9 + "V") * 4 + "N" * 20
+
+
+@pytest.mark.parametrize("noisy", ["primary", "other"])
+def test_sig_noise_burst_in_one_lead_is_not_ventricular(untrained, noisy):
+    # a 6-s burst of noise in one lead, normal beats in both: no V inside it; the wide V beats (strange in both
+    # leads) and the salvo of five stay V
+    signal, other, peaks, kinds = _two_leads(TWO_LEAD_KINDS)
+    a, b = int(100 * FS), int(106 * FS)
+    rng = np.random.default_rng(2)
+    burst = 2 * np.convolve(rng.normal(0, 0.12, b - a), np.ones(5) / 5, mode="same")
+    (signal if noisy == "primary" else other)[a:b] += burst
+    analysis = analyze_recording(signal, FS, detector=untrained, extra_leads=other)
+    table = analysis.beats
+    inside = ((table["time_s"] > 99.5) & (table["time_s"] < 106.5)).to_numpy()
+    labels = table["label"].to_numpy()
+    _, real = match_peaks(peaks, table["r_peak"].to_numpy(), int(0.1 * FS))  # not noise found as a beat
+    assert (inside & real).sum() >= 6 and not (labels[inside & real] == "V").any()
+    outside = peaks[(peaks < a - FS) | (peaks > b + FS)]
+    got = _labels_at(analysis, outside)
+    np.testing.assert_array_equal(got, kinds[(peaks < a - FS) | (peaks > b + FS)])
+    assert analysis.summary["beat_counts"]["V"] >= int((kinds == "V").sum())
