@@ -18,9 +18,16 @@ re-run them on a stored reading:
   beat near the dominant shape in the extra leads (distance below ``v_min_extra_distance``) and not far from
   it in the primary lead (below ``v_alone_distance``): a ventricular beat changes the QRS in every lead, so a
   shape strange in one lead only is noise or a change of that lead's conduction, not V (then S or N).
-- S: premature against the local rhythm (R-R ratio below ``s_max_rr_ratio``) with a shape near the
-  dominant beat's, not followed by a much shorter interval (ectopic atrial beats reset the sinus node), in a
-  regular rhythm (`irregularity` at most ``s_max_irregularity``: in atrial fibrillation "early" means nothing).
+- S: a shape near the dominant beat's (morph distance below ``s_max_distance``, not V) and one of:
+  premature against the local rhythm (R-R ratio below ``s_max_rr_ratio``) and not followed by a much shorter
+  interval (ectopic atrial beats reset the sinus node); a little less early (R-R ratio below
+  ``s_pause_rr_ratio``) but followed by a pause (the next R-R at least ``s_min_pause`` times this one); or a
+  beat of a supraventricular run (`supraventricular_runs`): a sudden rate jump (R-R below ``s_max_rr_ratio``
+  of both the previous R-R and the median of the preceding ``s_reference_beats`` normal intervals) and the
+  beats after it until the rate falls back to ``s_max_rr_ratio`` of that reference, which the run itself does
+  not move (a centred local median adapts to a run of tachycardia within a few beats). Every S needs a regular
+  rhythm where it starts (`irregularity` at most ``s_max_irregularity``: in atrial fibrillation "early" means
+  nothing, and EC57 does not count beats in atrial fibrillation as SVEB).
 - N: everything else.
 
 Thresholds were chosen on the even-indexed MIT-BIH development records and checked on the odd ones (see
@@ -29,6 +36,8 @@ docs/research/recordings.md); none is tuned to a record.
 
 from __future__ import annotations
 
+import statistics
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +45,7 @@ import pandas as pd
 
 LABELS = ("N", "S", "V", "Q")
 IRREGULAR_BEATS = 16
+MIN_REFERENCE_BEATS = 4  # normal R-R intervals needed before a run can start
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,9 @@ class ClassRules:
     s_max_distance: float = 3.0
     s_min_next_ratio: float = 0.9
     s_max_irregularity: float = 0.15
+    s_pause_rr_ratio: float = 0.9
+    s_min_pause: float = 1.2
+    s_reference_beats: int = 32
 
 
 def noisy_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
@@ -109,17 +122,61 @@ def irregularity(rr: np.ndarray, beats: int = IRREGULAR_BEATS) -> np.ndarray:
     return pd.Series(change).rolling(beats, center=True, min_periods=4).median().to_numpy()
 
 
-def premature_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
-    """Beats early against the local rhythm, followed by a longer interval, in a rhythm regular enough for
-    "early" to mean something (the S rhythm rule)."""
-    ratio = table["rr_ratio"].to_numpy()
-    rr = table["rr_s"].to_numpy()
-    next_rr = np.append(rr[1:], np.nan)
+def supraventricular_runs(
+    rr: np.ndarray, onset: np.ndarray, normal: np.ndarray, single: np.ndarray, rules: ClassRules = ClassRules()
+) -> np.ndarray:
+    """Beats of runs of supraventricular rhythm faster than the patient's own.
+
+    A run starts at a beat allowed by ``onset`` (normal shape, regular rhythm) whose R-R is below
+    ``s_max_rr_ratio`` of the previous R-R and of the reference: the median of the last ``s_reference_beats``
+    R-R of normal beats (not in a run, not ``single`` premature beats, normal shape). It goes on while the
+    beats keep a normal shape and an R-R below ``s_max_rr_ratio`` of the reference taken at its start, and ends
+    at the first beat that falls back (or an unknown R-R). A single premature beat is a run of one.
+    """
+    limit = rules.s_max_rr_ratio
+    previous = np.append(np.nan, rr[:-1])
     with np.errstate(invalid="ignore"):
-        early = ratio < rules.s_max_rr_ratio
-        longer_after = ~(next_rr < rules.s_min_next_ratio * rr)  # NaN (unknown) does not veto
+        candidate = (onset & (rr < limit * previous)).tolist()
+    usable = (normal & ~single & np.isfinite(rr)).tolist()
+    shaped = normal.tolist()
+    intervals = rr.tolist()
+    out = np.zeros(len(rr), dtype=bool)
+    recent = deque(maxlen=rules.s_reference_beats)
+    bound = 0.0  # R-R below which the current run goes on; 0: no run
+    for i, x in enumerate(intervals):
+        if bound and shaped[i] and x < bound:
+            out[i] = True
+            continue
+        bound = 0.0
+        if candidate[i] and len(recent) >= MIN_REFERENCE_BEATS:
+            reference = statistics.median(recent)
+            if x < limit * reference:
+                out[i], bound = True, limit * reference
+                continue
+        if usable[i]:
+            recent.append(x)
+    return out
+
+
+def premature_beats(
+    table: pd.DataFrame, rules: ClassRules = ClassRules(), ventricular: np.ndarray | None = None
+) -> np.ndarray:
+    """Normal-shaped beats early against the rhythm (the S rule; see the module docstring): early against the
+    local median and not followed by a much shorter interval, less early but followed by a pause, or in a
+    supraventricular run; in a rhythm regular enough for "early" to mean something. ``ventricular``: beats
+    already labelled V (never S, and they end a run)."""
+    ratio = table["rr_ratio"].to_numpy()
+    rr = table["rr_s"].to_numpy(dtype=np.float64)
+    next_rr = np.append(rr[1:], np.nan)
+    normal = table["morph_distance"].to_numpy() < rules.s_max_distance
+    if ventricular is not None:
+        normal &= ~np.asarray(ventricular, dtype=bool)
+    with np.errstate(invalid="ignore"):
         regular = ~(irregularity(rr) > rules.s_max_irregularity)
-    return early & longer_after & regular
+        early = (ratio < rules.s_max_rr_ratio) & ~(next_rr < rules.s_min_next_ratio * rr)  # NaN does not veto
+        paused = (ratio < rules.s_pause_rr_ratio) & (next_rr >= rules.s_min_pause * rr)
+    single = (early | paused) & regular & normal
+    return single | supraventricular_runs(rr, regular & normal, normal, single, rules)
 
 
 def classify_beats(table: pd.DataFrame, operating_point: float, rules: ClassRules = ClassRules()) -> np.ndarray:
@@ -129,7 +186,7 @@ def classify_beats(table: pd.DataFrame, operating_point: float, rules: ClassRule
         return labels
     dist = table["morph_distance"].to_numpy()
     ventricular = (table["score"].to_numpy() > operating_point) & ~one_lead_beats(table, rules)
-    labels[premature_beats(table, rules) & (dist < rules.s_max_distance)] = "S"
+    labels[premature_beats(table, rules, ventricular) & (dist < rules.s_max_distance)] = "S"
     labels[ventricular] = "V"
     labels[noisy_beats(table, rules) | (ventricular & faint_beats(table, rules))] = "Q"
     return labels

@@ -278,3 +278,66 @@ def test_sig_noise_burst_in_one_lead_is_not_ventricular(untrained, noisy):
     got = _labels_at(analysis, outside)
     np.testing.assert_array_equal(got, kinds[(peaks < a - FS) | (peaks > b + FS)])
     assert analysis.summary["beat_counts"]["V"] >= int((kinds == "V").sum())
+
+
+def _rhythm_table(rr_s: list, distance: float = 1.0, fs: float = 250.0) -> pd.DataFrame:
+    """A beat table (the columns the class rules read) for normal-shaped beats at the given R-R intervals."""
+    from ecg_backend.signals.scoring import rr_features
+
+    peaks = np.round(np.cumsum(np.r_[0.5, rr_s]) * fs).astype(np.int64)
+    rr, ratio = rr_features(peaks, fs, [])
+    n = len(peaks)
+    return pd.DataFrame(
+        {
+            "score": np.ones(n),
+            "morph_distance": np.full(n, distance),
+            "rr_ratio": ratio,
+            "rr_s": rr,
+            "noise_spikiness": np.full(n, 30.0),
+            "noise_swing": np.ones(n),
+        }
+    )
+
+
+def test_sig_run_of_fast_normal_beats_is_supraventricular(untrained):
+    # 60 sinus beats, a run of 30 normal-shaped beats at 0.65 x the sinus R-R (longer than the local median's
+    # window, which the run pulls down), 60 sinus beats, a run of 6, 40 sinus beats
+    kinds = "N" * 60 + "S" * 30 + "N" * 60 + "S" * 6 + "N" * 40
+    signal, peaks, kinds = beat_train(kinds, fs=FS)
+    analysis = analyze_recording(signal, FS, detector=untrained)
+    np.testing.assert_array_equal(_labels_at(analysis, peaks), kinds)
+
+
+def test_sig_run_rule_by_hand():
+    from ecg_backend.signals.classes import classify_beats
+
+    rng = np.random.default_rng(3)
+    sinus = list(0.8 * (1 + rng.normal(0, 0.01, 40)))
+    # a run at 0.5 s that ends with a pause; then a beat 12% early followed by a pause (S) and one 12% early
+    # without a pause (N)
+    rr = sinus + [0.5] * 25 + [1.0] + sinus + [0.7, 1.0] + sinus + [0.7, 0.8] + sinus
+    labels = classify_beats(_rhythm_table(rr), operating_point=8.25)
+    expected = ["N"] * (len(rr) + 1)
+    first = 41
+    expected[first : first + 25] = ["S"] * 25
+    single = first + 26 + 40
+    expected[single] = "S"
+    assert labels.tolist() == expected
+    # the same run with a strange shape is never S (it is the V rule's business)
+    assert "S" not in classify_beats(_rhythm_table(rr, distance=6.0), operating_point=8.25)[first : first + 25]
+
+
+def test_sig_gradual_acceleration_and_irregular_rhythm_give_few_s():
+    from ecg_backend.signals.classes import ClassRules, classify_beats
+
+    # sinus tachycardia building up over ~60 beats: faster and faster, but never a sudden jump
+    speeding = list(np.geomspace(0.9, 0.45, 60)) + [0.45] * 60
+    assert "S" not in classify_beats(_rhythm_table(speeding), operating_point=8.25)
+    # atrial-fibrillation-like rhythm: normal-shaped beats at irregular intervals (R-R 0.45-0.95 s): the
+    # irregularity guard keeps "early" beats from becoming hundreds of S (as in MIT-BIH 201 and 203, a few
+    # percent remain where the random intervals happen to look regular)
+    rng = np.random.default_rng(0)
+    fibrillation = _rhythm_table(list(rng.uniform(0.45, 0.95, 600)))
+    assert (classify_beats(fibrillation, operating_point=8.25) == "S").sum() <= 30
+    unguarded = classify_beats(fibrillation, operating_point=8.25, rules=ClassRules(s_max_irregularity=np.inf))
+    assert (unguarded == "S").sum() > 150
