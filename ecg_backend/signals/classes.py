@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 LABELS = ("N", "S", "V", "Q")
-IRREGULAR_BEATS = 16
+IRREGULAR_BEATS = 24
 MIN_REFERENCE_BEATS = 4  # normal R-R intervals needed before a run can start
 
 
@@ -64,6 +64,7 @@ class ClassRules:
     s_max_distance: float = 3.0
     s_min_next_ratio: float = 0.9
     s_max_irregularity: float = 0.15
+    s_irregular_beats: int = IRREGULAR_BEATS
     s_pause_rr_ratio: float = 0.9
     s_min_pause: float = 1.2
     s_reference_beats: int = 32
@@ -114,12 +115,14 @@ def one_lead_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.
 
 
 def irregularity(rr: np.ndarray, beats: int = IRREGULAR_BEATS) -> np.ndarray:
-    """Per beat: the median over ``beats`` beats around it of |R-R change| / R-R (high in atrial
-    fibrillation, where "premature" says nothing; NaN R-R are skipped)."""
+    """Per beat: the median of |R-R change| / R-R over the ``beats`` beats before it (high in atrial
+    fibrillation, where "premature" says nothing; NaN R-R are skipped). Only the rhythm before the beat counts:
+    a premature beat or a run is judged against the rhythm it interrupts, and its own jumps do not make that
+    rhythm look irregular."""
     rr = np.asarray(rr, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         change = np.abs(np.diff(rr, prepend=np.nan)) / rr
-    return pd.Series(change).rolling(beats, center=True, min_periods=4).median().to_numpy()
+    return pd.Series(change).shift(1).rolling(beats, min_periods=4).median().to_numpy()
 
 
 def supraventricular_runs(
@@ -172,7 +175,7 @@ def premature_beats(
     if ventricular is not None:
         normal &= ~np.asarray(ventricular, dtype=bool)
     with np.errstate(invalid="ignore"):
-        regular = ~(irregularity(rr) > rules.s_max_irregularity)
+        regular = ~(irregularity(rr, rules.s_irregular_beats) > rules.s_max_irregularity)
         early = (ratio < rules.s_max_rr_ratio) & ~(next_rr < rules.s_min_next_ratio * rr)  # NaN does not veto
         paused = (ratio < rules.s_pause_rr_ratio) & (next_rr >= rules.s_min_pause * rr)
     single = (early | paused) & regular & normal

@@ -334,10 +334,10 @@ def test_sig_gradual_acceleration_and_irregular_rhythm_give_few_s():
     speeding = list(np.geomspace(0.9, 0.45, 60)) + [0.45] * 60
     assert "S" not in classify_beats(_rhythm_table(speeding), operating_point=8.25)
     # atrial-fibrillation-like rhythm: normal-shaped beats at irregular intervals (R-R 0.45-0.95 s): the
-    # irregularity guard keeps "early" beats from becoming hundreds of S (as in MIT-BIH 201 and 203, a few
-    # percent remain where the random intervals happen to look regular)
+    # irregularity guard keeps "early" beats from becoming hundreds of S: a few percent remain where the random
+    # intervals happen to look regular (2-3% of the beats in atrial fibrillation in MIT-BIH 201 and 203)
     rng = np.random.default_rng(0)
     fibrillation = _rhythm_table(list(rng.uniform(0.45, 0.95, 600)))
-    assert (classify_beats(fibrillation, operating_point=8.25) == "S").sum() <= 30
+    assert (classify_beats(fibrillation, operating_point=8.25) == "S").sum() <= 45
     unguarded = classify_beats(fibrillation, operating_point=8.25, rules=ClassRules(s_max_irregularity=np.inf))
-    assert (unguarded == "S").sum() > 150
+    assert (unguarded == "S").sum() > 200
