@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ecg_backend.signals.classes import ClassRules, classify_beats
-from ecg_backend.signals.families import fit_families, shape_features
+from ecg_backend.signals.families import fit_families, median_rows, shape_features
+from ecg_backend.signals.memory import release_freed_memory
 from ecg_backend.signals.reading import RecordingAnalysis
 from ecg_backend.signals.recording_input import (
     Recording,
@@ -84,10 +85,12 @@ def analyze_recording(
     rec = prepare_recording(signal, fs, extra_leads)
     detector = _resolve_detector(detector)
     found = merge_chunks(rec, _analyse_chunks(rec, report))
+    release_freed_memory()  # the chunks' arrays: a Holter's peak memory is set by what the stages keep
     report(72.0, "comparing beats with the recording's dominant beat")
     features = beat_features(rec, found)
     report(75.0, f"scoring {len(found.peaks)} beats with the model")
     scores = beat_scores(detector, found, features, batch_size)
+    release_freed_memory()
     report(95.0, "summarising")
     result = _result(rec, found, features, scores, detector)
     report(100.0, "done")
@@ -125,7 +128,8 @@ def _result(
         summary["extra_leads"] = rec.n_extra
         summary["extra_leads_used"] = int(features.extra_leads_used)
         summary["extra_lead_beats_percent"] = round(100.0 * float(covered.mean()), 2) if len(table) else 0.0
-    template = np.median(found.beat_matrix, axis=0).astype(np.float32) if len(table) else None
+    typical = median_rows(np.arange(len(table)))
+    template = np.median(found.beat_matrix[typical], axis=0).astype(np.float32) if len(table) else None
     reading = RecordingAnalysis(
         beats=table,
         summary=summary,

@@ -138,16 +138,24 @@ def morphology_distance(
         idx = np.where(block == b)[0]
         chosen = idx[regular[idx]]
         templates[idx] = np.median(morph[chosen], axis=0) if len(chosen) >= MIN_TEMPLATE_BEATS else fallback
-    k = shift
-    core = slice(k, morph.shape[1] - k)
-    raw = np.min(
-        [
-            np.sqrt(np.mean((np.roll(morph, shift, axis=1)[:, core] - templates[:, core]) ** 2, axis=1))
-            for shift in range(-k, k + 1)
-        ],
-        axis=0,
-    )
+    raw = _shifted_rms(morph, templates, shift)
     return raw / max(float(np.median(raw)), MORPH_FLOOR * scale)
+
+
+def _shifted_rms(morph: np.ndarray, templates: np.ndarray, k: int, block: int = 8192) -> np.ndarray:
+    """Per row: the smallest RMS difference between the row's core (all but ``k`` points at each end), moved
+    by -k..k points, and its template's core; rows in blocks, so a Holter needs no full-size temporaries."""
+    n, width = morph.shape
+    core = slice(k, width - k)
+    raw = np.empty(n)
+    for start in range(0, n, block):
+        rows = slice(start, start + block)
+        target = templates[rows, core]
+        raw[rows] = np.min(
+            [np.sqrt(np.mean((morph[rows, k - s : width - k - s] - target) ** 2, axis=1)) for s in range(-k, k + 1)],
+            axis=0,
+        )
+    return raw
 
 
 def rr_features(peaks: np.ndarray, fs: float, segments: list) -> tuple[np.ndarray, np.ndarray]:

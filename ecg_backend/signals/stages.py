@@ -43,6 +43,7 @@ CHUNK_S = 300.0
 PAD_S = 5.0
 MODEL_ALL_BEATS = 20_000
 MODEL_SAMPLE = 4_000
+SCORE_BLOCK = 16_384  # beats per detector.score call (its copies of a block are float64)
 NOISE_SPAN_S = 0.5
 
 
@@ -242,8 +243,12 @@ def _kept(peaks: np.ndarray, flutter: np.ndarray, window: int, fs: float) -> np.
     return keep
 
 
-def _joined(parts: list[ChunkBeats], name: str, width: int) -> np.ndarray:
-    return np.concatenate([getattr(p, name) for p in parts]) if parts else np.zeros((0, width))
+def _joined(arrays: list[np.ndarray], keep: np.ndarray, width: int) -> np.ndarray:
+    """The kept rows of the chunks' arrays, end to end (rows picked per chunk: no full-size copy to drop from)."""
+    if not arrays:
+        return np.zeros((0, width))
+    ends = np.cumsum([len(a) for a in arrays])
+    return np.concatenate([a[keep[end - len(a) : end]] for a, end in zip(arrays, ends)])
 
 
 def _flutter_and_segments(rec: Recording, parts: list[ChunkBeats]) -> tuple[np.ndarray, list, list, list]:
@@ -268,10 +273,6 @@ def merge_chunks(rec: Recording, parts: list[ChunkBeats]) -> FoundBeats:
     are flipped so the QRS points down, as in ECG5000."""
     fs, window = rec.fs, rec.window
     peaks = np.concatenate([p.peaks for p in parts]).astype(np.int64)
-    beat_matrix = _joined(parts, "beats", BEAT_LENGTH).astype(np.float32, copy=False)
-    morph, wave = _joined(parts, "morph", MORPH_POINTS), _joined(parts, "wave", WAVE_POINTS)
-    r_amp = np.concatenate([p.r_amp for p in parts])
-    extra_waves = [np.concatenate([p.extra_waves[k] for p in parts]) for k in range(rec.n_extra)]
     extra_ok = [
         _usable_beats(peaks, fs, window, [r for p in parts for r in p.extra_reasons[k]]) for k in range(rec.n_extra)
     ]
@@ -280,7 +281,12 @@ def merge_chunks(rec: Recording, parts: list[ChunkBeats]) -> FoundBeats:
         peaks, fs, window, np.concatenate([p.spikiness for p in parts]), np.concatenate([p.swing for p in parts])
     )
     keep = _kept(peaks, flutter, window, fs)
-    peaks, beat_matrix, morph, wave, r_amp, noise = (x[keep] for x in (peaks, beat_matrix, morph, wave, r_amp, noise))
+    peaks, noise, extra_ok = peaks[keep], noise[keep], [o[keep] for o in extra_ok]
+    r_amp = np.concatenate([p.r_amp for p in parts])[keep]
+    beat_matrix = _joined([p.beats for p in parts], keep, BEAT_LENGTH).astype(np.float32, copy=False)
+    morph = _joined([p.morph for p in parts], keep, MORPH_POINTS)
+    wave = _joined([p.wave for p in parts], keep, WAVE_POINTS)
+    extra_waves = [_joined([p.extra_waves[k] for p in parts], keep, WAVE_POINTS) for k in range(rec.n_extra)]
     polarity = -1.0 if len(r_amp) and np.median(r_amp) > 0 else 1.0
     beat_matrix *= np.float32(polarity)
     return FoundBeats(
@@ -288,8 +294,8 @@ def merge_chunks(rec: Recording, parts: list[ChunkBeats]) -> FoundBeats:
         beat_matrix=beat_matrix,
         morph=morph,
         wave=wave,
-        extra_waves=[w[keep] for w in extra_waves],
-        extra_ok=[o[keep] for o in extra_ok],
+        extra_waves=extra_waves,
+        extra_ok=extra_ok,
         segments=segments,
         episodes=episodes,
         window_reasons=reasons,
@@ -338,9 +344,11 @@ def beat_scores(detector, found: FoundBeats, features: BeatFeatures, batch_size:
     else:
         sample = np.sort(np.random.default_rng(0).choice(n, MODEL_SAMPLE, replace=False))
         chosen = np.union1d(np.where(may_be_flagged(features))[0], sample)
-    result = detector.score(found.beat_matrix[chosen], batch_size=batch_size)
-    error[chosen] = result.scores
-    recon[chosen] = result.reconstruction
+    for start in range(0, len(chosen), SCORE_BLOCK):  # blocks bound the detector's float64 temporaries
+        rows = chosen[start : start + SCORE_BLOCK]
+        result = detector.score(found.beat_matrix[rows], batch_size=batch_size)
+        error[rows] = result.scores
+        recon[rows] = result.reconstruction
     reference = None if sample is None else error[sample]
     return BeatScores(
         table=combine(features, error, ae_reference=reference),
