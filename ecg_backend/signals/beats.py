@@ -19,6 +19,8 @@ PRE_R_FRACTION = 0.025
 # R-R gaps longer than this multiple of the local median R-R are searched again for a missed beat.
 SEARCHBACK_GAP = 1.3
 SUBGAP = 1.125
+# A detection first moves to the QRS-energy centre within this many seconds (`refine_peaks`).
+CENTRE_S = 0.1
 
 
 def bandpass(signal: np.ndarray, fs: float, low: float = 0.5, high: float = 40.0) -> np.ndarray:
@@ -84,24 +86,41 @@ def _searchback(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarra
     return np.unique(np.concatenate([peaks, np.asarray(added, dtype=np.int64)]))
 
 
-def refine_peaks(peaks: np.ndarray, filtered: np.ndarray, fs: float, radius_s: float = 0.06) -> np.ndarray:
-    """Move each peak to the largest absolute deflection of the filtered signal within ``radius_s``."""
+def _argmax_near(peaks: np.ndarray, values: np.ndarray, radius: int) -> np.ndarray:
+    """Per peak, the index of the largest of ``values`` within ``radius`` samples."""
+    offsets = np.arange(-radius, radius + 1)
+    idx = np.clip(peaks[:, None] + offsets[None, :], 0, len(values) - 1)
+    return idx[np.arange(len(peaks)), np.argmax(values[idx], axis=1)]
+
+
+def refine_peaks(
+    peaks: np.ndarray,
+    filtered: np.ndarray,
+    fs: float,
+    radius_s: float = 0.06,
+    envelope: np.ndarray | None = None,
+    centre_s: float = CENTRE_S,
+) -> np.ndarray:
+    """Move each peak to the largest absolute deflection of the filtered signal within ``radius_s``.
+
+    With ``envelope``, each peak first moves to the envelope's maximum within ``centre_s`` (the centre of
+    the complex's QRS energy): detectors often mark the onset of a wide complex, and the largest deflection
+    near an onset can be a P wave or the baseline before it.
+    """
     if len(peaks) == 0:
         return peaks
-    radius = max(int(round(radius_s * fs)), 1)
-    n = len(filtered)
-    offsets = np.arange(-radius, radius + 1)
-    idx = np.clip(peaks[:, None] + offsets[None, :], 0, n - 1)
-    best = np.argmax(np.abs(filtered[idx]), axis=1)
-    return np.unique(idx[np.arange(len(peaks)), best])
+    if envelope is not None and centre_s > 0:
+        peaks = _argmax_near(peaks, envelope, max(int(round(centre_s * fs)), 1))
+    return np.unique(_argmax_near(peaks, np.abs(filtered), max(int(round(radius_s * fs)), 1)))
 
 
 def detect_r_peaks(signal: np.ndarray, fs: float, filtered: np.ndarray | None = None) -> np.ndarray:
     """R-peak sample indices of a single-lead ECG.
 
     sleepecg's detector (fast, compiled) finds most beats; a search-back in long gaps recovers
-    skipped wide beats, each peak is moved to the QRS extremum of the band-passed signal, and the
-    T/P-wave rule is applied again to the refined positions.
+    skipped wide beats, each peak is moved to the centre of its complex's QRS energy (detectors often mark
+    the onset of a wide beat) and then to the QRS extremum of the band-passed signal, and the T/P-wave rule
+    is applied again to the refined positions.
 
     Args:
         signal: 1-D ECG without NaN (raw or filtered).
@@ -121,7 +140,7 @@ def detect_r_peaks(signal: np.ndarray, fs: float, filtered: np.ndarray | None = 
     peaks = np.sort(np.asarray(sleepecg.detect_heartbeats(filtered, fs), dtype=np.int64))
     peaks = _drop_t_waves(peaks, envelope, fs)
     peaks = _searchback(peaks, envelope, fs)
-    peaks = refine_peaks(peaks, filtered, fs)
+    peaks = refine_peaks(peaks, filtered, fs, envelope=envelope)
     peaks = _merge_close(peaks, envelope, int(0.2 * fs))
     # the T/P-wave rule once more on the refined positions: a large P wave ~200 ms before its R
     # (or a search-back find beside a T wave) is only seen closer than 250 ms after refinement

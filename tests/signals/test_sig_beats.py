@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ecg_backend.signals.beats import _drop_t_waves, detect_r_peaks, segment_beats
+from ecg_backend.signals.beats import _drop_t_waves, detect_r_peaks, qrs_envelope, refine_peaks, segment_beats
 from ecg_backend.signals.mitdb import detection_counts, match_peaks
 from ecg_backend.signals.quality import assess_quality
 from ecg_backend.signals.recording import analyze_recording
@@ -212,3 +212,17 @@ def test_sig_searchback_finds_every_beat_of_a_fast_wide_salvo():
     outside = truth[(truth < salvo[0] - fs) | (truth > salvo[-1] + 2 * fs)]
     counts = detection_counts(outside, found[(found < salvo[0] - fs) | (found > salvo[-1] + 2 * fs)], fs, 0.05)
     assert counts["fn"] <= 1 and counts["fp"] <= 1, counts
+
+
+def test_sig_refine_moves_an_onset_mark_to_the_wide_qrs_not_the_p_wave():
+    """A detector mark at the onset of a wide complex, 95 ms before its peak, with a P wave 40 ms before the
+    mark: the largest deflection within 60 ms of the mark is the P wave; the QRS-energy centre is not."""
+    fs = 360.0
+    t = np.arange(int(2 * fs)) / fs
+    mark = int(1.0 * fs)
+    qrs = mark + int(0.095 * fs)
+    filtered = 0.4 * np.exp(-(((t - (mark / fs - 0.04)) / 0.03) ** 2)) - np.exp(-(((t - qrs / fs) / 0.03) ** 2))
+    plain = refine_peaks(np.array([mark]), filtered, fs)
+    centred = refine_peaks(np.array([mark]), filtered, fs, envelope=qrs_envelope(filtered, fs))
+    assert abs(int(plain[0]) - (mark - int(0.04 * fs))) <= 2  # the old refinement lands on the P wave
+    assert abs(int(centred[0]) - qrs) <= 2
