@@ -13,7 +13,10 @@ re-run them on a stored reading:
   neighbour means a salvo of ventricular beats, never Q).
 - Q, faint beats: a beat the score calls V whose primary-lead shape is not strange (distance at most
   ``q_min_distance``) in a window where the QRS barely stands out (spikiness below ``q_faint_spikiness``):
-  its timing and width made the score, the shape says noise or a P / T wave found as a beat.
+  its timing and width made the score, the shape says noise or a P / T wave found as a beat. Likewise a beat
+  the score calls V with high-frequency noise around it (``noise_hf``, `scoring.beat_hf_noise`: the raw
+  signal above 25 Hz before and after the QRS over the QRS amplitude, relative to the recording's typical
+  beat) above ``q_hf_noise``: its shape cannot be told from the noise on it.
 - V: score above the operating point (`scoring`: far from the dominant shape, wide, often premature), except a
   beat near the dominant shape in the extra leads (distance below ``v_min_extra_distance``) and not far from
   it in the primary lead (below ``v_alone_distance``): a ventricular beat changes the QRS in every lead, so a
@@ -62,6 +65,7 @@ class ClassRules:
     q_min_rr_s: float = 0.18
     q_max_rr_ratio: float = 0.0  # off: see docs/research/recordings.md (failed on the check half)
     q_faint_spikiness: float = 10.0
+    q_hf_noise: float = 8.0
     v_min_extra_distance: float = 2.0
     v_alone_distance: float = 3.0
     s_max_rr_ratio: float = 0.85
@@ -106,6 +110,15 @@ def faint_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.nda
         return (table["noise_spikiness"].to_numpy() < rules.q_faint_spikiness) & (
             _primary_distance(table) <= rules.q_min_distance
         )
+
+
+def hf_noisy_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
+    """Beats whose high-frequency noise over QRS amplitude (``noise_hf``) exceeds ``q_hf_noise`` times the
+    recording's typical beat's (a reading without the column: none)."""
+    if "noise_hf" not in table:
+        return np.zeros(len(table), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return table["noise_hf"].to_numpy(dtype=np.float64) > rules.q_hf_noise
 
 
 def one_lead_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
@@ -197,7 +210,8 @@ def classify_beats(table: pd.DataFrame, operating_point: float, rules: ClassRule
     ventricular = (table["score"].to_numpy() > operating_point) & ~one_lead_beats(table, rules)
     labels[premature_beats(table, rules, ventricular) & (dist < rules.s_max_distance)] = "S"
     labels[ventricular] = "V"
-    labels[noisy_beats(table, rules) | (ventricular & faint_beats(table, rules))] = "Q"
+    unreadable = faint_beats(table, rules) | hf_noisy_beats(table, rules)
+    labels[noisy_beats(table, rules) | (ventricular & unreadable)] = "Q"
     return labels
 
 

@@ -28,7 +28,7 @@ from ecg_backend.signals.recording_input import (
     prepare_recording,
 )
 from ecg_backend.signals.review import finish_reading
-from ecg_backend.signals.scoring import OPERATING_POINT, BeatFeatures
+from ecg_backend.signals.scoring import OPERATING_POINT, BeatFeatures, relative_hf_noise
 from ecg_backend.signals.stages import (
     BeatScores,
     FoundBeats,
@@ -113,6 +113,7 @@ def _result(
     runs, the hour table and the counts (`review.finish_reading`)."""
     table = scores.table
     table["noise_spikiness"], table["noise_swing"] = found.noise[:, 0], found.noise[:, 1]
+    table["noise_hf"] = relative_hf_noise(found.hf_noise)
     rules = ClassRules()
     model = fit_families(shape_features(found.wave, found.extra_waves, found.extra_ok))
     labels = classify_beats(table, features.operating_point, rules)

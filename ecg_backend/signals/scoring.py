@@ -63,6 +63,12 @@ OPERATING_POINT_MULTILEAD = 9.0
 # (non-sustained) ventricular tachycardia when the flagged beats are ventricular.
 RUN_MIN_BEATS = 3
 RUN_MAX_RR_S = 0.6
+# Per-beat high-frequency noise (`beat_hf_noise`): the raw signal above HF_CUTOFF_HZ (muscle noise, spikes,
+# mains) in the stretches HF_BEFORE_S and HF_AFTER_S around the R peak, over the QRS peak-to-peak (R +- QRS_HALF_S).
+HF_CUTOFF_HZ = 25.0
+HF_BEFORE_S = (-0.35, -0.10)
+HF_AFTER_S = (0.15, 0.45)
+QRS_HALF_S = 0.08
 
 
 def qrs_morphology(filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
@@ -90,6 +96,43 @@ def sample_waveforms(
     frac = pos - lo
     wave = filtered[lo] * (1 - frac) + filtered[hi] * frac
     return wave - np.median(wave, axis=1, keepdims=True)
+
+
+def _window_index(peaks: np.ndarray, n: int, fs: float, start_s: float, end_s: float) -> np.ndarray:
+    """(beats, samples) indices of [R + start_s, R + end_s) per peak, clipped to [0, n)."""
+    offsets = np.arange(int(round(start_s * fs)), int(round(end_s * fs)))
+    return np.clip(np.asarray(peaks, dtype=np.int64)[:, None] + offsets[None, :], 0, n - 1)
+
+
+def beat_hf_noise(raw: np.ndarray, filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:
+    """Per beat: the mean |raw signal above HF_CUTOFF_HZ| in HF_BEFORE_S and HF_AFTER_S around its R (the PR
+    and ST-T stretches, smooth in a clean beat) over its QRS peak-to-peak in ``filtered``; not normalised
+    (`relative_hf_noise` compares it with the recording's typical beat).
+
+    Args:
+        raw: the lead without gaps (`quality.fill_gaps`); filtered: its band-passed copy; peaks: R peaks
+            (samples into both).
+    """
+    peaks = np.asarray(peaks, dtype=np.int64)
+    if len(peaks) == 0 or len(raw) < 64:
+        return np.zeros(len(peaks))
+    from scipy.signal import butter, sosfiltfilt
+
+    high = sosfiltfilt(butter(2, min(HF_CUTOFF_HZ, 0.4 * fs), btype="high", fs=fs, output="sos"), raw)
+    n = len(raw)
+    around = np.concatenate(
+        [_window_index(peaks, n, fs, *HF_BEFORE_S), _window_index(peaks, n, fs, *HF_AFTER_S)], axis=1
+    )
+    qrs = filtered[_window_index(peaks, n, fs, -QRS_HALF_S, QRS_HALF_S)]
+    amplitude = qrs.max(axis=1) - qrs.min(axis=1)
+    return np.abs(high[around]).mean(axis=1) / np.maximum(amplitude, 1e-12)
+
+
+def relative_hf_noise(values: np.ndarray) -> np.ndarray:
+    """`beat_hf_noise` over its median in the recording (1 = as noisy as the typical beat)."""
+    values = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(values) & (values > 0)
+    return values / float(np.median(values[ok])) if ok.any() else np.ones(len(values))
 
 
 def qrs_width(morph: np.ndarray) -> np.ndarray:

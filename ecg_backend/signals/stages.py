@@ -32,6 +32,7 @@ from ecg_backend.signals.scoring import (
     WAVE_POST_S,
     WAVE_PRE_S,
     BeatFeatures,
+    beat_hf_noise,
     beat_waveform,
     combine,
     context_features,
@@ -130,8 +131,8 @@ def chunk_peaks(chunk: Chunk, quality: ChunkQuality, fs: float) -> ChunkPeaks:
 @dataclass
 class ChunkBeats:
     """Beats stage output for one chunk: absolute R peaks and, per beat, its ECG5000-shaped window, QRS
-    morphology, waveform and R amplitude; per extra lead its waveforms and quality verdicts; the chunk's
-    quality verdicts and leakage."""
+    morphology, waveform, R amplitude and high-frequency noise (`scoring.beat_hf_noise`); per extra lead its
+    waveforms and quality verdicts; the chunk's quality verdicts and leakage."""
 
     peaks: np.ndarray
     beats: np.ndarray
@@ -144,6 +145,7 @@ class ChunkBeats:
     swing: np.ndarray
     extra_waves: list = field(default_factory=list)
     extra_reasons: list = field(default_factory=list)
+    hf_noise: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
 def _segment(filtered, peaks, rr_next, fs):
@@ -176,6 +178,7 @@ def chunk_beats(rec: Recording, chunk: Chunk, quality: ChunkQuality, found: Chun
         swing=quality.swing,
         extra_waves=extra_waves,
         extra_reasons=extra_reasons,
+        hf_noise=beat_hf_noise(chunk.filled, chunk.filtered, peaks, fs),
     )
 
 
@@ -198,6 +201,7 @@ class FoundBeats:
         window_reasons: per quality window of the primary lead, None or a reason (flutter windows None).
         noise: per beat, the lowest QRS spikiness and the largest swing of the quality windows within
             NOISE_SPAN_S of its R peak (`quality.QualityReport`): (n, 2).
+        hf_noise: per beat, `scoring.beat_hf_noise` of the primary lead (not normalised).
     """
 
     peaks: np.ndarray
@@ -210,6 +214,7 @@ class FoundBeats:
     episodes: list
     window_reasons: list
     noise: np.ndarray
+    hf_noise: np.ndarray | None = None
 
 
 def _usable_beats(peaks: np.ndarray, fs: float, window: int, reasons: list) -> np.ndarray:
@@ -280,8 +285,9 @@ def merge_chunks(rec: Recording, parts: list[ChunkBeats]) -> FoundBeats:
     noise = _beat_noise(
         peaks, fs, window, np.concatenate([p.spikiness for p in parts]), np.concatenate([p.swing for p in parts])
     )
+    hf_noise = np.concatenate([p.hf_noise for p in parts]) if parts else np.zeros(0)
     keep = _kept(peaks, flutter, window, fs)
-    peaks, noise, extra_ok = peaks[keep], noise[keep], [o[keep] for o in extra_ok]
+    peaks, noise, hf_noise, extra_ok = peaks[keep], noise[keep], hf_noise[keep], [o[keep] for o in extra_ok]
     r_amp = np.concatenate([p.r_amp for p in parts])[keep]
     beat_matrix = _joined([p.beats for p in parts], keep, BEAT_LENGTH).astype(np.float32, copy=False)
     morph = _joined([p.morph for p in parts], keep, MORPH_POINTS)
@@ -300,6 +306,7 @@ def merge_chunks(rec: Recording, parts: list[ChunkBeats]) -> FoundBeats:
         episodes=episodes,
         window_reasons=reasons,
         noise=noise,
+        hf_noise=hf_noise,
     )
 
 

@@ -341,3 +341,41 @@ def test_sig_gradual_acceleration_and_irregular_rhythm_give_few_s():
     assert (classify_beats(fibrillation, operating_point=8.25) == "S").sum() <= 45
     unguarded = classify_beats(fibrillation, operating_point=8.25, rules=ClassRules(s_max_irregularity=np.inf))
     assert (unguarded == "S").sum() > 200
+
+
+def test_sig_high_frequency_noise_on_a_ventricular_shape_makes_it_q(untrained):
+    # muscle-like noise on one wide beat: its shape cannot be told from the noise (Q); the clean wide beats and a
+    # salvo of five (whose neighbours' QRS fall in each other's noise windows) stay V
+    kinds = ("N" * 9 + "V") * 10 + "N" * 30 + "VVVVV" + "N" * 30
+    signal, peaks, kinds = beat_train(kinds, fs=FS, seed=4)
+    target = int(np.flatnonzero(kinds == "V")[3])
+    a, b = peaks[target] - int(0.5 * FS), peaks[target] + int(0.5 * FS)
+    signal[a:b] += np.random.default_rng(3).normal(0, 0.2, b - a)
+    analysis = analyze_recording(signal, FS, detector=untrained)
+    got = _labels_at(analysis, peaks)
+    expected = kinds.copy()
+    expected[target] = "Q"
+    np.testing.assert_array_equal(got, expected)
+    hf = analysis.beats["noise_hf"].to_numpy()
+    near = np.abs(analysis.beats["r_peak"].to_numpy() - peaks[target]) < FS  # beats whose windows reach the noise
+    assert np.median(hf) == pytest.approx(1.0) and hf[~near].max() < 2.0 and hf[near].max() > 8.0
+
+
+def test_sig_hf_rule_on_a_hand_made_table():
+    from ecg_backend.signals.classes import ClassRules, classify_beats
+
+    table = pd.DataFrame(
+        {
+            "score": [1, 20, 20, 1, 20],
+            "morph_distance": [1, 6, 6, 1, 6],
+            "rr_ratio": [1, 0.65, 0.65, 1.3, 0.65],
+            "rr_s": [0.8, 0.52, 0.52, 1.04, 0.52],
+            "noise_spikiness": [30] * 5,
+            "noise_swing": [1.0] * 5,
+            "noise_hf": [1.0, 1.5, 12.0, 12.0, 7.0],
+        }
+    )
+    assert classify_beats(table, operating_point=8.25).tolist() == ["N", "V", "Q", "N", "V"]
+    assert classify_beats(table, 8.25, ClassRules(q_hf_noise=6.0)).tolist() == ["N", "V", "Q", "N", "Q"]
+    # a stored reading without the column: the rule does not apply
+    assert classify_beats(table.drop(columns="noise_hf"), operating_point=8.25)[2] == "V"

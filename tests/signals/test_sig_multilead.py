@@ -67,6 +67,7 @@ def test_sig_multilead_one_lead_path_unchanged(two_leads, untrained):
         "ae_error",
         "noise_spikiness",
         "noise_swing",
+        "noise_hf",
         "label",
         "label_auto",
         "label_source",
