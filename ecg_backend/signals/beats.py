@@ -21,6 +21,15 @@ SEARCHBACK_GAP = 1.3
 SUBGAP = 1.125
 # A detection first moves to the QRS-energy centre within this many seconds (`refine_peaks`).
 CENTRE_S = 0.1
+# Second-lead search-back (`second_lead_beats`): a gap of the first lead longer than SECOND_GAP local R-R
+# intervals takes a beat the second lead found in it, at least SECOND_SPLIT local intervals from both
+# neighbours and with SECOND_ENERGY of the second lead's typical QRS energy, if that lead finds both
+# neighbours too and, in the same stretch, at most SECOND_FALSE_RATE beats the first lead's regular
+# intervals rule out (per first-lead beat): a lead that sees beats where there are none is not trusted.
+SECOND_GAP = 1.5
+SECOND_SPLIT = 0.5
+SECOND_ENERGY = 0.5
+SECOND_FALSE_RATE = 0.02
 
 
 def bandpass(signal: np.ndarray, fs: float, low: float = 0.5, high: float = 40.0) -> np.ndarray:
@@ -145,6 +154,55 @@ def detect_r_peaks(signal: np.ndarray, fs: float, filtered: np.ndarray | None = 
     # the T/P-wave rule once more on the refined positions: a large P wave ~200 ms before its R
     # (or a search-back find beside a T wave) is only seen closer than 250 ms after refinement
     return _drop_t_waves(peaks, envelope, fs).astype(np.int64)
+
+
+def _local_rr(peaks: np.ndarray) -> np.ndarray:
+    """Per interval of ``peaks``: the median of the 9 intervals around it (edges repeated)."""
+    rr = np.diff(peaks)
+    pad = np.pad(rr, 4, mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(pad, 9), axis=1)
+
+
+def second_lead_beats(
+    peaks: np.ndarray, filtered: np.ndarray, fs: float, usable: np.ndarray | None = None
+) -> np.ndarray:
+    """Beats another lead shows inside long gaps of the first lead's ``peaks`` (a search-back in a second
+    lead): where the first lead's QRS is too small or its window is rejected as noise or clipped.
+
+    Args:
+        peaks: sorted first-lead R peaks (samples).
+        filtered: the other lead, band-passed, same samples.
+        fs: sampling rate in Hz.
+        usable: per sample, the other lead's quality verdict (None: all usable).
+    Returns:
+        Sorted sample indices of the added beats (none of them in ``peaks``); see SECOND_GAP for the rule.
+    """
+    none = np.zeros(0, dtype=np.int64)
+    if len(peaks) < 4:
+        return none
+    other = detect_r_peaks(filtered, fs, filtered=filtered)
+    if usable is not None and len(other):
+        other = other[usable[other]]
+    if len(other) < 4:
+        return none
+    # each other-lead beat between first-lead beats j-1 and j
+    j = np.searchsorted(peaks, other)
+    inside = (j > 0) & (j < len(peaks))
+    j = np.clip(j, 1, len(peaks) - 1)
+    before, after = other - peaks[j - 1], peaks[j] - other
+    local = _local_rr(peaks)[j - 1]
+    apart = inside & (np.minimum(before, after) > 0.25 * fs)
+    long_gap = (before + after) > SECOND_GAP * local
+    energy = local_energy(other, qrs_envelope(filtered, fs), fs)
+    strong = energy >= SECOND_ENERGY * np.median(energy)
+    k = np.clip(np.searchsorted(other, peaks), 1, len(other) - 1)
+    seen = np.minimum(np.abs(other[k] - peaks), np.abs(other[k - 1] - peaks)) <= int(0.15 * fs)
+    candidate = apart & strong & seen[j - 1] & seen[j]  # both leads agree on the neighbours
+    # where the first lead's rhythm leaves no room for a beat, an other-lead beat is a false one
+    if (candidate & ~long_gap).sum() > SECOND_FALSE_RATE * len(peaks):
+        return none
+    add = candidate & long_gap & (np.minimum(before, after) >= SECOND_SPLIT * local)
+    return other[add].astype(np.int64)
 
 
 def local_energy(peaks: np.ndarray, envelope: np.ndarray, fs: float, radius_s: float = 0.06) -> np.ndarray:

@@ -17,6 +17,8 @@ re-run them on a stored reading:
   the score calls V with high-frequency noise around it (``noise_hf``, `scoring.beat_hf_noise`: the raw
   signal above 25 Hz before and after the QRS over the QRS amplitude, relative to the recording's typical
   beat) above ``q_hf_noise``: its shape cannot be told from the noise on it.
+- Q, rejected windows: a beat whose R peak lies in a window the primary lead's quality check rejects (column
+  ``unusable``: only an extra lead showed it, `beats.second_lead_beats`).
 - V: score above the operating point (`scoring`: far from the dominant shape, wide, often premature), except a
   beat near the dominant shape in the extra leads (distance below ``v_min_extra_distance``) and not far from
   it in the primary lead (below ``v_alone_distance``): a ventricular beat changes the QRS in every lead, so a
@@ -212,6 +214,8 @@ def classify_beats(table: pd.DataFrame, operating_point: float, rules: ClassRule
     labels[ventricular] = "V"
     unreadable = faint_beats(table, rules) | hf_noisy_beats(table, rules)
     labels[noisy_beats(table, rules) | (ventricular & unreadable)] = "Q"
+    if "unusable" in table:  # a beat in a window the quality check rejects (only another lead showed it)
+        labels[table["unusable"].to_numpy(dtype=bool)] = "Q"
     return labels
 
 

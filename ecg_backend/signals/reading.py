@@ -29,7 +29,8 @@ class RecordingAnalysis:
     Attributes:
         beats: one row per beat: r_peak, time_s, rr_s, score, is_anomaly (label S or V), confidence, the
             score's components (morph_distance, rr_ratio, qrs_width_ratio, ae_error, and with extra leads
-            morph_distance_primary / morph_distance_extra), noise_spikiness, noise_swing, noise_hf, label ("N", "S",
+            morph_distance_primary / morph_distance_extra), noise_spikiness, noise_swing, noise_hf, unusable (R
+            peak in a window the primary lead's quality check rejects), label ("N", "S",
             "V", "Q"), label_auto (the label-free rules' label), label_source ("auto", "reader": a person's
             label of the beat or its family, "propagated": moved by a person's label of a similar family),
             family (int).

@@ -114,6 +114,7 @@ def _result(
     table = scores.table
     table["noise_spikiness"], table["noise_swing"] = found.noise[:, 0], found.noise[:, 1]
     table["noise_hf"] = relative_hf_noise(found.hf_noise)
+    table["unusable"] = found.unusable
     rules = ClassRules()
     model = fit_families(shape_features(found.wave, found.extra_waves, found.extra_ok))
     labels = classify_beats(table, features.operating_point, rules)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ecg_backend.ml.data import BEAT_LENGTH
-from ecg_backend.signals.beats import bandpass, detect_r_peaks, segment_beats
+from ecg_backend.signals.beats import bandpass, detect_r_peaks, second_lead_beats, segment_beats
 from ecg_backend.signals.quality import (
     QualityReport,
     assess_quality,
@@ -57,7 +57,8 @@ def chunk_bounds(rec: Recording) -> list[tuple[int, int]]:
 
 @dataclass
 class Chunk:
-    """Samples [lo, hi) of the primary lead around the core [a, b): gap-filled and band-passed."""
+    """Samples [lo, hi) of the primary lead around the core [a, b): gap-filled and band-passed; the same
+    samples of every extra lead, raw and band-passed."""
 
     a: int
     b: int
@@ -66,6 +67,8 @@ class Chunk:
     raw: np.ndarray
     filled: np.ndarray
     filtered: np.ndarray
+    extra_raw: list = field(default_factory=list)
+    extra_filtered: list = field(default_factory=list)
 
     @property
     def core(self) -> slice:
@@ -74,34 +77,61 @@ class Chunk:
 
 
 def load_chunk(rec: Recording, a: int, b: int) -> Chunk:
-    """The core [a, b) of the primary lead with PAD_S of context each side, gaps filled, band-passed."""
+    """The core [a, b) of the primary lead with PAD_S of context each side, gaps filled, band-passed (and of
+    every extra lead)."""
     pad = int(PAD_S * rec.fs)
     lo, hi = max(a - pad, 0), min(b + pad, len(rec.signal))
     raw = np.asarray(rec.signal[lo:hi], dtype=np.float64)
     filled = fill_gaps(raw)
-    return Chunk(a=a, b=b, lo=lo, hi=hi, raw=raw, filled=filled, filtered=bandpass(filled, rec.fs))
+    extra_raw = [np.asarray(rec.extra[lo:hi, k], dtype=np.float64) for k in range(rec.n_extra)]
+    return Chunk(
+        a=a,
+        b=b,
+        lo=lo,
+        hi=hi,
+        raw=raw,
+        filled=filled,
+        filtered=bandpass(filled, rec.fs),
+        extra_raw=extra_raw,
+        extra_filtered=[bandpass(fill_gaps(x), rec.fs) for x in extra_raw],
+    )
 
 
 @dataclass
 class ChunkQuality:
     """Per quality window of a chunk's core: a reason or None; per sample of the chunk: usable; and the
-    VF-filter leakage per window (`quality.flutter_leakage`)."""
+    VF-filter leakage per window (`quality.flutter_leakage`); per extra lead its reasons and usable samples."""
 
     reasons: list
     usable: np.ndarray
     leakage: np.ndarray
     spikiness: np.ndarray
     swing: np.ndarray
+    extra_reasons: list = field(default_factory=list)
+    extra_usable: list = field(default_factory=list)
 
 
 def chunk_quality(chunk: Chunk, fs: float) -> ChunkQuality:
-    """Quality stage: judge each window of the core (the context counts as usable)."""
-    quality = assess_quality(chunk.raw[chunk.core], fs, filtered=chunk.filtered[chunk.core])
+    """Quality stage: judge each window of the core in every lead (the context counts as usable)."""
+    core = chunk.core
+    quality = assess_quality(chunk.raw[core], fs, filtered=chunk.filtered[core])
     usable = np.ones(chunk.hi - chunk.lo, dtype=bool)
-    usable[chunk.core] = quality.usable_mask()
-    leakage = flutter_leakage(chunk.filtered, fs, chunk.core.start, chunk.core.stop)
+    usable[core] = quality.usable_mask()
+    extra_reasons, extra_usable = [], []
+    for raw_k, filtered_k in zip(chunk.extra_raw, chunk.extra_filtered):
+        quality_k = assess_quality(raw_k[core], fs, filtered=filtered_k[core])
+        usable_k = np.ones(chunk.hi - chunk.lo, dtype=bool)
+        usable_k[core] = quality_k.usable_mask()
+        extra_reasons.append(quality_k.reasons)
+        extra_usable.append(usable_k)
     return ChunkQuality(
-        reasons=quality.reasons, usable=usable, leakage=leakage, spikiness=quality.spikiness, swing=quality.swing
+        reasons=quality.reasons,
+        usable=usable,
+        leakage=flutter_leakage(chunk.filtered, fs, core.start, core.stop),
+        spikiness=quality.spikiness,
+        swing=quality.swing,
+        extra_reasons=extra_reasons,
+        extra_usable=extra_usable,
     )
 
 
@@ -114,13 +144,17 @@ class ChunkPeaks:
 
 
 def chunk_peaks(chunk: Chunk, quality: ChunkQuality, fs: float) -> ChunkPeaks:
-    """Peaks stage: R peaks in usable signal; the next R after each core beat (possibly in the context)
-    bounds its window."""
+    """Peaks stage: R peaks in the primary lead's usable signal, plus the beats an extra lead shows in the
+    primary lead's long gaps (`beats.second_lead_beats`: where its QRS is too small, or its window rejected;
+    such a beat is labelled Q later); the next R after each core beat (possibly in the context) bounds its
+    window."""
     core = chunk.core
     peaks = (
         detect_r_peaks(chunk.filled, fs, filtered=chunk.filtered) if quality.usable[core].any() else np.array([], int)
     )
     peaks = peaks[quality.usable[peaks]] if len(peaks) else peaks
+    for filtered_k, usable_k in zip(chunk.extra_filtered, quality.extra_usable):
+        peaks = np.union1d(peaks, second_lead_beats(peaks, filtered_k, fs, usable_k)).astype(np.int64)
     in_core = (peaks >= core.start) & (peaks < core.stop)
     nxt = np.append(peaks[1:], -1)[in_core]
     peaks_core = peaks[in_core]
@@ -159,13 +193,7 @@ def _segment(filtered, peaks, rr_next, fs):
 
 def chunk_beats(rec: Recording, chunk: Chunk, quality: ChunkQuality, found: ChunkPeaks) -> ChunkBeats:
     """Beats stage: windows and waveforms at the chunk's R peaks, in the primary lead and every extra lead."""
-    fs, peaks, core = rec.fs, found.peaks, chunk.core
-    extra_waves, extra_reasons = [], []
-    for k in range(rec.n_extra):
-        raw_k = np.asarray(rec.extra[chunk.lo : chunk.hi, k], dtype=np.float64)
-        filtered_k = bandpass(fill_gaps(raw_k), fs)
-        extra_reasons.append(assess_quality(raw_k[core], fs, filtered=filtered_k[core]).reasons)
-        extra_waves.append(beat_waveform(filtered_k, peaks, fs))
+    fs, peaks = rec.fs, found.peaks
     return ChunkBeats(
         peaks=peaks + chunk.lo,
         beats=_segment(chunk.filtered, peaks, found.rr_next, fs),
@@ -176,8 +204,8 @@ def chunk_beats(rec: Recording, chunk: Chunk, quality: ChunkQuality, found: Chun
         leakage=quality.leakage,
         spikiness=quality.spikiness,
         swing=quality.swing,
-        extra_waves=extra_waves,
-        extra_reasons=extra_reasons,
+        extra_waves=[beat_waveform(filtered_k, peaks, fs) for filtered_k in chunk.extra_filtered],
+        extra_reasons=quality.extra_reasons,
         hf_noise=beat_hf_noise(chunk.filled, chunk.filtered, peaks, fs),
     )
 
@@ -202,6 +230,8 @@ class FoundBeats:
         noise: per beat, the lowest QRS spikiness and the largest swing of the quality windows within
             NOISE_SPAN_S of its R peak (`quality.QualityReport`): (n, 2).
         hf_noise: per beat, `scoring.beat_hf_noise` of the primary lead (not normalised).
+        unusable: per beat, its R peak lies in a window the primary lead's quality check rejects (a beat
+            only an extra lead showed; labelled Q by `classes.classify_beats`).
     """
 
     peaks: np.ndarray
@@ -215,6 +245,7 @@ class FoundBeats:
     window_reasons: list
     noise: np.ndarray
     hf_noise: np.ndarray | None = None
+    unusable: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
 
 def _usable_beats(peaks: np.ndarray, fs: float, window: int, reasons: list) -> np.ndarray:
@@ -272,6 +303,14 @@ def _flutter_and_segments(rec: Recording, parts: list[ChunkBeats]) -> tuple[np.n
     return flutter, reasons, segments, episodes
 
 
+def _in_rejected(peaks: np.ndarray, window: int, reasons: list) -> np.ndarray:
+    """Per beat: the quality window holding its R peak has a reason (is rejected)."""
+    bad = np.array([r is not None for r in reasons], dtype=bool)
+    if len(peaks) == 0 or len(bad) == 0:
+        return np.zeros(len(peaks), dtype=bool)
+    return bad[np.minimum(peaks // window, len(bad) - 1)]
+
+
 def merge_chunks(rec: Recording, parts: list[ChunkBeats]) -> FoundBeats:
     """Join the chunks: ventricular flutter becomes an episode (a rhythm, not bad signal and not beats),
     the rest of the quality verdicts unusable segments; duplicated boundary beats go; the detector windows
@@ -307,6 +346,7 @@ def merge_chunks(rec: Recording, parts: list[ChunkBeats]) -> FoundBeats:
         window_reasons=reasons,
         noise=noise,
         hf_noise=hf_noise,
+        unusable=_in_rejected(peaks, window, reasons),
     )
 
 

@@ -68,6 +68,7 @@ def test_sig_multilead_one_lead_path_unchanged(two_leads, untrained):
         "noise_spikiness",
         "noise_swing",
         "noise_hf",
+        "unusable",
         "label",
         "label_auto",
         "label_source",
