@@ -141,12 +141,12 @@ def family_table(
     """One row per family: ``family``, ``n_beats``, ``representative`` (row of the beat nearest its centre),
     ``label`` (the most common label of its beats, or the reader's), ``review_rank`` and ``reviewed``.
 
-    The review rank orders families by what a reader's answer could change: the family's V beats (and its Q
-    beats scored above the operating point, which the noise rules took from V) plus its beats whose score is
+    The review rank orders families by what a reader's answer could change: the family's beats whose score is
     between UNSURE_LOW and UNSURE_HIGH times the operating point (``score_ratio``: score / operating point per
-    beat), the ones the rules are least sure of. Families a person labelled
-    come last. (Chosen on the even MIT-BIH records against counting the V / Q beats plus the minority of
-    a mixed family: K = 5 VEB Se 95.3 -> 98.3 % at +P 98.4 -> 98.5 %.)
+    beat), the ones the rules are least sure of, plus the square root of its V beats (and of its Q beats
+    scored above the operating point, which the noise rules took from V): V calls need a confirmation, but
+    each more confident V adds less to what an answer would change. Families a person labelled come last.
+    (Chosen on the even MIT-BIH records; see docs/research/recordings.md.)
     """
     reviewed = reviewed or {}
     k = model.distance.shape[1] if model.distance.ndim == 2 else 0
@@ -160,7 +160,7 @@ def family_table(
         own = labels[members]
         values, counts = np.unique(own, return_counts=True)
         flagged = (own == "V") | ((own == "Q") & (ratio[members] > 1.0))  # Q beats the score flags count as V
-        priority = float(flagged.sum() + unsure[members].sum()) + 1e-3 * len(members)
+        priority = float(np.sqrt(flagged.sum()) + unsure[members].sum()) + 1e-3 * len(members)
         rows.append(
             {
                 "family": f,
