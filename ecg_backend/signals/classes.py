@@ -38,6 +38,16 @@ re-run them on a stored reading:
   beats are at least ``v_family_share`` V, the N and S members scored above ``v_family_min_ratio`` x the
   operating point become V: they have the ventricular shape, and only their timing or the model's error kept
   them under the threshold (multiform ventricular ectopy, where each shape is a family of its own).
+- S, aberrant conduction (`aberrant_conduction`, after the family consensus): a beat labelled V that is a
+  supraventricular premature beat conducted with a bundle-branch delay. Its shape is only moderately far from
+  the dominant beat's in every lead (distance below ``a_max_distance`` in the primary and the extra leads; a
+  ventricular beat is far in all of them), it is premature against the sinus cycle (R-R below
+  ``s_max_rr_ratio`` of the median of the last ``a_sinus_beats`` N-to-N intervals) and its pause is incomplete:
+  R-R before + R-R after below ``a_max_compensation`` x 2 sinus cycles (an atrial beat resets the sinus node; a
+  ventricular beat leaves it alone, so the two intervals add up to two cycles, the full compensatory pause).
+  Only in a regular sinus rhythm (`irregularity` of the N-to-N intervals at most ``s_max_irregularity``: in
+  atrial fibrillation there is no sinus cycle), and only before a conducted beat (N, S or another such beat),
+  the one that ends the pause.
 
 Thresholds were chosen on the even-indexed MIT-BIH development records and checked on the odd ones (see
 docs/research/recordings.md); none is tuned to a record.
@@ -80,6 +90,9 @@ class ClassRules:
     s_reference_beats: int = 32
     v_family_share: float = 0.8
     v_family_min_ratio: float = 0.5
+    a_max_distance: float = 4.0
+    a_max_compensation: float = 0.85
+    a_sinus_beats: int = 8
 
 
 def noisy_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
@@ -234,6 +247,61 @@ def family_consensus(
         ventricular_family = n_v / n_counted >= rules.v_family_share
     follow = ventricular_family[family] & np.isin(labels, ["N", "S"]) & (score_ratio > rules.v_family_min_ratio)
     labels[follow] = "V"
+    return labels
+
+
+def sinus_rhythm(rr: np.ndarray, labels: np.ndarray, cycle_beats: int, irregular_beats: int = IRREGULAR_BEATS):
+    """Per beat, from the sinus (N-to-N) intervals before it: the sinus cycle (median of the last
+    ``cycle_beats``) and the rhythm's irregularity (median |change| / interval over the last ``irregular_beats``;
+    `irregularity` of the sinus intervals alone, so ectopic beats and their pauses do not make a regular sinus
+    rhythm look irregular). NaN before enough intervals (4)."""
+    rr = np.asarray(rr, dtype=np.float64)
+    labels = np.asarray(labels, dtype=object)
+    sinus = np.flatnonzero((labels == "N") & (np.append("", labels[:-1]) == "N") & np.isfinite(rr))
+    cycle, irregular = np.full(len(rr), np.nan), np.full(len(rr), np.nan)
+    if len(sinus) == 0:
+        return cycle, irregular
+    x = pd.Series(rr[sinus])
+    change = (x.diff().abs() / x).rolling(irregular_beats, min_periods=MIN_REFERENCE_BEATS).median().to_numpy()
+    median = x.rolling(cycle_beats, min_periods=MIN_REFERENCE_BEATS).median().to_numpy()
+    last = np.searchsorted(sinus, np.arange(len(rr)), side="left") - 1  # the last sinus interval before a beat
+    known = last >= 0
+    cycle[known], irregular[known] = median[last[known]], change[last[known]]
+    return cycle, irregular
+
+
+def aberrant_beats(table: pd.DataFrame, labels: np.ndarray, rules: ClassRules = ClassRules()) -> np.ndarray:
+    """Beats labelled V that are supraventricular beats conducted with aberration (module docstring): premature
+    against the sinus cycle, an incomplete compensatory pause, a shape only moderately far from the dominant one
+    in every lead, a regular sinus rhythm, and followed by a conducted beat (N or S, or another such beat)."""
+    labels = np.asarray(labels, dtype=object)
+    out = np.zeros(len(labels), dtype=bool)
+    if len(labels) < 2:
+        return out
+    rr = table["rr_s"].to_numpy(dtype=np.float64)
+    next_rr = np.append(rr[1:], np.nan)
+    cycle, irregular = sinus_rhythm(rr, labels, rules.a_sinus_beats, rules.s_irregular_beats)
+    shape = _primary_distance(table)
+    if "morph_distance_extra" in table:
+        shape = np.fmax(shape, table["morph_distance_extra"].to_numpy(dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        candidate = (
+            (labels == "V")
+            & (irregular <= rules.s_max_irregularity)
+            & (shape < rules.a_max_distance)
+            & (rr < rules.s_max_rr_ratio * cycle)
+            & (rr + next_rr < 2.0 * rules.a_max_compensation * cycle)
+        )
+    conducted = np.isin(labels, ["N", "S"])
+    for i in np.flatnonzero(candidate)[::-1]:  # from the end: a beat followed by an aberrant beat qualifies too
+        out[i] = i + 1 < len(labels) and (conducted[i + 1] or out[i + 1])
+    return out
+
+
+def aberrant_conduction(table: pd.DataFrame, labels: np.ndarray, rules: ClassRules = ClassRules()) -> np.ndarray:
+    """Labels after the aberrant conduction rule (`aberrant_beats` become S): a new array."""
+    labels = np.asarray(labels, dtype=object).copy()
+    labels[aberrant_beats(table, labels, rules)] = "S"
     return labels
 
 
