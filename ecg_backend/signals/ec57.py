@@ -88,7 +88,8 @@ def noise_outcome(analysis, noise_spans, artefacts, fs: float, wrong_v: np.ndarr
         ``q_s`` (of the rest, within NOISE_MARGIN_S of a Q beat), ``v_in_noise`` (detections inside the spans
         in ``wrong_v``: labelled V and not a reference V / F beat, `false_v`; default all V), ``artefacts``,
         ``artefacts_v`` (marks with a detection labelled V within 150 ms),
-        ``artefacts_q_or_unusable`` (marks in unusable signal or with a Q detection within 150 ms).
+        ``artefacts_q_or_unusable`` (marks in unusable signal or with a Q detection within 150 ms),
+        ``artefacts_no_beat`` (marks with no detection within 150 ms: the artefact was not taken for a beat).
     """
     n = int(round(analysis.summary["duration_s"] * fs)) + 1
     bad = np.zeros(n, dtype=bool)
@@ -120,6 +121,7 @@ def noise_outcome(analysis, noise_spans, artefacts, fs: float, wrong_v: np.ndarr
         "artefacts": len(marks),
         "artefacts_v": sum(near(m, "V") for m in marks),
         "artefacts_q_or_unusable": sum(bool(bad[min(m, n - 1)]) or near(m, "Q") for m in marks),
+        "artefacts_no_beat": sum(not any(near(m, label) for label in ("N", "S", "V", "Q")) for m in marks),
     }
 
 
@@ -154,9 +156,15 @@ def format_classes(rows: list[dict], readers: list[int], title: str = "all recor
             f"{nz['q_s']:.0f} s ({_pct(nz['unusable_s'] + nz['q_s'], nz['noise_s']):.1f}%); "
             f"detections wrongly labelled V inside: {nz['v_in_noise']}"
         )
+        pz = {k: sum(r["primary_noise"][k] for r in rows) for k in rows[0]["primary_noise"]}
         lines.append(
-            f"  reference artefact marks: {nz['artefacts']}, unusable or Q: {nz['artefacts_q_or_unusable']}, "
-            f"labelled V: {nz['artefacts_v']}"
+            f"    of it noisy or unreadable in the first lead (the beats' lead) {pz['noise_s']:.0f} s: unusable "
+            f"{pz['unusable_s']:.0f} s, near a Q beat {pz['q_s']:.0f} s "
+            f"({_pct(pz['unusable_s'] + pz['q_s'], pz['noise_s']):.1f}%); wrongly V inside: {pz['v_in_noise']}"
+        )
+        lines.append(
+            f"  reference artefact marks: {nz['artefacts']}, no beat detected: {nz['artefacts_no_beat']}, "
+            f"unusable or Q: {nz['artefacts_q_or_unusable']}, labelled V: {nz['artefacts_v']}"
         )
     return "\n".join(lines)
 
@@ -175,7 +183,12 @@ def class_figures(analysis, rec, readers=READERS) -> dict:
             rec.fs,
         )
     wrong_v = false_v(analysis, rec.ref_samples, rec.ref_symbols, rec.fs)
-    return {"classes": classes, "noise": noise_outcome(analysis, rec.noise_spans, rec.artefacts, rec.fs, wrong_v)}
+    primary = rec.primary_noise_spans if rec.primary_noise_spans is not None else rec.noise_spans
+    return {
+        "classes": classes,
+        "noise": noise_outcome(analysis, rec.noise_spans, rec.artefacts, rec.fs, wrong_v),
+        "primary_noise": noise_outcome(analysis, primary, [], rec.fs, wrong_v),
+    }
 
 
 def parse_readers(text: str) -> list[int]:

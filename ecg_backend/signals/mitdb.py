@@ -42,6 +42,7 @@ class MitdbRecord:
     extra_leads: np.ndarray | None = None  # (n_samples, k) float32: the other leads, in header order
     extra_names: list = None  # their names (V1, V2, V4, V5, or MLII in record 114)
     noise_spans: list = None  # [(start, end)] samples between a '~' marking noise in any lead and the next '~'
+    primary_noise_spans: list = None  # the same, for the '~' that mark the first lead noisy or unreadable
     artefacts: np.ndarray | None = None  # samples of isolated QRS-like artefacts ('|')
 
 
@@ -95,6 +96,7 @@ def read_record(directory: str | Path, name: str) -> MitdbRecord:
         vt.append((vt_start, len(rec.p_signal)))
     return MitdbRecord(
         noise_spans=_noise_spans(ann, len(rec.p_signal)),
+        primary_noise_spans=_noise_spans(ann, len(rec.p_signal), lead=0),
         artefacts=np.asarray(ann.sample)[symbols == "|"].astype(np.int64),
         name=name,
         signal=rec.p_signal[:, 0].astype(np.float64),
@@ -109,9 +111,11 @@ def read_record(directory: str | Path, name: str) -> MitdbRecord:
     )
 
 
-def _noise_spans(ann, n_samples: int) -> list[tuple[int, int]]:
+def _noise_spans(ann, n_samples: int, lead: int | None = None) -> list[tuple[int, int]]:
     """Sample ranges the reference marks noisy: a '~' with a non-zero subtype (noisy or unreadable in some
-    lead) opens a span, the next '~' closes it."""
+    lead) opens a span, the next '~' closes it. With ``lead``, only spans noisy or unreadable in that lead:
+    WFDB's NOISE subtype holds a bit per lead for noisy (bits 0-3) and for unreadable (bits 4-7), and -1 for
+    every lead unreadable."""
     spans, start = [], None
     for sample, symbol, subtype in zip(ann.sample, ann.symbol, ann.subtype):
         if symbol != "~":
@@ -119,7 +123,8 @@ def _noise_spans(ann, n_samples: int) -> list[tuple[int, int]]:
         if start is not None:
             spans.append((start, int(sample)))
             start = None
-        if int(subtype) != 0:
+        subtype = int(subtype)
+        if subtype != 0 and (lead is None or subtype == -1 or subtype & (0x11 << lead)):
             start = int(sample)
     if start is not None:
         spans.append((start, n_samples))

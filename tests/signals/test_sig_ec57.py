@@ -63,3 +63,28 @@ def test_sig_noise_outcome_by_hand():
     assert out["noise_s"] == 8.0 and out["unusable_s"] == 2.0 and out["q_s"] == 1.0
     assert out["v_in_noise"] == 1  # the V at 5 s (all V count when no reference is passed)
     assert out["artefacts"] == 2 and out["artefacts_v"] == 1 and out["artefacts_q_or_unusable"] == 1
+    assert out["artefacts_no_beat"] == 1  # the mark at 10 s: no detection within 150 ms
+
+
+def test_sig_reference_noise_spans_of_the_first_lead():
+    from types import SimpleNamespace
+
+    from ecg_backend.signals.mitdb import _noise_spans
+
+    # '~' subtypes: 2 = second lead noisy, 0 = clean, 1 = first lead noisy, 0x20 = second unreadable,
+    # 0x10 = first unreadable, 3 = both noisy, -1 = every lead unreadable (to the end)
+    ann = SimpleNamespace(
+        sample=[100, 200, 300, 400, 500, 600, 700, 800, 900, 950],
+        symbol=["~", "~", "~", "N", "~", "~", "~", "~", "~", "~"],
+        subtype=[2, 0, 1, 0, 0x20, 0x10, 3, 0, -1, -1],
+    )
+    assert _noise_spans(ann, 1000) == [
+        (100, 200),
+        (300, 500),
+        (500, 600),
+        (600, 700),
+        (700, 800),
+        (900, 950),
+        (950, 1000),
+    ]
+    assert _noise_spans(ann, 1000, lead=0) == [(300, 500), (600, 700), (700, 800), (900, 950), (950, 1000)]
