@@ -30,6 +30,15 @@ SECOND_GAP = 1.5
 SECOND_SPLIT = 0.5
 SECOND_ENERGY = 0.5
 SECOND_FALSE_RATE = 0.02
+# Second-lead check of weak detections (`unconfirmed_beats`): a first-lead detection with under
+# CONFIRM_PRIMARY of the local typical QRS energy (median over CONFIRM_BEATS detections around it), which
+# the other lead neither detects within 100 ms nor shows with CONFIRM_OTHER of its local typical QRS energy,
+# is dropped (a T wave, a P wave or an artefact of the first lead), if the other lead detects at least
+# CONFIRM_TRUST of the first lead's beats (a lead that misses beats confirms nothing).
+CONFIRM_PRIMARY = 0.8
+CONFIRM_OTHER = 0.4
+CONFIRM_TRUST = 0.9
+CONFIRM_BEATS = 31
 
 
 def bandpass(signal: np.ndarray, fs: float, low: float = 0.5, high: float = 40.0) -> np.ndarray:
@@ -163,8 +172,56 @@ def _local_rr(peaks: np.ndarray) -> np.ndarray:
     return np.median(np.lib.stride_tricks.sliding_window_view(pad, 9), axis=1)
 
 
+def _rolling_median(x: np.ndarray, width: int) -> np.ndarray:
+    """Median over ``width`` values centred on each (edges repeated)."""
+    half = width // 2
+    pad = np.pad(x, half, mode="edge")
+    return np.median(np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1), axis=1)
+
+
+def other_lead_peaks(filtered: np.ndarray, fs: float, usable: np.ndarray | None = None) -> np.ndarray:
+    """R peaks of another lead (`detect_r_peaks`) where its quality check allows (``usable`` per sample)."""
+    other = detect_r_peaks(filtered, fs, filtered=filtered)
+    return other[usable[other]] if usable is not None and len(other) else other
+
+
+def unconfirmed_beats(
+    peaks: np.ndarray,
+    envelope: np.ndarray,
+    other: np.ndarray,
+    other_envelope: np.ndarray,
+    fs: float,
+    usable: np.ndarray | None = None,
+) -> np.ndarray:
+    """Per first-lead detection: weak, and absent from the other lead (see CONFIRM_PRIMARY): drop it.
+
+    Args:
+        peaks: sorted first-lead R peaks; envelope: the first lead's `qrs_envelope`.
+        other: the other lead's R peaks (`other_lead_peaks`); other_envelope: its `qrs_envelope`.
+        usable: per sample, the other lead's quality verdict (None: all usable).
+    """
+    out = np.zeros(len(peaks), dtype=bool)
+    if len(peaks) < 4 or len(other) < 4:
+        return out
+    k = np.clip(np.searchsorted(other, peaks), 1, len(other) - 1)
+    seen = np.minimum(np.abs(other[k] - peaks), np.abs(other[k - 1] - peaks)) <= int(0.1 * fs)
+    if seen.mean() < CONFIRM_TRUST:
+        return out
+    energy = local_energy(peaks, envelope, fs)
+    other_energy = local_energy(peaks, other_envelope, fs, 0.1)
+    weak = energy < CONFIRM_PRIMARY * _rolling_median(energy, CONFIRM_BEATS)
+    absent = ~seen & (other_energy < CONFIRM_OTHER * _rolling_median(other_energy, CONFIRM_BEATS))
+    if usable is not None:
+        absent &= usable[peaks]
+    return weak & absent
+
+
 def second_lead_beats(
-    peaks: np.ndarray, filtered: np.ndarray, fs: float, usable: np.ndarray | None = None
+    peaks: np.ndarray,
+    filtered: np.ndarray,
+    fs: float,
+    usable: np.ndarray | None = None,
+    other: np.ndarray | None = None,
 ) -> np.ndarray:
     """Beats another lead shows inside long gaps of the first lead's ``peaks`` (a search-back in a second
     lead): where the first lead's QRS is too small or its window is rejected as noise or clipped.
@@ -174,15 +231,14 @@ def second_lead_beats(
         filtered: the other lead, band-passed, same samples.
         fs: sampling rate in Hz.
         usable: per sample, the other lead's quality verdict (None: all usable).
+        other: the other lead's R peaks if the caller has them (`other_lead_peaks`).
     Returns:
         Sorted sample indices of the added beats (none of them in ``peaks``); see SECOND_GAP for the rule.
     """
     none = np.zeros(0, dtype=np.int64)
     if len(peaks) < 4:
         return none
-    other = detect_r_peaks(filtered, fs, filtered=filtered)
-    if usable is not None and len(other):
-        other = other[usable[other]]
+    other = other_lead_peaks(filtered, fs, usable) if other is None else other
     if len(other) < 4:
         return none
     # each other-lead beat between first-lead beats j-1 and j

@@ -17,7 +17,15 @@ import numpy as np
 import pandas as pd
 
 from ecg_backend.ml.data import BEAT_LENGTH
-from ecg_backend.signals.beats import bandpass, detect_r_peaks, second_lead_beats, segment_beats
+from ecg_backend.signals.beats import (
+    bandpass,
+    detect_r_peaks,
+    other_lead_peaks,
+    qrs_envelope,
+    second_lead_beats,
+    segment_beats,
+    unconfirmed_beats,
+)
 from ecg_backend.signals.quality import (
     QualityReport,
     assess_quality,
@@ -144,17 +152,21 @@ class ChunkPeaks:
 
 
 def chunk_peaks(chunk: Chunk, quality: ChunkQuality, fs: float) -> ChunkPeaks:
-    """Peaks stage: R peaks in the primary lead's usable signal, plus the beats an extra lead shows in the
-    primary lead's long gaps (`beats.second_lead_beats`: where its QRS is too small, or its window rejected;
-    such a beat is labelled Q later); the next R after each core beat (possibly in the context) bounds its
-    window."""
+    """Peaks stage: R peaks in the primary lead's usable signal; each extra lead then drops weak detections it
+    does not show (`beats.unconfirmed_beats`) and adds the beats it shows in the primary lead's long gaps
+    (`beats.second_lead_beats`: where its QRS is too small, or its window rejected; such a beat is labelled Q
+    later); the next R after each core beat (possibly in the context) bounds its window."""
     core = chunk.core
     peaks = (
         detect_r_peaks(chunk.filled, fs, filtered=chunk.filtered) if quality.usable[core].any() else np.array([], int)
     )
     peaks = peaks[quality.usable[peaks]] if len(peaks) else peaks
+    envelope = qrs_envelope(chunk.filtered, fs) if chunk.extra_filtered else None
     for filtered_k, usable_k in zip(chunk.extra_filtered, quality.extra_usable):
-        peaks = np.union1d(peaks, second_lead_beats(peaks, filtered_k, fs, usable_k)).astype(np.int64)
+        other = other_lead_peaks(filtered_k, fs, usable_k)
+        peaks = peaks[~unconfirmed_beats(peaks, envelope, other, qrs_envelope(filtered_k, fs), fs, usable_k)]
+        added = second_lead_beats(peaks, filtered_k, fs, usable_k, other=other)
+        peaks = np.union1d(peaks, added).astype(np.int64)
     in_core = (peaks >= core.start) & (peaks < core.stop)
     nxt = np.append(peaks[1:], -1)[in_core]
     peaks_core = peaks[in_core]

@@ -86,3 +86,21 @@ def test_sig_second_lead_seeing_beats_where_there_are_none_is_not_trusted():
     other[peaks] = 1.0
     other[peaks[:-1] + 40] = 1.0
     assert len(second_lead_beats(np.delete(peaks, 17), bandpass(other, fs), fs)) == 0
+
+
+def test_sig_weak_detection_the_second_lead_does_not_show_is_dropped(leads, untrained):
+    """Artefacts in lead 1 alone (a sharp deflection, 0.8 of the R wave, in the middle of five R-R intervals)
+    are found as beats from lead 1; lead 2 shows nothing there, so with it they are dropped, no true beat lost."""
+    lead1, lead2, truth = leads
+    spiky = lead1.copy()
+    t = np.arange(len(spiky)) / FS
+    marks = [(truth[i] + truth[i + 1]) // 2 for i in range(30, 80, 10)]
+    for m in marks:
+        spiky += 0.8 * np.exp(-(((t - m / FS) / 0.012) ** 2))
+    tol = int(0.1 * FS)
+    one = analyze_recording(spiky, FS, detector=untrained).beats["r_peak"].to_numpy()
+    assert (match_peaks(np.array(marks), one, tol)[0] >= 0).sum() >= 3  # lead 1 alone takes them for beats
+    both = analyze_recording(spiky, FS, detector=untrained, extra_leads=lead2).beats["r_peak"].to_numpy()
+    assert (match_peaks(np.array(marks), both, tol)[0] < 0).all()
+    counts = detection_counts(truth, both, FS, tol_s=0.1)
+    assert counts["fp"] == 0 and counts["fn"] <= 1, counts
