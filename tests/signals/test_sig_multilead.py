@@ -245,9 +245,11 @@ def test_sig_multilead_mitdb_both_leads(mitdb_dir, untrained):
     names = ["119", "203", "223"]
     both = evaluate_dir(mitdb_dir, untrained, names, echo=lambda *_: None)
     single = evaluate_dir(mitdb_dir, untrained, names, echo=lambda *_: None, single_lead=True)
-    for b, s in zip(both, single):
-        assert (b["tp"], b["fn"], b["fp"]) == (s["tp"], s["fn"], s["fp"])  # R peaks from the primary lead
+    for b in both:
         assert b["auc"] > 0.98, b
+    # the second lead checks weak detections and fills long gaps of the primary lead: fewer errors in all
+    errors = [sum(r["fn"] + r["fp"] for r in rows) for rows in (both, single)]
+    assert errors[0] < errors[1], errors
     veb = sum(r["veb"] for r in both)
     tp, fp = sum(r["veb_tp"] for r in both), sum(r["veb_fp"] for r in both)
     assert tp / veb > 0.8 and tp / (tp + fp) > 0.9, (tp, fp, veb)
