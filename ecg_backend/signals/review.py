@@ -30,11 +30,6 @@ from ecg_backend.signals.scoring import anomalous_runs
 
 PROPAGATE_V = 1.5
 PROPAGATE_N = 1.5
-# a family's label moves a member against the rules only when the member's score is not far on the other
-# side of the operating point: a family called V keeps members scored below KEEP_N x operating point N, a
-# family called N keeps members scored above KEEP_V x operating point V
-KEEP_N = 0.2
-KEEP_V = np.inf
 SOURCES = ("auto", "reader", "propagated")
 
 
@@ -93,14 +88,9 @@ def apply_labels(
     own = table["family"].to_numpy()
     if reviewed:
         _propagate(labels, source, auto, model.distance, own, reviewed)
-    score = table["score"].to_numpy() / float(analysis.summary.get("operating_point", 1.0))
     for family, label in reviewed.items():
         members = own == family
-        keep = np.zeros(len(table), bool)
-        if label == "N":
-            keep = (auto == "Q") | (auto == "S") | ((auto == "V") & (score > KEEP_V))
-        elif label == "V":
-            keep = np.isin(auto, ["N", "S"]) & (score < KEEP_N)
+        keep = np.isin(auto, ["Q", "S"]) if label == "N" else np.zeros(len(table), bool)
         labels[members & ~keep] = label
         source[members] = "reader"
     for index, label in beat_labels.items():

@@ -109,6 +109,26 @@ def test_sig_apply_labels_propagates_and_records_the_reader(simulated):
     pd.testing.assert_series_equal(undone.beats["label"], analysis.beats["label"])
 
 
+def test_sig_a_family_called_v_is_v_throughout_and_n_keeps_its_s_and_q(simulated):
+    """The reader's family label holds for every beat of the family, however normal a member scored (the issue:
+    "the given labels hold"); a family called N keeps its S beats (timing) and Q beats (noise)."""
+    from dataclasses import replace
+
+    analysis = replace(simulated[0], beats=simulated[0].beats.copy())
+    table = analysis.beats
+    n_family = int(table["family"].mode()[0])
+    members = (table["family"] == n_family).to_numpy()
+    assert (table["score"].to_numpy()[members] < 0.2 * analysis.summary["operating_point"]).any()
+    called_v = apply_labels(analysis, families={n_family: "V"})
+    assert (called_v.beats["label"].to_numpy()[members] == "V").all()
+    first, second = np.flatnonzero(members)[:2]
+    table.loc[first, "label_auto"], table.loc[second, "label_auto"] = "S", "Q"
+    called_n = apply_labels(analysis, families={n_family: "N"})
+    assert called_n.beats["label"].iloc[first] == "S" and called_n.beats["label"].iloc[second] == "Q"
+    rest = members & ~np.isin(table["label_auto"].to_numpy(dtype=object), ["S", "Q"])
+    assert (called_n.beats["label"].to_numpy()[rest] == "N").all()
+
+
 def test_sig_apply_labels_moves_similar_beats_to_a_family_called_v(untrained):
     # two V shapes close enough to be one shape: labelling the family of one pulls its near neighbours
     signal, _, _ = beat_train("NNNNNNNNNV" * 30, fs=FS, seed=3)

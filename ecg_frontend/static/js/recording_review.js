@@ -235,9 +235,12 @@
   Page.prototype.drawFamilies = function () {
     var self = this, box = document.getElementById("families"), all = this.showAllFamilies;
     box.textContent = "";
-    var shown = all ? this.families : this.families.slice(0, FAMILIES_SHOWN);
+    // the first families to check, then every family a person labelled (they stay in view after an answer)
+    var open = this.families.filter(function (f) { return !f.reviewed; });
+    var shown = all ? this.families : open.slice(0, FAMILIES_SHOWN).concat(
+      this.families.filter(function (f) { return f.reviewed; }));
     shown.forEach(function (f) { box.appendChild(self.familyCard(f)); });
-    if (!all && this.families.length > FAMILIES_SHOWN) {
+    if (!all && shown.length < this.families.length) {
       var more = el("button", "Show all " + this.families.length + " families", "secondary show-all");
       more.type = "button";
       more.addEventListener("click", function () { self.showAllFamilies = true; self.drawFamilies(); });
