@@ -44,6 +44,10 @@ re-run them on a stored reading:
   beats are at least ``v_family_share`` V, the N and S members scored above ``v_family_min_ratio`` x the
   operating point become V: they have the ventricular shape, and only their timing or the model's error kept
   them under the threshold (multiform ventricular ectopy, where each shape is a family of its own).
+- Q, noise in a normal family (`family_noise`, after the family consensus): a beat labelled V in a noisy window
+  (``noise_hf`` above ``q_level_hf`` or spikiness below ``q_faint_spikiness``) whose morphology family is almost
+  all normal (V share of its N / S / V beats below ``q_family_share``): the families compare the QRS and ST-T of
+  every usable lead, so its shape is the normal one and its distance from the dominant beat is the noise's.
 - S, aberrant conduction (`aberrant_conduction`, after the family consensus): a beat labelled V that is a
   supraventricular premature beat conducted with a bundle-branch delay. Its shape is only moderately far from
   the dominant beat's in every lead (distance below ``a_max_distance`` in the primary and the extra leads; a
@@ -87,6 +91,7 @@ class ClassRules:
     q_level_hf: float = 3.0
     q_level_ratio: float = 2.0
     q_level_beats: int = 11
+    q_family_share: float = 0.1
     v_min_extra_distance: float = 2.0
     v_alone_distance: float = 3.0
     s_max_rr_ratio: float = 0.85
@@ -277,6 +282,28 @@ def family_consensus(
         ventricular_family = n_v / n_counted >= rules.v_family_share
     follow = ventricular_family[family] & np.isin(labels, ["N", "S"]) & (score_ratio > rules.v_family_min_ratio)
     labels[follow] = "V"
+    return labels
+
+
+def family_noise(
+    table: pd.DataFrame, labels: np.ndarray, family: np.ndarray, rules: ClassRules = ClassRules()
+) -> np.ndarray:
+    """Labels after the noise-in-a-normal-family rule (module docstring): V beats in a noisy window (``noise_hf``
+    above ``q_level_hf`` or spikiness below ``q_faint_spikiness``) whose family's N / S / V beats are less than
+    ``q_family_share`` V become Q. A new array."""
+    labels = np.asarray(labels, dtype=object).copy()
+    family = np.asarray(family, dtype=np.int64)
+    if len(labels) == 0:
+        return labels
+    counted = np.isin(labels, ["N", "S", "V"])
+    n_counted = np.bincount(family[counted], minlength=family.max() + 1)
+    n_v = np.bincount(family[labels == "V"], minlength=family.max() + 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        normal_family = (n_v / n_counted < rules.q_family_share)[family]
+        noisy = table["noise_spikiness"].to_numpy(dtype=np.float64) < rules.q_faint_spikiness
+        if "noise_hf" in table:
+            noisy |= table["noise_hf"].to_numpy(dtype=np.float64) > rules.q_level_hf
+    labels[(labels == "V") & normal_family & noisy] = "Q"
     return labels
 
 

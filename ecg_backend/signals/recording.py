@@ -18,7 +18,13 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from ecg_backend.signals.classes import ClassRules, aberrant_conduction, classify_beats, family_consensus
+from ecg_backend.signals.classes import (
+    ClassRules,
+    aberrant_conduction,
+    classify_beats,
+    family_consensus,
+    family_noise,
+)
 from ecg_backend.signals.families import fit_families, median_rows, shape_features
 from ecg_backend.signals.memory import release_freed_memory
 from ecg_backend.signals.reading import RecordingAnalysis
@@ -119,6 +125,7 @@ def _result(
     model = fit_families(shape_features(found.wave, found.extra_waves, found.extra_ok))
     labels = classify_beats(table, features.operating_point, rules)
     labels = family_consensus(labels, model.family, table["score"].to_numpy() / features.operating_point, rules)
+    labels = family_noise(table, labels, model.family, rules)
     labels = aberrant_conduction(table, labels, rules)
     table["label"], table["label_auto"] = labels, labels.copy()
     table["label_source"] = np.full(len(table), "auto", dtype=object)

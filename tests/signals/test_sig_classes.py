@@ -457,3 +457,24 @@ def test_sig_ventricular_beats_in_first_lead_noise_stay_ventricular(untrained):
     np.testing.assert_array_equal(got, kinds)
     inside = ((analysis.beats["time_s"] > 31) & (analysis.beats["time_s"] < 69)).to_numpy()
     assert np.median(analysis.beats["noise_hf"].to_numpy()[inside]) > 3.0
+
+
+def test_sig_family_noise_rule_by_hand():
+    from ecg_backend.signals.classes import ClassRules, family_noise
+
+    # family 0: 19 N and one V in a noisy window (noise_hf 4) -> the V is Q (its family, which compares every
+    # lead's QRS and ST-T, says normal shape); family 1: ventricular beats, one of them in the same noise -> V;
+    # the V of family 2 (10 N, 1 V, clean window) -> V; family 3: 19 N and a V in a window where the QRS barely
+    # stands out (spikiness 8) -> Q
+    labels = np.array(["N"] * 19 + ["V"] + ["V"] * 5 + ["N"] * 10 + ["V"] + ["N"] * 19 + ["V"], dtype=object)
+    family = np.array([0] * 20 + [1] * 5 + [2] * 11 + [3] * 20)
+    hf = np.ones(len(labels))
+    hf[[19, 22]] = 4.0
+    spikiness = np.full(len(labels), 30.0)
+    spikiness[-1] = 8.0
+    table = pd.DataFrame({"noise_hf": hf, "noise_spikiness": spikiness})
+    out = family_noise(table, labels, family)
+    assert out[19] == "Q" and out[22] == "V" and out[35] == "V" and out[-1] == "Q"
+    assert (out[labels != "V"] == labels[labels != "V"]).all() and (labels[19] == "V")  # a new array
+    assert family_noise(table, labels, family, ClassRules(q_family_share=0.0))[19] == "V"
+    assert family_noise(table.drop(columns="noise_hf"), labels, family)[19] == "V"  # no column: spikiness only
