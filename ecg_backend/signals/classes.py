@@ -17,8 +17,9 @@ re-run them on a stored reading:
   the score calls V with high-frequency noise around it (``noise_hf``, `scoring.beat_hf_noise`: the raw
   signal above 25 Hz before and after the QRS over the QRS amplitude, relative to the recording's typical
   beat) above ``q_hf_noise``: its shape cannot be told from the noise on it.
-- Q, noise level: a beat the score calls V in a stretch where noise distorts the normal beats too: the primary
-  lead's high-frequency noise (``noise_hf``) above ``q_level_hf``, and its primary distance less than
+- Q, noise level: a beat the score calls V in a stretch where noise distorts the normal beats too: a noisy window
+  (`noisy_window`: the primary lead's high-frequency noise ``noise_hf`` above ``q_level_hf`` or spikiness below
+  ``q_faint_spikiness``), and its primary distance less than
   ``q_level_ratio`` times the median distance of the beats around it that are not V (``q_level_beats`` beats
   centred on it), those beats still of a normal shape (that median below ``s_max_distance``; a stretch of
   another conduction, such as a bundle-branch block, is not noise). A ventricular beat stands far out of the
@@ -45,7 +46,7 @@ re-run them on a stored reading:
   operating point become V: they have the ventricular shape, and only their timing or the model's error kept
   them under the threshold (multiform ventricular ectopy, where each shape is a family of its own).
 - Q, noise in a normal family (`family_noise`, after the family consensus): a beat labelled V in a noisy window
-  (``noise_hf`` above ``q_level_hf`` or spikiness below ``q_faint_spikiness``) whose morphology family is almost
+  (`noisy_window`) whose morphology family is almost
   all normal (V share of its N / S / V beats below ``q_family_share``): the families compare the QRS and ST-T of
   every usable lead, so its shape is the normal one and its distance from the dominant beat is the noise's.
 - S, aberrant conduction (`aberrant_conduction`, after the family consensus): a beat labelled V that is a
@@ -162,21 +163,31 @@ def one_lead_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.
         )
 
 
+def noisy_window(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
+    """Beats in a noisy primary-lead window: high-frequency noise (``noise_hf``) above ``q_level_hf`` times the
+    recording's typical beat's, or QRS spikiness below ``q_faint_spikiness`` (the QRS barely stands out)."""
+    with np.errstate(invalid="ignore"):
+        noisy = table["noise_spikiness"].to_numpy(dtype=np.float64) < rules.q_faint_spikiness
+        if "noise_hf" in table:
+            noisy |= table["noise_hf"].to_numpy(dtype=np.float64) > rules.q_level_hf
+    return noisy
+
+
 def noise_level_beats(table: pd.DataFrame, labels: np.ndarray, rules: ClassRules = ClassRules()) -> np.ndarray:
     """Beats labelled V that do not stand out of the noise around them (the noise-level rule of the module
-    docstring): high-frequency noise above ``q_level_hf``, primary distance below ``q_level_ratio`` x the median
-    primary distance of the non-V beats among the ``q_level_beats`` centred on it, that median below
-    ``s_max_distance`` (the neighbours are normal beats distorted by noise, not another conduction)."""
+    docstring): a `noisy_window`, primary distance below ``q_level_ratio`` x the median primary distance of the
+    non-V beats among the ``q_level_beats`` centred on it, that median below ``s_max_distance`` (the neighbours
+    are normal beats distorted by noise, not another conduction)."""
     labels = np.asarray(labels, dtype=object)
-    if "noise_hf" not in table or len(labels) == 0:
-        return np.zeros(len(labels), dtype=bool)
+    if len(labels) == 0:
+        return np.zeros(0, dtype=bool)
     dist = _primary_distance(table)
     around = pd.Series(np.where(labels != "V", dist, np.nan))
     level = around.rolling(rules.q_level_beats, center=True, min_periods=3).median().to_numpy()
     with np.errstate(invalid="ignore"):
         return (
             (labels == "V")
-            & (table["noise_hf"].to_numpy(dtype=np.float64) > rules.q_level_hf)
+            & noisy_window(table, rules)
             & (dist < rules.q_level_ratio * level)
             & (level < rules.s_max_distance)
         )
@@ -288,9 +299,8 @@ def family_consensus(
 def family_noise(
     table: pd.DataFrame, labels: np.ndarray, family: np.ndarray, rules: ClassRules = ClassRules()
 ) -> np.ndarray:
-    """Labels after the noise-in-a-normal-family rule (module docstring): V beats in a noisy window (``noise_hf``
-    above ``q_level_hf`` or spikiness below ``q_faint_spikiness``) whose family's N / S / V beats are less than
-    ``q_family_share`` V become Q. A new array."""
+    """Labels after the noise-in-a-normal-family rule (module docstring): V beats in a `noisy_window` whose
+    family's N / S / V beats are less than ``q_family_share`` V become Q. A new array."""
     labels = np.asarray(labels, dtype=object).copy()
     family = np.asarray(family, dtype=np.int64)
     if len(labels) == 0:
@@ -300,10 +310,7 @@ def family_noise(
     n_v = np.bincount(family[labels == "V"], minlength=family.max() + 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         normal_family = (n_v / n_counted < rules.q_family_share)[family]
-        noisy = table["noise_spikiness"].to_numpy(dtype=np.float64) < rules.q_faint_spikiness
-        if "noise_hf" in table:
-            noisy |= table["noise_hf"].to_numpy(dtype=np.float64) > rules.q_level_hf
-    labels[(labels == "V") & normal_family & noisy] = "Q"
+    labels[(labels == "V") & normal_family & noisy_window(table, rules)] = "Q"
     return labels
 
 

@@ -401,7 +401,9 @@ def test_sig_hf_rule_on_a_hand_made_table():
     assert classify_beats(table.drop(columns="noise_hf"), operating_point=8.25)[2] == "V"
 
 
-def _noise_stretch_table(beat_distance: float, extra: float, hf: float = 4.0, level: float = 2.0) -> pd.DataFrame:
+def _noise_stretch_table(
+    beat_distance: float, extra: float, hf: float = 4.0, level: float = 2.0, spikiness: float = 25.0
+) -> pd.DataFrame:
     """15 beats in a stretch where noise distorts the first lead (normal beats at primary distance ``level``,
     normal in the second lead); beat 7 is scored V with the given distances."""
     n = 15
@@ -417,7 +419,7 @@ def _noise_stretch_table(beat_distance: float, extra: float, hf: float = 4.0, le
             "morph_distance_extra": second,
             "rr_ratio": np.where(np.arange(n) == 7, 0.95, 1.0),
             "rr_s": np.full(n, 0.8),
-            "noise_spikiness": np.full(n, 25.0),
+            "noise_spikiness": np.full(n, spikiness),
             "noise_swing": np.full(n, 1.0),
             "noise_hf": np.full(n, hf),
         }
@@ -441,7 +443,9 @@ def test_sig_noise_level_rule_on_a_hand_made_table():
     # the S rule's normal-shape bar): not noise, V
     assert classify_beats(_noise_stretch_table(3.5, 1.0, hf=1.5), operating_point=9.0)[7] == "V"
     assert classify_beats(_noise_stretch_table(6.0, 1.0, level=3.5), operating_point=9.0)[7] == "V"
-    # a stored reading without the noise_hf column: the rule does not apply
+    # a window where the QRS barely stands out (spikiness below 10) is noisy too
+    assert classify_beats(_noise_stretch_table(3.5, 1.0, hf=1.5, spikiness=8.0), operating_point=9.0)[7] == "Q"
+    # a stored reading without the noise_hf column: only the spikiness says noise
     assert classify_beats(noise.drop(columns="noise_hf"), operating_point=9.0)[7] == "V"
 
 
