@@ -17,13 +17,6 @@ re-run them on a stored reading:
   the score calls V with high-frequency noise around it (``noise_hf``, `scoring.beat_hf_noise`: the raw
   signal above 25 Hz before and after the QRS over the QRS amplitude, relative to the recording's typical
   beat) above ``q_hf_noise``: its shape cannot be told from the noise on it.
-- Q, noise level: a beat the score calls V in a stretch where noise distorts the normal beats too: a noisy window
-  (`noisy_window`: the primary lead's high-frequency noise ``noise_hf`` above ``q_level_hf`` or spikiness below
-  ``q_faint_spikiness``), and its primary distance less than
-  ``q_level_ratio`` times the median distance of the beats around it that are not V (``q_level_beats`` beats
-  centred on it), those beats still of a normal shape (that median below ``s_max_distance``; a stretch of
-  another conduction, such as a bundle-branch block, is not noise). A ventricular beat stands far out of the
-  distorted normal beats around it; a beat that does not is noise (`noise_level_beats`).
 - Q, rejected windows: a beat whose R peak lies in a window the primary lead's quality check rejects (column
   ``unusable``: only an extra lead showed it, `beats.second_lead_beats`).
 - V: score above the operating point (`scoring`: far from the dominant shape, wide, often premature), except a
@@ -46,7 +39,8 @@ re-run them on a stored reading:
   operating point become V: they have the ventricular shape, and only their timing or the model's error kept
   them under the threshold (multiform ventricular ectopy, where each shape is a family of its own).
 - Q, noise in a normal family (`family_noise`, after the family consensus): a beat labelled V in a noisy window
-  (`noisy_window`) whose morphology family is almost
+  (`noisy_window`: the primary lead's high-frequency noise ``noise_hf`` above ``q_window_hf`` or spikiness below
+  ``q_faint_spikiness``) whose morphology family is almost
   all normal (V share of its N / S / V beats below ``q_family_share``): the families compare the QRS and ST-T of
   every usable lead, so its shape is the normal one and its distance from the dominant beat is the noise's.
 - S, aberrant conduction (`aberrant_conduction`, after the family consensus): a beat labelled V that is a
@@ -89,9 +83,7 @@ class ClassRules:
     q_max_rr_ratio: float = 0.0  # off: see docs/research/recordings.md (failed on the check half)
     q_faint_spikiness: float = 10.0
     q_hf_noise: float = 8.0
-    q_level_hf: float = 3.0
-    q_level_ratio: float = 2.0
-    q_level_beats: int = 11
+    q_window_hf: float = 3.0
     q_family_share: float = 0.1
     v_min_extra_distance: float = 2.0
     v_alone_distance: float = 3.0
@@ -164,33 +156,13 @@ def one_lead_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.
 
 
 def noisy_window(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
-    """Beats in a noisy primary-lead window: high-frequency noise (``noise_hf``) above ``q_level_hf`` times the
+    """Beats in a noisy primary-lead window: high-frequency noise (``noise_hf``) above ``q_window_hf`` times the
     recording's typical beat's, or QRS spikiness below ``q_faint_spikiness`` (the QRS barely stands out)."""
     with np.errstate(invalid="ignore"):
         noisy = table["noise_spikiness"].to_numpy(dtype=np.float64) < rules.q_faint_spikiness
         if "noise_hf" in table:
-            noisy |= table["noise_hf"].to_numpy(dtype=np.float64) > rules.q_level_hf
+            noisy |= table["noise_hf"].to_numpy(dtype=np.float64) > rules.q_window_hf
     return noisy
-
-
-def noise_level_beats(table: pd.DataFrame, labels: np.ndarray, rules: ClassRules = ClassRules()) -> np.ndarray:
-    """Beats labelled V that do not stand out of the noise around them (the noise-level rule of the module
-    docstring): a `noisy_window`, primary distance below ``q_level_ratio`` x the median primary distance of the
-    non-V beats among the ``q_level_beats`` centred on it, that median below ``s_max_distance`` (the neighbours
-    are normal beats distorted by noise, not another conduction)."""
-    labels = np.asarray(labels, dtype=object)
-    if len(labels) == 0:
-        return np.zeros(0, dtype=bool)
-    dist = _primary_distance(table)
-    around = pd.Series(np.where(labels != "V", dist, np.nan))
-    level = around.rolling(rules.q_level_beats, center=True, min_periods=3).median().to_numpy()
-    with np.errstate(invalid="ignore"):
-        return (
-            (labels == "V")
-            & noisy_window(table, rules)
-            & (dist < rules.q_level_ratio * level)
-            & (level < rules.s_max_distance)
-        )
 
 
 def irregularity(rr: np.ndarray, beats: int = IRREGULAR_BEATS) -> np.ndarray:
@@ -274,7 +246,6 @@ def classify_beats(table: pd.DataFrame, operating_point: float, rules: ClassRule
     labels[noisy_beats(table, rules) | (ventricular & unreadable)] = "Q"
     if "unusable" in table:  # a beat in a window the quality check rejects (only another lead showed it)
         labels[table["unusable"].to_numpy(dtype=bool)] = "Q"
-    labels[noise_level_beats(table, labels, rules)] = "Q"
     return labels
 
 

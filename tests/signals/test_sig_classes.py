@@ -401,57 +401,9 @@ def test_sig_hf_rule_on_a_hand_made_table():
     assert classify_beats(table.drop(columns="noise_hf"), operating_point=8.25)[2] == "V"
 
 
-def _noise_stretch_table(
-    beat_distance: float, extra: float, hf: float = 4.0, level: float = 2.0, spikiness: float = 25.0
-) -> pd.DataFrame:
-    """15 beats in a stretch where noise distorts the first lead (normal beats at primary distance ``level``,
-    normal in the second lead); beat 7 is scored V with the given distances."""
-    n = 15
-    primary = np.full(n, level)
-    primary[7] = beat_distance
-    second = np.full(n, 0.8)
-    second[7] = extra
-    return pd.DataFrame(
-        {
-            "score": np.where(np.arange(n) == 7, 20.0, 1.0),
-            "morph_distance": np.maximum(primary, second) * 0.9,
-            "morph_distance_primary": primary,
-            "morph_distance_extra": second,
-            "rr_ratio": np.where(np.arange(n) == 7, 0.95, 1.0),
-            "rr_s": np.full(n, 0.8),
-            "noise_spikiness": np.full(n, spikiness),
-            "noise_swing": np.full(n, 1.0),
-            "noise_hf": np.full(n, hf),
-        }
-    )
-
-
-def test_sig_noise_level_rule_on_a_hand_made_table():
-    from ecg_backend.signals.classes import ClassRules, classify_beats, noise_level_beats
-
-    # strange in the noisy first lead (3.5: too far for the one-lead veto) but no farther than twice the
-    # distorted normal beats around it, normal in the clean second lead: noise -> Q
-    noise = _noise_stretch_table(beat_distance=3.5, extra=1.0)
-    assert classify_beats(noise, operating_point=9.0)[7] == "Q"
-    assert noise_level_beats(noise, classify_beats(noise, 9.0, ClassRules(q_level_ratio=0.0))).tolist() == [
-        i == 7 for i in range(15)
-    ]
-    assert classify_beats(noise, 9.0, ClassRules(q_level_ratio=0.0))[7] == "V"  # the rule is what makes it Q
-    # a true V in the same noise: far out of the distorted beats in the first lead and strange in the second
-    assert classify_beats(_noise_stretch_table(beat_distance=8.0, extra=6.0), operating_point=9.0)[7] == "V"
-    # the same beat without high-frequency noise, or among beats of another conduction (their distance above
-    # the S rule's normal-shape bar): not noise, V
-    assert classify_beats(_noise_stretch_table(3.5, 1.0, hf=1.5), operating_point=9.0)[7] == "V"
-    assert classify_beats(_noise_stretch_table(6.0, 1.0, level=3.5), operating_point=9.0)[7] == "V"
-    # a window where the QRS barely stands out (spikiness below 10) is noisy too
-    assert classify_beats(_noise_stretch_table(3.5, 1.0, hf=1.5, spikiness=8.0), operating_point=9.0)[7] == "Q"
-    # a stored reading without the noise_hf column: only the spikiness says noise
-    assert classify_beats(noise.drop(columns="noise_hf"), operating_point=9.0)[7] == "V"
-
-
 def test_sig_ventricular_beats_in_first_lead_noise_stay_ventricular(untrained):
-    # 40 s of high-frequency noise on the first lead (noise_hf ~5-8 x the clean beats', the noise-level rule is
-    # active), the second lead clean: the wide beats inside (strange in both leads, far out of the noisy normal
+    # 40 s of high-frequency noise on the first lead (noise_hf ~5-8 x the clean beats': the noise rules
+    # are active), the second lead clean: the wide beats inside (strange in both leads, far out of the noisy normal
     # beats) stay V, the normal beats N
     signal, other, peaks, kinds = _two_leads(("N" * 9 + "V") * 12 + "N" * 20)
     a, b = int(30 * FS), int(70 * FS)
