@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -35,14 +38,52 @@ TIME_TICKS = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
 HEADING = FontFace(emphasis="BOLD", color=ACCENT, fill_color=(238, 242, 247))
 
 
-def latin1(text) -> str:
-    """Text the PDF's core fonts can print: accents kept where Latin-1 has them, others folded, then '?'."""
-    text = "" if text is None else str(text)
-    text = text.replace("\u2013", "-").replace("\u2014", "-").replace("\u2192", "->").replace("\u00a0", " ")
-    if all(ord(c) < 256 for c in text):
+@dataclass(frozen=True)
+class ReportFont:
+    """The report's sans-serif font: its family name, its files by style (none for a PDF core font) and the
+    characters it can print."""
+
+    family: str
+    files: dict
+    chars: frozenset | None  # None: the core font's Latin-1
+
+    def has(self, char: str) -> bool:
+        return ord(char) < 256 if self.chars is None else ord(char) in self.chars
+
+
+@cache
+def report_font() -> ReportFont:
+    """DejaVu Sans, which prints Latin, Greek and Cyrillic names as written, from matplotlib's data (installed
+    with wfdb and neurokit2: no font file of ours); the core font Helvetica (Latin-1 only) where it is missing."""
+    try:
+        import matplotlib
+        from fontTools.ttLib import TTFont  # installed with fpdf2
+
+        folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+        files = {"": folder / "DejaVuSans.ttf", "B": folder / "DejaVuSans-Bold.ttf"}
+        if all(f.is_file() for f in files.values()):
+            with TTFont(files[""], lazy=True) as font:
+                chars = frozenset(font.getBestCmap())
+            return ReportFont("DejaVuSans", {style: str(f) for style, f in files.items()}, chars)
+    except (ImportError, OSError, KeyError):
+        pass
+    return ReportFont("Helvetica", {}, None)
+
+
+FALLBACKS = {"\u2013": "-", "\u2014": "-", "\u2192": "->", "\u00a0": " "}
+
+
+def printable(text) -> str:
+    """Text the report's font can print: every character it has; others as their base letter (Ł -> L) or a
+    plain equivalent, else '?'."""
+    font, text = report_font(), "" if text is None else str(text)
+    if all(font.has(c) for c in text):
         return text
-    folded = "".join(c if ord(c) < 256 else unicodedata.normalize("NFKD", c)[0] for c in text)
-    return folded.encode("latin-1", "replace").decode("latin-1")
+    out = []
+    for c in text:
+        base = unicodedata.normalize("NFKD", c)[0] if not font.has(c) else c
+        out.append(c if font.has(c) else base if font.has(base) else FALLBACKS.get(c, "?"))
+    return "".join(out)
 
 
 def clock(seconds, start=None) -> str:
@@ -71,7 +112,10 @@ class HolterPDF(FPDF):
 
     def __init__(self, title: str):
         super().__init__(orientation="P", unit="mm", format="A4")
-        self.report_title = latin1(title)
+        self.sans = report_font().family
+        for style, path in report_font().files.items():
+            self.add_font(self.sans, style, path)
+        self.report_title = printable(title)
         self.set_margins(12, 12, 12)
         self.set_auto_page_break(True, margin=14)
         self.set_title(self.report_title)
@@ -79,7 +123,7 @@ class HolterPDF(FPDF):
 
     def footer(self):
         self.set_y(-10)
-        self.set_font("Helvetica", "", 7.5)
+        self.set_font(self.sans, "", 7.5)
         self.set_text_color(*MUTED)
         self.cell(0, 4, f"Holter report - {self.report_title}", align="L")
         self.set_x(self.l_margin)
@@ -89,21 +133,21 @@ class HolterPDF(FPDF):
         if self.get_y() > self.h - 40:
             self.add_page()
         self.ln(2)
-        self.set_font("Helvetica", "B", size)
+        self.set_font(self.sans, "B", size)
         self.set_text_color(*ACCENT)
-        self.cell(0, 7, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 7, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(*INK)
-        self.set_font("Helvetica", "", 9)
+        self.set_font(self.sans, "", 9)
 
     def note(self, text: str):
-        self.set_font("Helvetica", "", 8.5)
+        self.set_font(self.sans, "", 8.5)
         self.set_text_color(*MUTED)
-        self.multi_cell(0, 4.2, latin1(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.multi_cell(0, 4.2, printable(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_text_color(*INK)
-        self.set_font("Helvetica", "", 9)
+        self.set_font(self.sans, "", 9)
 
     def grid_table(self, rows: list[list], widths: tuple, align: str = "LEFT"):
-        self.set_font("Helvetica", "", 8.5)
+        self.set_font(self.sans, "", 8.5)
         self.set_draw_color(217, 224, 232)
         with self.table(
             col_widths=widths,
@@ -116,12 +160,12 @@ class HolterPDF(FPDF):
             for row in rows:
                 cells = table.row()
                 for value in row:
-                    cells.cell(latin1(value))
+                    cells.cell(printable(value))
         self.ln(1)
 
 
 def header_block(pdf: HolterPDF, data: ReportData):
-    pdf.set_font("Helvetica", "B", 16)
+    pdf.set_font(pdf.sans, "B", 16)
     pdf.set_text_color(*INK)
     pdf.cell(0, 9, "Holter report", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     rec, patient = data.recording, data.patient or {}
@@ -148,12 +192,12 @@ def header_block(pdf: HolterPDF, data: ReportData):
             f"{data.generated_at:%Y-%m-%d %H:%M} UTC" + (f" by {data.generated_by}" if data.generated_by else ""),
         ),
     ]
-    pdf.set_font("Helvetica", "", 9)
+    pdf.set_font(pdf.sans, "", 9)
     for name, value in facts:
         pdf.set_text_color(*MUTED)
-        pdf.cell(42, 5, latin1(name))
+        pdf.cell(42, 5, printable(name))
         pdf.set_text_color(*INK)
-        pdf.cell(0, 5, latin1(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.cell(0, 5, printable(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def summary_block(pdf: HolterPDF, data: ReportData):
@@ -233,7 +277,7 @@ def trend_block(pdf: HolterPDF, data: ReportData):
 
     pdf.set_draw_color(217, 224, 232)
     pdf.set_line_width(0.15)
-    pdf.set_font("Helvetica", "", 7)
+    pdf.set_font(pdf.sans, "", 7)
     pdf.set_text_color(*MUTED)
     for v in axis_ticks(lo, hi, 4):
         pdf.line(x0, to_y(v), x0 + w, to_y(v))
@@ -252,7 +296,7 @@ def trend_block(pdf: HolterPDF, data: ReportData):
         else:
             segment.append((to_x(t + data.trend_bin_s / 2), to_y(v)))
     polyline_mm(pdf, segment)
-    pdf.set_font("Helvetica", "", 7.5)
+    pdf.set_font(pdf.sans, "", 7.5)
     pdf.text(
         x0 + w / 2 - 18, y0 + h + 8.5, "time (clock)" if data.recording.get("start") else "time from start (h:mm:ss)"
     )

@@ -21,9 +21,9 @@ from ecg_backend.services.holter_pdf_layout import (
     HolterPDF,
     clock,
     ecg_paper,
-    latin1,
     number,
     polyline_mm,
+    printable,
 )
 from ecg_backend.services.holter_report import STRIP_SECONDS, EventStrip, ReportData
 
@@ -90,7 +90,7 @@ def draw_strip(pdf: HolterPDF, strip: EventStrip, start):
     if pdf.get_y() + height + 16 > pdf.h - pdf.b_margin:
         pdf.add_page()
     e = strip.event
-    pdf.set_font("Helvetica", "B", 8.5)
+    pdf.set_font(pdf.sans, "B", 8.5)
     detail = ", ".join(
         x
         for x in (
@@ -102,7 +102,7 @@ def draw_strip(pdf: HolterPDF, strip: EventStrip, start):
     pdf.cell(
         0,
         5,
-        latin1(f"{event_name(e)} at {clock(e.get('start_s'), start)}" + (f" ({detail})" if detail else "")),
+        printable(f"{event_name(e)} at {clock(e.get('start_s'), start)}" + (f" ({detail})" if detail else "")),
         new_x=XPos.LMARGIN,
         new_y=YPos.NEXT,
     )
@@ -120,13 +120,13 @@ def draw_strip(pdf: HolterPDF, strip: EventStrip, start):
     )
     pdf.set_draw_color(*INK)
     pdf.set_line_width(0.25)
-    pdf.set_font("Helvetica", "", 7)
+    pdf.set_font(pdf.sans, "", 7)
     for i, lead in enumerate(leads):
         centre = y0 + (i + 0.6) * LEAD_BAND_MM
         for segment in _lead_points(lead, strip.start_s, x0, centre, LEAD_BAND_MM * 0.55):
             polyline_mm(pdf, segment)
         pdf.set_text_color(*INK)
-        pdf.text(x0 + 1, y0 + i * LEAD_BAND_MM + 3, latin1(lead.get("name") or f"lead {i + 1}"))
+        pdf.text(x0 + 1, y0 + i * LEAD_BAND_MM + 3, printable(lead.get("name") or f"lead {i + 1}"))
     pdf.set_text_color(*MUTED)
     for k in range(int(STRIP_SECONDS) + 1):
         pdf.text(x0 + k * MM_PER_S - 5, y0 + height + 3.5, clock(strip.start_s + k, start))

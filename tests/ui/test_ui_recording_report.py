@@ -35,7 +35,7 @@ def test_ui_report_pdf_download(client, clinician_a, clinician_b, bearer, ecg_js
     from ecg_backend.models import Patient
 
     with app.app_context():
-        patient = Patient(owner_id=clinician_a.id, name="Zoë Łukaszewicz", external_id="MRN-7")
+        patient = Patient(owner_id=clinician_a.id, name="Zoë Łukaszewicz Иванова", external_id="MRN-7")
         db.session.add(patient)
         db.session.commit()
         patient_id = patient.id
@@ -51,8 +51,7 @@ def test_ui_report_pdf_download(client, clinician_a, clinician_b, bearer, ecg_js
     text = pdf_text(response.data, tmp_path)
     for needle in (
         "Holter report",
-        "Zo",
-        "ukaszewicz",
+        "Zoë Łukaszewicz Иванова",
         "MRN-7",
         "rec-7.csv",
         "0:00:40",
@@ -100,11 +99,17 @@ def test_ui_report_hourly_rows_counted_from_beats_when_not_stored():
     assert rows[1]["pauses"] == 1 and rows[0]["mean_rate_bpm"] == 60 and rows[1]["min_rate_bpm"] == 24
 
 
-def test_ui_report_text_folds_what_core_fonts_cannot_print():
-    from ecg_backend.services.holter_pdf_layout import clock, latin1
+def test_ui_report_text_keeps_what_its_font_prints_and_folds_the_rest(monkeypatch):
+    from ecg_backend.services import holter_pdf_layout as layout
 
-    assert latin1("Zoë – Łódź → V") == "Zoë - ?ódz -> V"
-    assert clock(3725) == "1:02:05" and clock(None) == "-"
+    assert layout.report_font().family == "DejaVuSans"  # matplotlib (with wfdb and neurokit2) ships it
+    assert layout.printable("Zoë – Łódź → V") == "Zoë – Łódź → V"
+    assert layout.printable("Ζωή Παπαδοπούλου, Иван Петров") == "Ζωή Παπαδοπούλου, Иван Петров"
+    assert layout.printable("王 Zoë") == "? Zoë"  # no CJK glyphs in DejaVu Sans
+    # without the font file: the PDF core font's Latin-1, accents folded where Latin-1 lacks them
+    monkeypatch.setattr(layout, "report_font", lambda: layout.ReportFont("Helvetica", {}, None))
+    assert layout.printable("Zoë – Łódź → V") == "Zoë - ?ódz -> V"
+    assert layout.clock(3725) == "1:02:05" and layout.clock(None) == "-"
 
 
 def test_ui_report_lists_events_strips_families_and_the_readers_changes(client, clinician_a, bearer, tmp_path):
