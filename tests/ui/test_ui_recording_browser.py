@@ -133,6 +133,20 @@ def test_ui_recording_strip_pages_by_keyboard(live, driver, recording_url):
     assert severe(driver) == []
 
 
+def test_ui_recording_full_disclosure_switches_lead(live, driver, recording_url):
+    from selenium.webdriver.common.by import By
+
+    driver.get(recording_url)
+    wait(driver, lambda d: d.find_element(By.ID, "disclosure").get_attribute("data-lead") == "MLII")
+    buttons = driver.find_elements(By.CSS_SELECTOR, "#disclosure-leads button")
+    assert [b.text for b in buttons] == ["MLII", "V1"] and buttons[0].get_attribute("aria-pressed") == "true"
+    buttons[1].click()
+    wait(driver, lambda d: d.find_element(By.ID, "disclosure").get_attribute("data-lead") == "V1", timeout=10)
+    assert "lead V1" in driver.find_element(By.ID, "disclosure-caption").text
+    assert buttons[1].get_attribute("aria-pressed") == "true" and buttons[0].get_attribute("aria-pressed") == "false"
+    assert severe(driver) == []
+
+
 def test_ui_recording_family_relabel_updates_counts_and_undo(live, driver, recording_url):
     from selenium.webdriver.common.by import By
 

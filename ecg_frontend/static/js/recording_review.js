@@ -139,7 +139,8 @@
     });
   };
 
-  /* --- full disclosure: the whole first lead, one line per period (at most 48 lines) --- */
+  /* --- full disclosure: the whole recording in one lead (the first; buttons switch), one line per period (at
+     most 48 lines) --- */
   Page.prototype.loadDisclosure = function () {
     var self = this, rowSeconds = ROW_CHOICES[ROW_CHOICES.length - 1];
     for (var i = 0; i < ROW_CHOICES.length; i++) {
@@ -148,16 +149,40 @@
     this.rowSeconds = rowSeconds;
     var rows = Math.max(1, Math.ceil(this.duration / rowSeconds)), points = Math.min(rows * 1200, 20000);
     return get(this.api + "/signal?start=0&end=" + this.duration + "&points=" + points).then(function (sig) {
-      self.disclosure = (sig.leads || [])[0] || null;
-      self.spread = spreadOf(self.disclosure ? self.disclosure.values : []);
-      document.getElementById("disclosure-caption").textContent = "(one line per " +
-        (rowSeconds >= 60 ? rowSeconds / 60 + " min" : rowSeconds + " s") + (self.disclosure ? ", lead " + self.disclosure.name : "") + ")";
-      self.drawDisclosure();
+      self.disclosureLeads = sig.leads || [];
+      self.showDisclosureLead(0);
+      self.disclosureLeadButtons();
       var canvas = document.getElementById("disclosure");
       canvas.addEventListener("click", function (e) {
         var box = canvas.getBoundingClientRect();
         if (self.disclosureAt) { self.jumpTo(self.disclosureAt(e.clientX - box.left, e.clientY - box.top)); }
       });
+    });
+  };
+
+  Page.prototype.showDisclosureLead = function (index) {
+    var rowSeconds = this.rowSeconds;
+    this.disclosure = this.disclosureLeads[index] || null;
+    this.spread = spreadOf(this.disclosure ? this.disclosure.values : []);
+    document.getElementById("disclosure-caption").textContent = "(one line per " +
+      (rowSeconds >= 60 ? rowSeconds / 60 + " min" : rowSeconds + " s") + (this.disclosure ? ", lead " + this.disclosure.name : "") + ")";
+    document.getElementById("disclosure").setAttribute("data-lead", this.disclosure ? this.disclosure.name : "");
+    var buttons = document.querySelectorAll("#disclosure-leads button");
+    for (var i = 0; i < buttons.length; i++) { buttons[i].setAttribute("aria-pressed", String(i === index)); }
+    this.drawDisclosure();
+  };
+
+  /* one button per lead when there are several (the strip shows every lead; full disclosure one at a time) */
+  Page.prototype.disclosureLeadButtons = function () {
+    var self = this, box = document.getElementById("disclosure-leads");
+    box.textContent = "";
+    box.hidden = this.disclosureLeads.length < 2;
+    this.disclosureLeads.forEach(function (lead, i) {
+      var button = el("button", lead.name || "lead " + (i + 1), "secondary small");
+      button.type = "button";
+      button.setAttribute("aria-pressed", String(i === 0));
+      button.addEventListener("click", function () { self.showDisclosureLead(i); });
+      box.appendChild(button);
     });
   };
 
