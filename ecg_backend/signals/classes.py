@@ -249,21 +249,27 @@ def classify_beats(table: pd.DataFrame, operating_point: float, rules: ClassRule
     return labels
 
 
+def family_v_share(labels: np.ndarray, family: np.ndarray) -> np.ndarray:
+    """Per beat: the share of V among the N / S / V beats of its family (NaN for a family of Q beats only)."""
+    labels, family = np.asarray(labels, dtype=object), np.asarray(family, dtype=np.int64)
+    if len(family) == 0:
+        return np.zeros(0)
+    size = family.max() + 1
+    counted = np.bincount(family[np.isin(labels, ["N", "S", "V"])], minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.bincount(family[labels == "V"], minlength=size) / counted)[family]
+
+
 def family_consensus(
     labels: np.ndarray, family: np.ndarray, score_ratio: np.ndarray, rules: ClassRules = ClassRules()
 ) -> np.ndarray:
     """Labels after the family consensus rule (module docstring): a new array."""
     labels = np.asarray(labels, dtype=object).copy()
-    family = np.asarray(family, dtype=np.int64)
     if len(labels) == 0:
         return labels
-    counted = np.isin(labels, ["N", "S", "V"])
-    n_counted = np.bincount(family[counted], minlength=family.max() + 1)
-    n_v = np.bincount(family[labels == "V"], minlength=family.max() + 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ventricular_family = n_v / n_counted >= rules.v_family_share
-    follow = ventricular_family[family] & np.isin(labels, ["N", "S"]) & (score_ratio > rules.v_family_min_ratio)
-    labels[follow] = "V"
+    with np.errstate(invalid="ignore"):
+        ventricular_family = family_v_share(labels, family) >= rules.v_family_share
+    labels[ventricular_family & np.isin(labels, ["N", "S"]) & (score_ratio > rules.v_family_min_ratio)] = "V"
     return labels
 
 
@@ -273,14 +279,10 @@ def family_noise(
     """Labels after the noise-in-a-normal-family rule (module docstring): V beats in a `noisy_window` whose
     family's N / S / V beats are less than ``q_family_share`` V become Q. A new array."""
     labels = np.asarray(labels, dtype=object).copy()
-    family = np.asarray(family, dtype=np.int64)
     if len(labels) == 0:
         return labels
-    counted = np.isin(labels, ["N", "S", "V"])
-    n_counted = np.bincount(family[counted], minlength=family.max() + 1)
-    n_v = np.bincount(family[labels == "V"], minlength=family.max() + 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        normal_family = (n_v / n_counted < rules.q_family_share)[family]
+    with np.errstate(invalid="ignore"):
+        normal_family = family_v_share(labels, family) < rules.q_family_share
     labels[(labels == "V") & normal_family & noisy_window(table, rules)] = "Q"
     return labels
 
