@@ -81,8 +81,10 @@ def printable(text) -> str:
         return text
     out = []
     for c in text:
-        base = unicodedata.normalize("NFKD", c)[0] if not font.has(c) else c
-        out.append(c if font.has(c) else base if font.has(base) else FALLBACKS.get(c, "?"))
+        if not font.has(c):
+            base = unicodedata.normalize("NFKD", c)[0]
+            c = base if font.has(base) else FALLBACKS.get(c, "?")
+        out.append(c)
     return "".join(out)
 
 

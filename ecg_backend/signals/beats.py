@@ -104,10 +104,15 @@ def _searchback(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarra
     return np.unique(np.concatenate([peaks, np.asarray(added, dtype=np.int64)]))
 
 
+def around_peaks(peaks: np.ndarray, n: int, start: int, stop: int) -> np.ndarray:
+    """(beats, samples) indices of samples [R + start, R + stop) per peak, clipped to [0, n)."""
+    offsets = np.arange(start, stop)
+    return np.clip(np.asarray(peaks, dtype=np.int64)[:, None] + offsets[None, :], 0, n - 1)
+
+
 def _argmax_near(peaks: np.ndarray, values: np.ndarray, radius: int) -> np.ndarray:
     """Per peak, the index of the largest of ``values`` within ``radius`` samples."""
-    offsets = np.arange(-radius, radius + 1)
-    idx = np.clip(peaks[:, None] + offsets[None, :], 0, len(values) - 1)
+    idx = around_peaks(peaks, len(values), -radius, radius + 1)
     return idx[np.arange(len(peaks)), np.argmax(values[idx], axis=1)]
 
 
@@ -165,18 +170,17 @@ def detect_r_peaks(signal: np.ndarray, fs: float, filtered: np.ndarray | None = 
     return _drop_t_waves(peaks, envelope, fs).astype(np.int64)
 
 
-def _local_rr(peaks: np.ndarray) -> np.ndarray:
-    """Per interval of ``peaks``: the median of the 9 intervals around it (edges repeated)."""
-    rr = np.diff(peaks)
-    pad = np.pad(rr, 4, mode="edge")
-    return np.median(np.lib.stride_tricks.sliding_window_view(pad, 9), axis=1)
-
-
 def _rolling_median(x: np.ndarray, width: int) -> np.ndarray:
     """Median over ``width`` values centred on each (edges repeated)."""
     half = width // 2
     pad = np.pad(x, half, mode="edge")
     return np.median(np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1), axis=1)
+
+
+def _seen(other: np.ndarray, peaks: np.ndarray, tolerance: int) -> np.ndarray:
+    """Per peak: ``other`` (sorted, at least 2) holds a peak within ``tolerance`` samples of it."""
+    k = np.clip(np.searchsorted(other, peaks), 1, len(other) - 1)
+    return np.minimum(np.abs(other[k] - peaks), np.abs(other[k - 1] - peaks)) <= tolerance
 
 
 def other_lead_peaks(filtered: np.ndarray, fs: float, usable: np.ndarray | None = None) -> np.ndarray:
@@ -203,8 +207,7 @@ def unconfirmed_beats(
     out = np.zeros(len(peaks), dtype=bool)
     if len(peaks) < 4 or len(other) < 4:
         return out
-    k = np.clip(np.searchsorted(other, peaks), 1, len(other) - 1)
-    seen = np.minimum(np.abs(other[k] - peaks), np.abs(other[k - 1] - peaks)) <= int(0.1 * fs)
+    seen = _seen(other, peaks, int(0.1 * fs))
     if seen.mean() < CONFIRM_TRUST:
         return out
     energy = local_energy(peaks, envelope, fs)
@@ -222,6 +225,7 @@ def second_lead_beats(
     fs: float,
     usable: np.ndarray | None = None,
     other: np.ndarray | None = None,
+    other_envelope: np.ndarray | None = None,
 ) -> np.ndarray:
     """Beats another lead shows inside long gaps of the first lead's ``peaks`` (a search-back in a second
     lead): where the first lead's QRS is too small or its window is rejected as noise or clipped.
@@ -232,6 +236,7 @@ def second_lead_beats(
         fs: sampling rate in Hz.
         usable: per sample, the other lead's quality verdict (None: all usable).
         other: the other lead's R peaks if the caller has them (`other_lead_peaks`).
+        other_envelope: its `qrs_envelope` if the caller has it.
     Returns:
         Sorted sample indices of the added beats (none of them in ``peaks``); see SECOND_GAP for the rule.
     """
@@ -246,13 +251,13 @@ def second_lead_beats(
     inside = (j > 0) & (j < len(peaks))
     j = np.clip(j, 1, len(peaks) - 1)
     before, after = other - peaks[j - 1], peaks[j] - other
-    local = _local_rr(peaks)[j - 1]
+    local = _rolling_median(np.diff(peaks), 9)[j - 1]
     apart = inside & (np.minimum(before, after) > 0.25 * fs)
     long_gap = (before + after) > SECOND_GAP * local
-    energy = local_energy(other, qrs_envelope(filtered, fs), fs)
+    other_envelope = qrs_envelope(filtered, fs) if other_envelope is None else other_envelope
+    energy = local_energy(other, other_envelope, fs)
     strong = energy >= SECOND_ENERGY * np.median(energy)
-    k = np.clip(np.searchsorted(other, peaks), 1, len(other) - 1)
-    seen = np.minimum(np.abs(other[k] - peaks), np.abs(other[k - 1] - peaks)) <= int(0.15 * fs)
+    seen = _seen(other, peaks, int(0.15 * fs))
     candidate = apart & strong & seen[j - 1] & seen[j]  # both leads agree on the neighbours
     # where the first lead's rhythm leaves no room for a beat, an other-lead beat is a false one
     if (candidate & ~long_gap).sum() > SECOND_FALSE_RATE * len(peaks):
@@ -266,9 +271,8 @@ def local_energy(peaks: np.ndarray, envelope: np.ndarray, fs: float, radius_s: f
     different points of a complex, so the envelope at the mark itself is unreliable)."""
     if len(peaks) == 0:
         return np.zeros(0)
-    offsets = np.arange(-int(radius_s * fs), int(radius_s * fs) + 1)
-    idx = np.clip(np.asarray(peaks)[:, None] + offsets[None, :], 0, len(envelope) - 1)
-    return envelope[idx].max(axis=1)
+    radius = int(radius_s * fs)
+    return envelope[around_peaks(peaks, len(envelope), -radius, radius + 1)].max(axis=1)
 
 
 def _drop_t_waves(peaks: np.ndarray, envelope: np.ndarray, fs: float) -> np.ndarray:

@@ -124,14 +124,18 @@ def _primary_distance(table: pd.DataFrame) -> np.ndarray:
     return table[column].to_numpy(dtype=np.float64)
 
 
-def faint_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
-    """Beats whose primary-lead shape is not strange (distance <= ``q_min_distance``) in a window where the
-    QRS barely stands out of the noise (spikiness below ``q_faint_spikiness``): scored V, they are a noise
-    deflection or a P / T wave found as a beat (its timing and width made the score), so Q."""
+def _faint_window(table: pd.DataFrame, rules: ClassRules) -> np.ndarray:
+    """Beats in a window where the QRS barely stands out of the noise (spikiness below ``q_faint_spikiness``)."""
     with np.errstate(invalid="ignore"):
-        return (table["noise_spikiness"].to_numpy() < rules.q_faint_spikiness) & (
-            _primary_distance(table) <= rules.q_min_distance
-        )
+        return table["noise_spikiness"].to_numpy(dtype=np.float64) < rules.q_faint_spikiness
+
+
+def faint_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
+    """Beats whose primary-lead shape is not strange (distance <= ``q_min_distance``) in a `_faint_window`:
+    scored V, they are a noise deflection or a P / T wave found as a beat (its timing and width made the
+    score), so Q."""
+    with np.errstate(invalid="ignore"):
+        return _faint_window(table, rules) & (_primary_distance(table) <= rules.q_min_distance)
 
 
 def hf_noisy_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
@@ -158,9 +162,9 @@ def one_lead_beats(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.
 def noisy_window(table: pd.DataFrame, rules: ClassRules = ClassRules()) -> np.ndarray:
     """Beats in a noisy primary-lead window: high-frequency noise (``noise_hf``) above ``q_window_hf`` times the
     recording's typical beat's, or QRS spikiness below ``q_faint_spikiness`` (the QRS barely stands out)."""
-    with np.errstate(invalid="ignore"):
-        noisy = table["noise_spikiness"].to_numpy(dtype=np.float64) < rules.q_faint_spikiness
-        if "noise_hf" in table:
+    noisy = _faint_window(table, rules)
+    if "noise_hf" in table:
+        with np.errstate(invalid="ignore"):
             noisy |= table["noise_hf"].to_numpy(dtype=np.float64) > rules.q_window_hf
     return noisy
 
@@ -238,9 +242,8 @@ def classify_beats(table: pd.DataFrame, operating_point: float, rules: ClassRule
     labels = np.full(len(table), "N", dtype=object)
     if len(table) == 0:
         return labels
-    dist = table["morph_distance"].to_numpy()
     ventricular = (table["score"].to_numpy() > operating_point) & ~one_lead_beats(table, rules)
-    labels[premature_beats(table, rules, ventricular) & (dist < rules.s_max_distance)] = "S"
+    labels[premature_beats(table, rules, ventricular)] = "S"  # normal-shaped beats only (s_max_distance)
     labels[ventricular] = "V"
     unreadable = faint_beats(table, rules) | hf_noisy_beats(table, rules)
     labels[noisy_beats(table, rules) | (ventricular & unreadable)] = "Q"

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ecg_backend.signals.beats import around_peaks
+
 MORPH_POINTS = 32
 MORPH_PRE_S, MORPH_POST_S = 0.10, 0.15
 # the waveform compared with the dominant beat: QRS plus ST-T onset, ~7 ms per point
@@ -100,8 +102,7 @@ def sample_waveforms(
 
 def _window_index(peaks: np.ndarray, n: int, fs: float, start_s: float, end_s: float) -> np.ndarray:
     """(beats, samples) indices of [R + start_s, R + end_s) per peak, clipped to [0, n)."""
-    offsets = np.arange(int(round(start_s * fs)), int(round(end_s * fs)))
-    return np.clip(np.asarray(peaks, dtype=np.int64)[:, None] + offsets[None, :], 0, n - 1)
+    return around_peaks(peaks, n, int(round(start_s * fs)), int(round(end_s * fs)))
 
 
 def beat_hf_noise(raw: np.ndarray, filtered: np.ndarray, peaks: np.ndarray, fs: float) -> np.ndarray:

@@ -163,9 +163,9 @@ def chunk_peaks(chunk: Chunk, quality: ChunkQuality, fs: float) -> ChunkPeaks:
     peaks = peaks[quality.usable[peaks]] if len(peaks) else peaks
     envelope = qrs_envelope(chunk.filtered, fs) if chunk.extra_filtered else None
     for filtered_k, usable_k in zip(chunk.extra_filtered, quality.extra_usable):
-        other = other_lead_peaks(filtered_k, fs, usable_k)
-        peaks = peaks[~unconfirmed_beats(peaks, envelope, other, qrs_envelope(filtered_k, fs), fs, usable_k)]
-        added = second_lead_beats(peaks, filtered_k, fs, usable_k, other=other)
+        other, other_envelope = other_lead_peaks(filtered_k, fs, usable_k), qrs_envelope(filtered_k, fs)
+        peaks = peaks[~unconfirmed_beats(peaks, envelope, other, other_envelope, fs, usable_k)]
+        added = second_lead_beats(peaks, filtered_k, fs, usable_k, other=other, other_envelope=other_envelope)
         peaks = np.union1d(peaks, added).astype(np.int64)
     in_core = (peaks >= core.start) & (peaks < core.stop)
     nxt = np.append(peaks[1:], -1)[in_core]
